@@ -1,0 +1,356 @@
+"""Running instances: every step is load → act → engine steps → save → derived tables, in one transaction.
+
+The caller owns the transaction (it commits at its boundary); nothing here commits.
+"""
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections import OrderedDict
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import datetime
+from threading import Lock
+from typing import Callable
+
+from sqlalchemy import event, select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from . import deploy as deployment
+from . import expressions
+from .clock import step_time
+from .errors import Conflict, Invalid, NotFound
+from .models import ProcessDefinition, ProcessInstance, WorkItem
+from .serializer import STATE_VERSION, dump_state, load_state
+from .timers import sync_timers, timer_fire_at
+
+MAX_REWINDS = 20
+_DECISION = re.compile(r"""decision\s*==\s*["']([A-Za-z_]+)["']""")
+
+
+@dataclass
+class StepResult:
+    """What one step changed: the item completed (if any) and the items opened and closed."""
+
+    instance: ProcessInstance
+    completed: WorkItem | None = None
+    opened: list[WorkItem] = field(default_factory=list)
+    closed: list[WorkItem] = field(default_factory=list)
+
+
+@dataclass
+class ServiceCall:
+    """What a registered operation receives when a service task runs."""
+
+    session: Session
+    now: datetime
+    instance: ProcessInstance
+    task: object
+    params: dict
+    attached_item: WorkItem | None
+    runtime: "Runtime"
+
+    def add_follow_up(self, parent: WorkItem, **kwargs) -> WorkItem:
+        """Attach a follow-up item (e.g. an escalation) to the task item `parent`."""
+        return self.runtime.add_follow_up(self.session, parent, now=self.now, **kwargs)
+
+
+@dataclass
+class _Step:
+    session: Session
+    now: datetime
+    instance: ProcessInstance | None
+
+
+_current_step: ContextVar[_Step | None] = ContextVar("guichet_current_step", default=None)
+
+
+class Runtime:
+    """The BPMN runtime of one application: specs, registered operations, and a warm-workflow cache."""
+
+    def __init__(self, *, cache_size: int = 4096):
+        self.specs = deployment.SpecCache()
+        self.operations: dict[str, Callable[[ServiceCall], object]] = {}
+        self.functions: dict[str, Callable] = {}
+        self._cache: OrderedDict[int, tuple[int, BpmnWorkflow]] = OrderedDict()
+        self._cache_size = cache_size
+        self._cache_lock = Lock()
+        self.script_engine = expressions.SafeScriptEngine(functions=self.functions, service_handler=self._call_service)
+
+    # --- registration and deployment -------------------------------------------------------
+    def register_operation(self, name: str, handler: Callable[[ServiceCall], object]) -> None:
+        """Let diagrams call `handler` from a service task naming `name`."""
+        self.operations[name] = handler
+
+    def register_function(self, name: str, fn: Callable) -> None:
+        """Let conditions and scripts call `fn` by name."""
+        self.functions[name] = fn
+
+    def deploy(self, session: Session, xml: str, *, actor: str, now: datetime):
+        """Deploy a diagram as the newest version of its process; (definition, created)."""
+        return deployment.deploy(session, xml, actor=actor, now=now, operations=self.operations, functions=self.functions)
+
+    def validate(self, xml: str) -> None:
+        """Raise DeploymentError with the problems of a diagram, without storing it."""
+        deployment.parse(xml, operations=self.operations, functions=self.functions)
+
+    # --- steps ------------------------------------------------------------------------------
+    def start(self, session: Session, key: str, *, data: dict, actor: str, now: datetime,
+              business_key: str | None = None, subject: str = "", ref_type: str | None = None,
+              ref_id: int | None = None) -> StepResult:
+        """Start the newest version of process `key` with `data` (references only, no personal data)."""
+        definition = deployment.latest_definition(session, key)
+        if definition is None:
+            raise NotFound(f"流程未部署: {key}", code="process_not_deployed")
+        parsed = self.specs.get(definition)
+        workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=self.script_engine)
+        instance = ProcessInstance(
+            definition_id=definition.id, process_key=key, business_key=business_key, subject=subject,
+            ref_type=ref_type, ref_id=ref_id, status="running", state="{}", serializer_version=STATE_VERSION,
+            started_by=actor, started_at=now, updated_at=now,
+        )
+        session.add(instance)
+        session.flush()
+        workflow.task_tree.data = dict(data)
+        with self._step(session, now, instance):
+            self._advance(workflow)
+        return self._save(session, instance, workflow, now)
+
+    def complete(self, session: Session, item_id: str, *, actor: str, now: datetime, data: dict | None = None) -> StepResult:
+        """Complete an open task item with `data` merged into its task."""
+        item = self.get_item(session, item_id)
+        if item.kind != "task":
+            raise Invalid("该事项不是流程任务, 不能直接办结", code="not_a_task")
+        instance = session.get(ProcessInstance, item.instance_id)
+        workflow = self._load(session, instance)
+        task = workflow.get_task_from_id(uuid.UUID(item.task_id))
+        if task is None or task.state != TaskState.READY:
+            raise Conflict("该事项已被办理或已变更, 请刷新后重试", code="task_changed")
+        with self._step(session, now, instance):
+            task.data.update(data or {})
+            try:
+                task.run()
+            except SpiffWorkflowException as exc:
+                raise Invalid(f"流程无法继续: {exc}", code="process_error") from None
+            self._advance(workflow)
+        item.completed_by = actor
+        result = self._save(session, instance, workflow, now, completed=item)
+        return result
+
+    def fire_timers(self, session: Session, instance_id: int, now: datetime) -> StepResult:
+        """Let due timers of one instance fire and run what follows them."""
+        instance = session.get(ProcessInstance, instance_id)
+        if instance is None:
+            raise NotFound("流程实例不存在")
+        workflow = self._load(session, instance)
+        with self._step(session, now, instance):
+            workflow.refresh_timers()
+            self._advance(workflow)
+        return self._save(session, instance, workflow, now)
+
+    def get_item(self, session: Session, item_id: str, *, open_only: bool = True) -> WorkItem:
+        """An item by id; Conflict when it is no longer open."""
+        item = session.get(WorkItem, item_id)
+        if item is None:
+            raise NotFound("待办事项不存在", code="task_not_found")
+        if open_only and item.status != "open":
+            raise Conflict("该事项已办结或已关闭", code="task_closed")
+        return item
+
+    def add_follow_up(self, session: Session, parent: WorkItem, *, kind: str, title: str, assignee: str | None,
+                      now: datetime, escalation_level: int = 0, candidate_group: str | None = None) -> WorkItem:
+        """Attach an item (e.g. an escalation) to an open task item; it closes when the task does."""
+        item = WorkItem(
+            id=str(uuid.uuid4()), instance_id=parent.instance_id, parent_id=parent.id, kind=kind, task_id=parent.task_id,
+            task_name=parent.task_name, title=title, process_key=parent.process_key, lane=parent.lane,
+            candidate_group=candidate_group, assignee=assignee, status="open", subject=parent.subject,
+            ref_type=parent.ref_type, ref_id=parent.ref_id, due_at=None, escalation_level=escalation_level, created_at=now,
+        )
+        session.add(item)
+        return item
+
+    def decisions(self, session: Session, item: WorkItem) -> set[str]:
+        """The `decision` values the gateway after an item's task tests for (e.g. {"return"})."""
+        instance = session.get(ProcessInstance, item.instance_id)
+        spec = self.specs.get(session.get(ProcessDefinition, instance.definition_id)).spec
+        task_spec = spec.task_specs.get(item.task_name)
+        found: set[str] = set()
+        for output in getattr(task_spec, "outputs", []):
+            for condition, _target in getattr(output, "cond_task_specs", []) or []:
+                found.update(_DECISION.findall(deployment.condition_text(condition)))
+        return found
+
+    def workflow_of(self, session: Session, instance: ProcessInstance) -> BpmnWorkflow:
+        """A read-only look at an instance's workflow (do not step it)."""
+        return self._load(session, instance, keep_cached=True)
+
+    # --- internals --------------------------------------------------------------------------
+    def _step(self, session, now, instance):
+        runtime = self
+
+        class _Ctx:
+            def __enter__(self_inner):
+                self_inner.token = _current_step.set(_Step(session, now, instance))
+                self_inner.clock = step_time(now)
+                self_inner.clock.__enter__()
+
+            def __exit__(self_inner, *exc):
+                self_inner.clock.__exit__(*exc)
+                _current_step.reset(self_inner.token)
+
+        return _Ctx()
+
+    def _advance(self, workflow: BpmnWorkflow) -> None:
+        try:
+            workflow.do_engine_steps()
+            for _ in range(MAX_REWINDS):
+                if not _rewind_one_loop(workflow):
+                    break
+                workflow.do_engine_steps()
+        except SpiffWorkflowException as exc:
+            raise Invalid(f"流程执行出错: {exc}", code="process_error") from None
+
+    def _call_service(self, task, operation_name, operation_params, **_kw):
+        step = _current_step.get()
+        handler = self.operations.get(operation_name)
+        if handler is None or step is None:
+            raise Invalid(f"未注册的服务操作: {operation_name}", code="unknown_operation")
+        params = {name: p["value"] for name, p in (operation_params or {}).items()}
+        attached = _attached_task(task)
+        item = None
+        if attached is not None:
+            item = step.session.scalars(
+                select(WorkItem).where(WorkItem.instance_id == step.instance.id, WorkItem.task_id == str(attached.id),
+                                       WorkItem.kind == "task", WorkItem.status == "open")
+            ).first()
+        result = handler(ServiceCall(step.session, step.now, step.instance, task, params, item, self))
+        return json.dumps(result)
+
+    def _load(self, session: Session, instance: ProcessInstance, keep_cached: bool = False) -> BpmnWorkflow:
+        with self._cache_lock:
+            entry = None if keep_cached else self._cache.get(instance.id)
+            if entry is not None and entry[0] == instance.lock_version:
+                # Take it out while this transaction works on it; it goes back only after commit.
+                del self._cache[instance.id]
+                return entry[1]
+        definition = session.get(ProcessDefinition, instance.definition_id)
+        parsed = self.specs.get(definition)
+        workflow = load_state(instance.state, instance.serializer_version, parsed.spec, parsed.subprocess_specs)
+        workflow.script_engine = self.script_engine
+        return workflow
+
+    def _remember(self, instance_id: int, version: int, workflow: BpmnWorkflow) -> None:
+        with self._cache_lock:
+            self._cache[instance_id] = (version, workflow)
+            self._cache.move_to_end(instance_id)
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+
+    def _save(self, session, instance, workflow, now, completed: WorkItem | None = None) -> StepResult:
+        instance.state = dump_state(workflow)
+        instance.serializer_version = STATE_VERSION
+        instance.updated_at = now
+        if workflow.completed:
+            instance.status, instance.ended_at = "completed", now
+        result = StepResult(instance=instance, completed=completed)
+        _sync_work_items(session, instance, workflow, now, result)
+        sync_timers(session, instance, workflow)
+        try:
+            session.flush()
+        except StaleDataError:
+            raise Conflict("该业务已被他人同时办理, 请刷新后重试", code="concurrent_update") from None
+        session.info.setdefault("guichet_warm", []).append((self, instance.id, instance.lock_version, workflow))
+        return result
+
+
+def _rewind_one_loop(workflow: BpmnWorkflow) -> bool:
+    """Flat history: a READY task that re-enters its own ancestry restarts that ancestor instead.
+
+    SpiffWorkflow keeps every finished task in the tree, so a correction loop would make each step
+    slower; the history lives in the stage's own records (handovers) instead.
+    """
+    for task in workflow.get_tasks(state=TaskState.READY, manual=True):
+        ancestor = task.parent
+        while ancestor is not None and ancestor.task_spec is not task.task_spec:
+            ancestor = ancestor.parent
+        if ancestor is None:
+            continue
+        workflow.reset_from_task_id(ancestor.id, data=dict(task.data))
+        manager = workflow.event_manager
+        for stale in [t for t in manager.tasks.values() if t.id not in workflow.tasks]:
+            manager.remove_task(stale)
+        return True
+    return False
+
+
+def _attached_task(task):
+    """For a task on a boundary event's path, the activity the event is attached to."""
+    node = task
+    while node is not None:
+        if isinstance(node.task_spec, BoundaryEvent):
+            split = node.parent
+            for sibling in split.children:
+                if not isinstance(sibling.task_spec, BoundaryEvent):
+                    return sibling
+            return None
+        node = node.parent
+    return None
+
+
+def _due_at(task) -> datetime | None:
+    """A user task's due time: the earliest timer attached to it, so the two never disagree."""
+    split = task.parent
+    if split is None:
+        return None
+    times = [timer_fire_at(s) for s in split.children if isinstance(s.task_spec, BoundaryEvent) and s is not task]
+    times = [t for t in times if t is not None]
+    return min(times) if times else None
+
+
+def _sync_work_items(session: Session, instance, workflow, now, result: StepResult) -> None:
+    ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+    open_items = session.scalars(
+        select(WorkItem).where(WorkItem.instance_id == instance.id, WorkItem.status == "open", WorkItem.kind == "task")
+    ).all() if instance.id is not None else []
+    closed_ids = []
+    for item in open_items:
+        if item.task_id in ready and item is not result.completed:
+            del ready[item.task_id]
+            continue
+        item.status = "done" if item is result.completed else "cancelled"
+        item.completed_at = now
+        closed_ids.append(item.id)
+        if item is not result.completed:
+            result.closed.append(item)
+    if closed_ids:
+        session.execute(
+            update(WorkItem).where(WorkItem.parent_id.in_(closed_ids), WorkItem.status == "open")
+            .values(status="closed", completed_at=now)
+        )
+    for task_id, task in ready.items():
+        spec = task.task_spec
+        item = WorkItem(
+            id=str(uuid.uuid4()), instance_id=instance.id, kind="task", task_id=task_id, task_name=spec.bpmn_id or spec.name,
+            title=spec.bpmn_name or spec.name, process_key=instance.process_key, lane=spec.lane, candidate_group=spec.lane,
+            assignee=None, status="open", subject=instance.subject, ref_type=instance.ref_type, ref_id=instance.ref_id,
+            due_at=_due_at(task), escalation_level=0, created_at=now,
+        )
+        session.add(item)
+        result.opened.append(item)
+
+
+@event.listens_for(Session, "after_commit")
+def _warm_after_commit(session):
+    for runtime, instance_id, version, workflow in session.info.pop("guichet_warm", []):
+        runtime._remember(instance_id, version, workflow)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_after_rollback(session):
+    session.info.pop("guichet_warm", None)

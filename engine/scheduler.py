@@ -1,0 +1,123 @@
+"""The timer scheduler: an APScheduler interval job that fires due timer rows.
+
+APScheduler job stores must not be shared between processes, so it is only an in-memory ticker here;
+each tick claims due rows from the database (see timers.py). A scheduler that was down finds every
+overdue timer due on its first tick and fires each once.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from datetime import datetime
+from typing import Callable
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from sqlalchemy.orm import Session, sessionmaker
+
+from .db import unit_of_work, utcnow
+from .models import SchedulerBeat
+from .runtime import Runtime, StepResult
+from .timers import claim_due, record_failure, still_ours
+
+log = logging.getLogger("guichet.scheduler")
+
+
+class TimerScheduler:
+    """Fires due timers; `after_fire(session, result, now)` lets stages react in the same transaction."""
+
+    def __init__(self, runtime: Runtime, sessions: sessionmaker[Session], *, tick_seconds: float = 1.0,
+                 batch_size: int = 500, lease_seconds: float = 30, max_attempts: int = 5,
+                 clock: Callable[[], datetime] = utcnow, after_fire: Callable | None = None):
+        self.runtime, self.sessions, self.clock = runtime, sessions, clock
+        self.tick_seconds, self.batch_size = tick_seconds, batch_size
+        self.lease_seconds, self.max_attempts = lease_seconds, max_attempts
+        self.after_fire = after_fire
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.fired_total = 0
+        self._apscheduler = None
+        self._tick_lock = threading.Lock()
+        self._last_beat: datetime | None = None
+
+    def tick(self) -> int:
+        """Claim and fire every due timer once; returns how many fired."""
+        if not self._tick_lock.acquire(blocking=False):
+            return 0  # the previous tick is still working
+        try:
+            fired = 0
+            while True:
+                now = self.clock()
+                with unit_of_work(self.sessions) as session:
+                    claims = claim_due(session, owner=self.owner, now=now, limit=self.batch_size,
+                                       lease_seconds=self.lease_seconds)
+                for claim in claims:
+                    fired += self._fire(claim)
+                if len(claims) < self.batch_size:
+                    break
+            self.fired_total += fired
+            self._beat()
+            return fired
+        finally:
+            self._tick_lock.release()
+
+    def _fire(self, claim) -> int:
+        now = self.clock()
+        try:
+            with unit_of_work(self.sessions) as session:
+                if not still_ours(session, claim, self.owner):
+                    return 0
+                result: StepResult = self.runtime.fire_timers(session, claim.instance_id, now)
+                if self.after_fire is not None:
+                    self.after_fire(session, result, now)
+            return 1
+        except Exception as exc:  # noqa: BLE001 - any failure is recorded on the timer, never a silent loop
+            log.exception("timer %s of instance %s failed", claim.timer_id, claim.instance_id)
+            with unit_of_work(self.sessions) as session:
+                if record_failure(session, claim, f"{type(exc).__name__}: {exc}", max_attempts=self.max_attempts):
+                    log.error("timer %s is now an incident", claim.timer_id)
+            return 0
+
+    def _beat(self) -> None:
+        now = self.clock()
+        if self._last_beat is not None and (now - self._last_beat).total_seconds() < 5:
+            return
+        self._last_beat = now
+        with unit_of_work(self.sessions) as session:
+            beat = session.get(SchedulerBeat, self.owner)
+            if beat is None:
+                session.add(SchedulerBeat(owner=self.owner, beat_at=now, fired_total=self.fired_total))
+            else:
+                beat.beat_at, beat.fired_total = now, self.fired_total
+
+    def _safe_tick(self) -> None:
+        try:
+            self.tick()
+        except Exception:  # noqa: BLE001 - keep ticking; the next tick retries
+            log.exception("scheduler tick failed")
+
+    def start(self) -> None:
+        """Tick in a background thread."""
+        self._apscheduler = BackgroundScheduler(daemon=True)
+        self._apscheduler.add_job(self._safe_tick, "interval", seconds=self.tick_seconds, id="fire_due_timers",
+                                  max_instances=1, coalesce=True, next_run_time=utcnow())
+        self._apscheduler.start()
+
+    def run_forever(self) -> None:
+        """Tick in the foreground until interrupted."""
+        self._apscheduler = BlockingScheduler()
+        self._apscheduler.add_job(self._safe_tick, "interval", seconds=self.tick_seconds, id="fire_due_timers",
+                                  max_instances=1, coalesce=True, next_run_time=utcnow())
+        self._apscheduler.start()
+
+    def shutdown(self) -> None:
+        """Stop ticking (waits for a running tick)."""
+        if self._apscheduler is not None and self._apscheduler.running:
+            self._apscheduler.shutdown(wait=True)
+
+    @property
+    def running(self) -> bool:
+        """Whether the ticker is running in this process."""
+        return self._apscheduler is not None and self._apscheduler.running

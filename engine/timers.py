@@ -1,0 +1,126 @@
+"""The timer table: waiting timer events with absolute fire times, and how due ones are claimed.
+
+APScheduler is only a ticker; the database is the source of truth. A claim takes a lease and bumps
+the row's fence; firing is committed only if the fence is still the claimed one, so a scheduler
+whose lease ran out cannot double-fire. A timer that keeps failing becomes an incident.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    TimeDateEventDefinition,
+    TimerEventDefinition,
+)
+
+from .models import Timer
+
+
+def timer_fire_at(task) -> datetime | None:
+    """When a waiting timer task fires next, or None when it is not a waiting timer."""
+    definition = getattr(task.task_spec, "event_definition", None)
+    if not isinstance(definition, TimerEventDefinition):
+        return None
+    value = task._get_internal_data("event_value")
+    if value is None:
+        return None
+    if isinstance(definition, CycleTimerEventDefinition):
+        if not isinstance(value, dict) or value.get("cycles") == 0:
+            return None
+        return TimerEventDefinition.get_datetime(value["next"])
+    if isinstance(definition, TimeDateEventDefinition):
+        return TimerEventDefinition.get_datetime(value)
+    return TimerEventDefinition.get_datetime(value)
+
+
+def sync_timers(session: Session, instance, workflow) -> None:
+    """Make the instance's timer rows match the workflow's waiting timer events."""
+    waiting = {}
+    for task in list(workflow.event_manager.tasks.values()):
+        fire_at = timer_fire_at(task)
+        if fire_at is not None:
+            waiting[str(task.id)] = (task.task_spec.bpmn_id or task.task_spec.name, fire_at)
+    rows = session.scalars(select(Timer).where(Timer.instance_id == instance.id)).all()
+    for row in rows:
+        entry = waiting.pop(row.task_id, None)
+        if entry is None:
+            session.delete(row)
+        elif row.fire_at != entry[1] or row.lease_owner is not None:
+            row.fire_at, row.lease_owner, row.lease_until, row.attempts, row.last_error = entry[1], None, None, 0, None
+            row.fence += 1
+    for task_id, (name, fire_at) in waiting.items():
+        session.add(Timer(instance_id=instance.id, task_id=task_id, task_name=name, fire_at=fire_at, status="waiting",
+                          fence=0, attempts=0))
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A timer this scheduler may fire, as long as the fence is still `fence`."""
+
+    timer_id: int
+    instance_id: int
+    fence: int
+
+
+def claim_due(session: Session, *, owner: str, now: datetime, limit: int, lease_seconds: float) -> list[Claim]:
+    """Lease up to `limit` due timers (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite: the IMMEDIATE write lock)."""
+    query = (
+        select(Timer)
+        .where(Timer.status == "waiting", Timer.fire_at <= now,
+               (Timer.lease_until.is_(None)) | (Timer.lease_until < now))
+        .order_by(Timer.fire_at)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    claims = []
+    for timer in session.scalars(query).all():
+        timer.fence += 1
+        timer.lease_owner, timer.lease_until = owner, now + timedelta(seconds=lease_seconds)
+        timer.attempts += 1
+        claims.append(Claim(timer.id, timer.instance_id, timer.fence))
+    session.flush()
+    return claims
+
+
+def still_ours(session: Session, claim: Claim, owner: str) -> bool:
+    """Whether the claim's fence still holds (no other scheduler took the timer over)."""
+    row = session.execute(
+        select(Timer.fence, Timer.lease_owner).where(Timer.id == claim.timer_id).with_for_update()
+        if session.get_bind().dialect.name == "postgresql"
+        else select(Timer.fence, Timer.lease_owner).where(Timer.id == claim.timer_id)
+    ).first()
+    return row is not None and row.fence == claim.fence and row.lease_owner == owner
+
+
+def record_failure(session: Session, claim: Claim, error: str, *, max_attempts: int) -> bool:
+    """Note a failed firing; returns True when the timer has now become an incident."""
+    timer = session.get(Timer, claim.timer_id)
+    if timer is None or timer.fence != claim.fence:
+        return False
+    timer.last_error = error[:2000]
+    timer.lease_owner = timer.lease_until = None
+    if timer.attempts >= max_attempts:
+        timer.status = "incident"
+        return True
+    return False
+
+
+def incidents(session: Session) -> list[Timer]:
+    """Timers that stopped retrying and need a person."""
+    return list(session.scalars(select(Timer).where(Timer.status == "incident").order_by(Timer.fire_at)).all())
+
+
+def retry_incident(session: Session, timer_id: int) -> None:
+    """Put an incident back in the queue."""
+    session.execute(update(Timer).where(Timer.id == timer_id).values(status="waiting", attempts=0, last_error=None,
+                                                                     lease_owner=None, lease_until=None))
+
+
+def drop_instance_timers(session: Session, instance_id: int) -> None:
+    """Remove the timers of an instance that ended or was cancelled."""
+    session.execute(delete(Timer).where(Timer.instance_id == instance_id))

@@ -1,0 +1,11 @@
+"""Business stages: one package per stage, each with models, schemas, services and what its BPMN calls."""
+from __future__ import annotations
+
+from engine.runtime import Runtime
+
+
+def register_all(runtime: Runtime, config: dict) -> None:
+    """Register every stage's service-task operations and script functions with the runtime."""
+    from .transfer import operations as transfer_operations
+
+    transfer_operations.register(runtime, config)

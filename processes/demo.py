@@ -1,0 +1,50 @@
+"""Demo organisation (in Chinese) for trying Guichet out; every user has the password `guichet-demo`."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .forms.service import ensure_general_template
+from .org.models import Department, User
+
+DEMO_PASSWORD = "guichet-demo"
+DEPARTMENTS = [
+    ("counter", "营业部"),
+    ("credit", "信贷部"),
+    ("compliance", "风险合规部"),
+    ("archive", "档案室"),
+    ("management", "公司管理层"),
+]
+# username, display name, role, department code, superior
+USERS = [
+    ("manager", "王总(管理层)", "manager", "management", None),
+    ("head", "李主任(信贷部负责人)", "head", "credit", "manager"),
+    ("handler", "张经办(信贷部)", "handler", "credit", "head"),
+    ("clerk", "陈柜员(营业部)", "clerk", "counter", "manager"),
+    ("archivist", "赵档案员(档案室)", "archivist", "archive", "manager"),
+    ("inspector", "刘稽核(风险合规部)", "inspector", "compliance", "manager"),
+]
+HEADS = {"credit": "head", "management": "manager", "counter": "manager"}
+
+
+def seed_demo(session: Session, *, password_hash: str, now: datetime) -> list[tuple[str, str, str]]:
+    """Create the demo departments, users and general template once; returns (username, name, role) rows."""
+    depts = {d.code: d for d in session.scalars(select(Department)).all()}
+    for code, name in DEPARTMENTS:
+        if code not in depts:
+            depts[code] = Department(code=code, name=name)
+            session.add(depts[code])
+    session.flush()
+    users = {u.username: u for u in session.scalars(select(User)).all()}
+    for username, display, role, dept, superior in USERS:
+        if username not in users:
+            users[username] = User(username=username, display_name=display, password_hash=password_hash, role=role,
+                                   department_id=depts[dept].id, superior_id=users[superior].id if superior else None)
+            session.add(users[username])
+            session.flush()
+    for dept, username in HEADS.items():
+        depts[dept].head_id = users[username].id
+    ensure_general_template(session, now=now, department_id=depts["counter"].id)
+    return [(u, d, r) for u, d, r, _dep, _sup in USERS]

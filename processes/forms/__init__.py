@@ -1,0 +1,1 @@
+"""Business forms (业务单) and their templates."""

@@ -1,0 +1,1 @@
+"""Organisation: departments, staff, roles and the chain of superiors (组织架构)."""

@@ -1,0 +1,66 @@
+"""Who is who: logins, departments and superiors."""
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .models import Department, User
+
+
+def hasher(config: dict) -> PasswordHasher:
+    """The argon2 hasher with the configured cost."""
+    sec = config.get("security", {})
+    return PasswordHasher(time_cost=sec.get("argon2_time_cost", 3), memory_cost=sec.get("argon2_memory_cost", 65536))
+
+
+def authenticate(session: Session, username: str, password: str, *, ph: PasswordHasher) -> User | None:
+    """The active user with these credentials, or None."""
+    user = session.scalars(select(User).where(User.username == username)).first()
+    if user is None or not user.active:
+        ph.hash("timing-equaliser")  # same cost whether or not the name exists
+        return None
+    try:
+        ph.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    return user
+
+
+def get_user(session: Session, user_id: int) -> User | None:
+    """A user by id."""
+    return session.get(User, user_id)
+
+
+def get_by_username(session: Session, username: str) -> User | None:
+    """A user by login name."""
+    return session.scalars(select(User).where(User.username == username)).first()
+
+
+def department_by_name(session: Session, name: str) -> Department | None:
+    """A department by the name lanes use."""
+    return session.scalars(select(Department).where(Department.name == name)).first()
+
+
+def superior_chain(session: Session, user: User, depth: int = 5) -> list[User]:
+    """The user's superiors, nearest first."""
+    chain, seen, current = [], {user.id}, user
+    while current.superior_id and len(chain) < depth and current.superior_id not in seen:
+        current = session.get(User, current.superior_id)
+        seen.add(current.id)
+        chain.append(current)
+    return chain
+
+
+def responsible_chain(session: Session, *, assignee: str | None, department: str | None, depth: int = 5) -> list[User]:
+    """Who answers for a late item, nearest first: the assignee's superiors, else the department head and up."""
+    if assignee:
+        user = get_by_username(session, assignee)
+        if user is not None:
+            return superior_chain(session, user, depth)
+    dept = department_by_name(session, department) if department else None
+    if dept is None or dept.head_id is None:
+        return []
+    head = session.get(User, dept.head_id)
+    return [head] + superior_chain(session, head, depth - 1)

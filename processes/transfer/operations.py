@@ -1,0 +1,41 @@
+"""What the internal-transfer diagram calls: `escalate`, on a hop's SLA boundary timer."""
+from __future__ import annotations
+
+from engine.runtime import Runtime, ServiceCall
+
+from ..org import service as org
+from .models import Escalation
+from .service import current_handover
+
+LEVEL_NAMES = {1: "一级", 2: "二级", 3: "三级"}
+
+
+def escalate(call: ServiceCall):
+    """逐级上报: mark the hop overdue and give the next superior up an escalation item (R4.2.2)."""
+    item = call.attached_item
+    if item is None:
+        return None  # the hop finished in the same step; nothing to escalate
+    level = item.escalation_level + 1
+    item.escalation_level = level
+    handover = current_handover(call.session, item)
+    if handover is not None:
+        handover.overdue = True
+    chain = org.responsible_chain(call.session, assignee=item.assignee, department=item.candidate_group)
+    superior = chain[level - 1] if len(chain) >= level else None
+    follow_up = None
+    if superior is not None:
+        follow_up = call.add_follow_up(
+            item, kind="escalation", title=f"逾期督办({LEVEL_NAMES.get(level, level)}): {item.title}",
+            assignee=superior.username, escalation_level=level,
+        )
+    if handover is not None:
+        call.session.add(Escalation(
+            handover_id=handover.id, work_item_id=follow_up.id if follow_up else None, level=level,
+            superior=superior.username if superior else None, created_at=call.now,
+        ))
+    return {"level": level}
+
+
+def register(runtime: Runtime, config: dict) -> None:
+    """Register this stage's operations."""
+    runtime.register_operation("escalate", escalate)

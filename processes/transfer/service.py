@@ -1,0 +1,207 @@
+"""Internal transfer: start it on submit, claim and complete hops, return for correction, act on escalations.
+
+Every hop the diagram opens is a handover record; its due time is the hop's SLA timer (R4.2.1-R4.2.2).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.models import WorkItem
+from engine.runtime import Runtime, StepResult
+
+from ..errors import Conflict, Forbidden, Invalid, NotFound, ValidationFailed
+from ..forms.models import Form
+from ..org import service as org
+from ..org.models import User
+from .models import Escalation, Handover
+
+PROCESS_KEY = "internal_transfer"
+DECISIONS = {"complete": "办结/移交", "return": "退回补正"}
+
+
+def start_transfer(session: Session, runtime: Runtime, config: dict, *, form: Form, actor: User, now: datetime) -> StepResult:
+    """Start the internal-transfer process for a submitted form; the first hop is a handover from the actor."""
+    result = runtime.start(
+        session, PROCESS_KEY, data={"form_id": form.id, "handover_sla": config["transfer"]["handover_sla"]},
+        actor=actor.username, now=now, business_key=form.number, subject=form.subject, ref_type="form", ref_id=form.id,
+    )
+    form.process_instance_id = result.instance.id
+    _record_new_hops(session, result, form_id=form.id, from_department=actor.department.name,
+                     from_user=actor.username, kind="handover", now=now)
+    return result
+
+
+def may_work_on(actor: User, item: WorkItem) -> bool:
+    """Whether the actor holds the item, or it waits unclaimed in one of the actor's queues."""
+    if item.assignee is not None:
+        return item.assignee == actor.username
+    return item.candidate_group in actor.groups
+
+
+def claim(session: Session, runtime: Runtime, *, item_id: str, actor: User, now: datetime) -> WorkItem:
+    """Take an unclaimed item from a queue; the handover counts as received."""
+    item = runtime.get_item(session, item_id)
+    if item.kind != "task":
+        raise Invalid("督办事项无需签收", code="not_claimable")
+    if item.assignee == actor.username:
+        return item
+    if item.assignee is not None:
+        raise Conflict(f"该事项已由 {item.assignee} 签收", code="already_claimed")
+    if item.candidate_group not in actor.groups:
+        raise Forbidden("该事项不在您所在部门的队列中")
+    item.assignee, item.claimed_at = actor.username, now
+    handover = current_handover(session, item)
+    if handover is not None:
+        handover.to_user, handover.received_at, handover.status = actor.username, now, "received"
+    return item
+
+
+def release(session: Session, runtime: Runtime, *, item_id: str, actor: User, now: datetime) -> WorkItem:
+    """Put a claimed item back in its queue."""
+    item = runtime.get_item(session, item_id)
+    if item.assignee != actor.username:
+        raise Forbidden("只能退回自己签收的事项")
+    item.assignee, item.claimed_at = None, None
+    return item
+
+
+def complete_hop(session: Session, runtime: Runtime, *, item_id: str, actor: User, data: dict, now: datetime) -> StepResult:
+    """Finish a hop: hand the form on as the diagram says, or return it to the previous hop for correction."""
+    item = runtime.get_item(session, item_id)
+    if item.kind != "task":
+        raise Invalid("督办事项在原事项办结后自动关闭, 请使用催办、改派或接办", code="not_a_task")
+    if not may_work_on(actor, item):
+        raise Forbidden("您无权办理该事项")
+    decision = str(data.get("decision") or "complete")
+    allowed = {"complete"} | runtime.decisions(session, item)
+    if decision not in allowed:
+        raise ValidationFailed({"decision": f"此环节不可选择“{DECISIONS.get(decision, decision)}”"})
+    late_reason = str(data.get("late_reason") or "").strip()
+    if item.is_overdue(now) and not late_reason:
+        raise ValidationFailed({"late_reason": "已超过办理时限, 请填写逾期原因"}, message="已超过办理时限, 请填写逾期原因 (R4.2.2)")
+    comment = str(data.get("comment") or "").strip()[:2000] or None
+    if item.assignee is None:
+        item.assignee, item.claimed_at = actor.username, now
+    handover = current_handover(session, item)
+    result = runtime.complete(session, item.id, actor=actor.username, now=now, data={"decision": decision})
+    if handover is not None:
+        handover.status = "returned" if decision == "return" else "completed"
+        handover.completed_at, handover.completed_by = now, actor.username
+        handover.late_reason = late_reason or None
+        handover.comment = comment
+        handover.overdue = handover.overdue or item.is_overdue(now) or (item.due_at is not None and item.due_at <= now)
+        if handover.received_at is None:
+            handover.received_at, handover.to_user = now, actor.username
+    _close_escalations(session, item, now)
+    if item.ref_type == "form":
+        _record_new_hops(session, result, form_id=item.ref_id, from_department=item.lane or actor.department.name,
+                         from_user=actor.username, kind="return" if decision == "return" else "handover", now=now)
+        if result.instance.status == "completed":
+            form = session.get(Form, item.ref_id)
+            form.status, form.closed_at = "closed", now
+    return result
+
+
+def current_handover(session: Session, item: WorkItem) -> Handover | None:
+    """The handover record a task item stands for."""
+    return session.scalars(select(Handover).where(Handover.work_item_id == item.id)).first()
+
+
+def _record_new_hops(session, result: StepResult, *, form_id, from_department, from_user, kind, now) -> None:
+    for opened in result.opened:
+        session.add(Handover(
+            form_id=form_id, instance_id=result.instance.id, work_item_id=opened.id, kind=kind, step=opened.task_name,
+            step_name=opened.title, from_department=from_department, from_user=from_user,
+            to_department=opened.candidate_group, to_user=opened.assignee, handed_at=now, due_at=opened.due_at,
+            status="pending",
+        ))
+    for closed in result.closed:
+        handover = current_handover(session, closed)
+        if handover is not None and handover.status in ("pending", "received"):
+            handover.status, handover.completed_at = "cancelled", now
+
+
+def _close_escalations(session: Session, item: WorkItem, now: datetime) -> None:
+    for esc in session.scalars(select(Escalation).join(Handover).where(Handover.work_item_id == item.id,
+                                                                      Escalation.closed_at.is_(None))).all():
+        esc.closed_at = now
+
+
+def handovers_of(session: Session, form_id: int) -> list[Handover]:
+    """A form's handover history, oldest first."""
+    return list(session.scalars(select(Handover).where(Handover.form_id == form_id).order_by(Handover.id)).all())
+
+
+def escalations_of(session: Session, form_id: int) -> list[Escalation]:
+    """A form's escalations, oldest first."""
+    return list(session.scalars(
+        select(Escalation).join(Handover).where(Handover.form_id == form_id).order_by(Escalation.id)
+    ).all())
+
+
+# --- the superior's escalation item -----------------------------------------------------------
+def _escalation_for(session: Session, runtime: Runtime, item_id: str, actor: User) -> tuple[WorkItem, WorkItem, Escalation]:
+    item = runtime.get_item(session, item_id)
+    if item.kind != "escalation":
+        raise Invalid("该事项不是督办事项", code="not_an_escalation")
+    if item.assignee != actor.username:
+        raise Forbidden("只有被督办的上级可以处理该督办事项")
+    hop = session.get(WorkItem, item.parent_id)
+    if hop is None or hop.status != "open":
+        raise Conflict("原事项已办结", code="task_closed")
+    esc = session.scalars(select(Escalation).where(Escalation.work_item_id == item.id)).first()
+    if esc is None:
+        raise NotFound("督办记录不存在")
+    return item, hop, esc
+
+
+def urge(session: Session, runtime: Runtime, *, item_id: str, actor: User, now: datetime) -> Escalation:
+    """催办: remind the holder of the late hop; shown on their item."""
+    _item, _hop, esc = _escalation_for(session, runtime, item_id, actor)
+    esc.urge_count += 1
+    esc.last_action, esc.last_action_at = f"{actor.display_name} 催办", now
+    return esc
+
+
+def reassign(session: Session, runtime: Runtime, *, item_id: str, actor: User, assignee: str, now: datetime) -> WorkItem:
+    """改派: give the late hop to another member of its department."""
+    _item, hop, esc = _escalation_for(session, runtime, item_id, actor)
+    target = org.get_by_username(session, assignee or "")
+    if target is None or not target.active:
+        raise ValidationFailed({"assignee": "找不到该人员"})
+    if hop.candidate_group not in target.groups:
+        raise ValidationFailed({"assignee": f"{target.display_name} 不在 {hop.candidate_group}, 不能改派"})
+    _hand_to(session, hop, target, now)
+    esc.last_action, esc.last_action_at = f"{actor.display_name} 改派给 {target.display_name}", now
+    return hop
+
+
+def take_over(session: Session, runtime: Runtime, *, item_id: str, actor: User, now: datetime) -> WorkItem:
+    """接办: the superior takes the late hop over."""
+    _item, hop, esc = _escalation_for(session, runtime, item_id, actor)
+    _hand_to(session, hop, actor, now)
+    esc.last_action, esc.last_action_at = f"{actor.display_name} 接办", now
+    return hop
+
+
+def _hand_to(session: Session, hop: WorkItem, user: User, now: datetime) -> None:
+    hop.assignee, hop.claimed_at = user.username, now
+    handover = current_handover(session, hop)
+    if handover is not None:
+        handover.to_user = user.username
+        handover.received_at = handover.received_at or now
+        handover.status = "received"
+
+
+def open_escalations_for(session: Session, item_ids: list[str]) -> dict[str, Escalation]:
+    """Latest open escalation per hop item, to show urging on the holder's inbox."""
+    if not item_ids:
+        return {}
+    rows = session.execute(
+        select(Handover.work_item_id, Escalation).join(Escalation, Escalation.handover_id == Handover.id)
+        .where(Handover.work_item_id.in_(item_ids), Escalation.closed_at.is_(None)).order_by(Escalation.id)
+    ).all()
+    return {work_item_id: esc for work_item_id, esc in rows}
