@@ -196,7 +196,7 @@ def _compile_node(node) -> Callable[[_Env], object]:
         pairs = [(c(k), c(v)) for k, v in zip(node.keys, node.values)]
         return lambda env: _limit({k(env): v(env) for k, v in pairs}, env)
     if kind is ast.BinOp:
-        return lambda env, op=_BINOPS[type(node.op)], l=c(node.left), r=c(node.right): op(l(env), r(env), env)
+        return lambda env, op=_BINOPS[type(node.op)], lf=c(node.left), rt=c(node.right): op(lf(env), rt(env), env)
     if kind is ast.UnaryOp:
         f, op = c(node.operand), type(node.op)
         if op is ast.Not:
@@ -264,16 +264,12 @@ def _compile_node(node) -> Callable[[_Env], object]:
     raise _refuse(f"{kind.__name__} 语法")  # unreachable: _static_check has the same whitelist
 
 
-def _compile(source: str, mode: str):
-    if not isinstance(source, str):  # before the cache: it would raise TypeError on unhashable input
-        raise ExpressionError(f"表达式必须是字符串, 而不是 {type(source).__name__}")
-    return _compile_str(source, mode)
-
-
 @functools.lru_cache(maxsize=4096)
-def _compile_str(source: str, mode: str):
+def _compile(source: str, mode: str):
     if mode not in ("eval", "exec"):
         raise ValueError(f"mode must be 'eval' or 'exec', not {mode!r}")
+    if not isinstance(source, str):  # e.g. None from a diagram without the expression
+        raise ExpressionError(f"表达式必须是字符串, 而不是 {type(source).__name__}")
     if len(source) > MAX_SOURCE:
         raise _refuse(f"源码超过 {MAX_SOURCE} 个字符")
     try:
@@ -339,9 +335,6 @@ class _SafeEnvironment(BasePythonScriptEngineEnvironment):
     def execute(self, script, context, external_context=None):
         execute(script, context, self.functions, external=external_context)
         return True  # Spiff leaves a script task STARTED (not COMPLETED) when this is None
-
-    def call_service(self, context, **kwargs):
-        raise ExpressionError("未配置服务调用处理器")
 
 
 class SafeScriptEngine(PythonScriptEngine):

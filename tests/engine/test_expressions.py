@@ -204,9 +204,9 @@ def test_check_script_mode():
 def test_parsed_sources_are_cached():
     from engine import expressions
     evaluate('decision == "return"', CTX)
-    before = expressions._compile_str.cache_info().hits
+    before = expressions._compile.cache_info().hits
     evaluate('decision == "return"', CTX)
-    assert expressions._compile_str.cache_info().hits == before + 1
+    assert expressions._compile.cache_info().hits == before + 1
 
 
 BPMN = b"""<?xml version="1.0" encoding="UTF-8"?>

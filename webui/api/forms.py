@@ -1,0 +1,53 @@
+"""Forms: create (and submit), read, handover history."""
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+from processes.forms import service as forms
+from processes.forms.schemas import FormCreateSchema, FormReadSchema
+from processes.transfer import service as transfer
+
+from ..auth import actor, require_bearer
+from ..context import db, guichet, now
+from ..permissions import ensure_can_view_form
+from .schemas import HandoverReadSchema
+
+blp = Blueprint("api_forms", __name__, url_prefix="/api/v1/forms", description="业务单 · Forms")
+blp.before_request(require_bearer)
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(FormCreateSchema)
+@blp.response(201, FormReadSchema)
+def create(body):
+    """Fill a form on a template; with "submit": true it is handed to the internal transfer at once."""
+    services = guichet()
+    return forms.create_form(db(), services.runtime, services.config, actor=actor(), template_id=body["template_id"],
+                             data=body["data"], submit=body["submit"], now=now())
+
+
+@blp.route("/<int:form_id>", methods=["GET"])
+@blp.response(200, FormReadSchema)
+def read(form_id):
+    """One form, with its process instance id."""
+    form = forms.get_form(db(), form_id)
+    ensure_can_view_form(db(), actor(), form)
+    return form
+
+
+@blp.route("/<int:form_id>/submit", methods=["POST"])
+@blp.response(200, FormReadSchema)
+def submit(form_id):
+    """Submit a saved draft."""
+    services = guichet()
+    form = forms.get_form(db(), form_id)
+    return forms.submit_form(db(), services.runtime, services.config, form=form, actor=actor(), now=now())
+
+
+@blp.route("/<int:form_id>/handovers", methods=["GET"])
+@blp.response(200, HandoverReadSchema(many=True))
+def handovers(form_id):
+    """The form's handover records, oldest first (R4.2.1)."""
+    form = forms.get_form(db(), form_id)
+    ensure_can_view_form(db(), actor(), form)
+    return transfer.handovers_of(db(), form.id)

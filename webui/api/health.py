@@ -1,0 +1,39 @@
+"""GET /healthz: database and scheduler state."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, jsonify
+from sqlalchemy import func, select, text
+
+from engine.models import SchedulerBeat, Timer
+
+from ..context import db, guichet, now
+
+bp = Blueprint("health", __name__)
+
+
+@bp.route("/healthz")
+def healthz():
+    """200 when the database answers; reports whether a scheduler ticked recently and open incidents."""
+    services = guichet()
+    try:
+        db().execute(text("SELECT 1"))
+    except Exception as exc:  # noqa: BLE001 - report, don't raise
+        return jsonify({"status": "error", "database": f"error: {type(exc).__name__}"}), 503
+    session = db()
+    recent = now() - timedelta(seconds=max(30, 10 * services.config["scheduler"]["tick_seconds"]))
+    beats = session.scalar(select(func.count()).select_from(SchedulerBeat).where(SchedulerBeat.beat_at >= recent))
+    incidents = session.scalar(select(func.count()).select_from(Timer).where(Timer.status == "incident"))
+    due = session.scalar(select(func.count()).select_from(Timer).where(Timer.status == "waiting", Timer.fire_at <= now()))
+    local = services.scheduler
+    return jsonify({
+        "status": "ok",
+        "database": "ok",
+        "scheduler": {
+            "running_here": bool(local and local.running),
+            "alive": bool(beats),
+            "due_timers": due,
+            "incidents": incidents,
+        },
+    })

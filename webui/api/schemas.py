@@ -1,0 +1,106 @@
+"""API schemas shared by the API modules."""
+from __future__ import annotations
+
+from marshmallow import Schema, fields
+
+
+class ErrorSchema(Schema):
+    """Every error: a stable code and a message for people (Chinese first)."""
+
+    code = fields.String()
+    message = fields.String()
+    fields = fields.Dict()
+
+
+class TokenRequestSchema(Schema):
+    """POST /auth/token."""
+
+    username = fields.String(required=True)
+    password = fields.String(required=True, load_only=True)
+
+
+class TokenSchema(Schema):
+    """A bearer token."""
+
+    token = fields.String()
+    expires_in = fields.Integer()
+
+
+class HandoverReadSchema(Schema):
+    """交接记录."""
+
+    id = fields.Integer()
+    kind = fields.String()
+    step = fields.String()
+    step_name = fields.String()
+    from_department = fields.String()
+    from_user = fields.String()
+    to_department = fields.String(allow_none=True)
+    to_user = fields.String(allow_none=True)
+    handed_at = fields.DateTime()
+    received_at = fields.DateTime(allow_none=True)
+    due_at = fields.DateTime(allow_none=True)
+    completed_at = fields.DateTime(allow_none=True)
+    completed_by = fields.String(allow_none=True)
+    status = fields.String()
+    status_label = fields.String()
+    overdue = fields.Boolean()
+    late_reason = fields.String(allow_none=True)
+    comment = fields.String(allow_none=True)
+
+
+class TaskReadSchema(Schema):
+    """An inbox item."""
+
+    id = fields.String()
+    name = fields.String(attribute="title")
+    step = fields.String(attribute="task_name")
+    kind = fields.String()
+    process = fields.String(attribute="process_key")
+    subject = fields.String()
+    form_id = fields.Method("_form_id")
+    queue = fields.String(attribute="candidate_group", allow_none=True)
+    assignee = fields.String(allow_none=True)
+    due_at = fields.DateTime(allow_none=True)
+    overdue = fields.Method("_overdue")
+    escalation_level = fields.Integer()
+    created_at = fields.DateTime()
+
+    def _form_id(self, item):
+        return item.ref_id if item.ref_type == "form" else None
+
+    def _overdue(self, item):
+        return item.is_overdue(self.context_now())
+
+    def context_now(self):
+        from ..context import now
+
+        return now()
+
+
+class TaskDetailSchema(TaskReadSchema):
+    """One inbox item with the decisions its step offers."""
+
+    decisions = fields.List(fields.String())
+
+
+class TaskQuerySchema(Schema):
+    """GET /tasks filters."""
+
+    scope = fields.String(load_default="all")
+    process = fields.String(load_default=None)
+    overdue = fields.Boolean(load_default=False)
+    q = fields.String(load_default=None)
+    limit = fields.Integer(load_default=50)
+
+
+class TaskCompleteSchema(Schema):
+    """POST /tasks/{id}/complete."""
+
+    data = fields.Dict(load_default=dict)
+
+
+class ReassignSchema(Schema):
+    """POST /tasks/{id}/reassign."""
+
+    assignee = fields.String(required=True)

@@ -1,0 +1,86 @@
+"""The task inbox over HTTP: list, claim, complete; escalation actions for superiors."""
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+from processes.errors import Forbidden
+from processes.inbox import service as inbox
+from processes.transfer import service as transfer
+
+from ..auth import actor, require_bearer
+from ..context import db, guichet, now
+from .schemas import ReassignSchema, TaskCompleteSchema, TaskDetailSchema, TaskQuerySchema, TaskReadSchema
+
+blp = Blueprint("api_tasks", __name__, url_prefix="/api/v1/tasks", description="待办 · Task inbox")
+blp.before_request(require_bearer)
+
+
+@blp.route("", methods=["GET"])
+@blp.arguments(TaskQuerySchema, location="query")
+@blp.response(200, TaskReadSchema(many=True))
+def list_tasks(query):
+    """The caller's open items: assigned to them and claimable in their queues, overdue first."""
+    f = inbox.InboxFilter(scope=query["scope"], process=query["process"], overdue_only=query["overdue"],
+                          text=query["q"], limit=max(1, min(query["limit"], 200)))
+    return inbox.list_items(db(), actor=actor(), now=now(), f=f)
+
+
+@blp.route("/<item_id>", methods=["GET"])
+@blp.response(200, TaskDetailSchema)
+def read(item_id):
+    """One open item, with the decisions its step offers."""
+    services = guichet()
+    item = services.runtime.get_item(db(), item_id)
+    user = actor()
+    if not (transfer.may_work_on(user, item) or item.assignee == user.username):
+        raise Forbidden("您无权查看该事项")
+    item.decisions = sorted({"complete"} | services.runtime.decisions(db(), item)) if item.kind == "task" else []
+    return item
+
+
+@blp.route("/<item_id>/claim", methods=["POST"])
+@blp.response(200, TaskReadSchema)
+def claim(item_id):
+    """Claim an item from a queue."""
+    return transfer.claim(db(), guichet().runtime, item_id=item_id, actor=actor(), now=now())
+
+
+@blp.route("/<item_id>/release", methods=["POST"])
+@blp.response(200, TaskReadSchema)
+def release(item_id):
+    """Put a claimed item back in its queue."""
+    return transfer.release(db(), guichet().runtime, item_id=item_id, actor=actor(), now=now())
+
+
+@blp.route("/<item_id>/complete", methods=["POST"])
+@blp.arguments(TaskCompleteSchema)
+@blp.response(200, TaskReadSchema(many=True))
+def complete(body, item_id):
+    """Complete an item ("decision": "return" sends it back for correction; late needs "late_reason").
+
+    Returns the items the step opened.
+    """
+    result = transfer.complete_hop(db(), guichet().runtime, item_id=item_id, actor=actor(), data=body["data"], now=now())
+    return result.opened
+
+
+@blp.route("/<item_id>/urge", methods=["POST"])
+@blp.response(204)
+def urge(item_id):
+    """催办: the superior urges the holder of a late hop."""
+    transfer.urge(db(), guichet().runtime, item_id=item_id, actor=actor(), now=now())
+
+
+@blp.route("/<item_id>/reassign", methods=["POST"])
+@blp.arguments(ReassignSchema)
+@blp.response(200, TaskReadSchema)
+def reassign(body, item_id):
+    """改派: the superior gives a late hop to another member of its department."""
+    return transfer.reassign(db(), guichet().runtime, item_id=item_id, actor=actor(), assignee=body["assignee"], now=now())
+
+
+@blp.route("/<item_id>/take-over", methods=["POST"])
+@blp.response(200, TaskReadSchema)
+def take_over(item_id):
+    """接办: the superior takes a late hop over."""
+    return transfer.take_over(db(), guichet().runtime, item_id=item_id, actor=actor(), now=now())

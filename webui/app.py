@@ -1,0 +1,118 @@
+"""The Flask application factory."""
+from __future__ import annotations
+
+import logging
+import secrets
+from pathlib import Path
+
+from flask import Flask, g, request
+from flask_babel import Babel, format_datetime
+from flask_login import LoginManager, current_user
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy.exc import SQLAlchemyError
+
+import processes
+from engine.config import ROOT, load_config
+from engine.db import make_engine, make_session_factory
+from engine.runtime import Runtime
+from processes.org import service as org
+
+from .context import Guichet, db
+
+log = logging.getLogger("guichet")
+csrf = CSRFProtect()
+login_manager = LoginManager()
+LOCALES = ("zh_CN", "en")
+
+
+def create_app(overrides: dict | None = None, *, config: dict | None = None, clock=None) -> Flask:
+    """Build the app: settings (config.toml < environment < overrides), database, runtime, blueprints."""
+    config = config or load_config(overrides=overrides)
+    app = Flask(__name__, instance_path=config["app"]["instance_path"], static_folder="static")
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.update(
+        SECRET_KEY=config["app"]["secret_key"] or _instance_secret(Path(app.instance_path)),
+        BABEL_DEFAULT_LOCALE=config["app"]["default_locale"],
+        BABEL_DEFAULT_TIMEZONE=config["app"]["timezone"],
+        BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,
+        MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+        JSON_AS_ASCII=False,
+        NODE_MODULES=str(ROOT / "node_modules"),
+    )
+    app.json.ensure_ascii = False
+    engine = make_engine(config["database"]["url"])
+    runtime = Runtime()
+    processes.register_all(runtime, config)
+    services = Guichet(config=config, sessions=make_session_factory(engine), runtime=runtime)
+    if clock is not None:
+        services.clock = clock
+    app.extensions["guichet"] = services
+    app.extensions["guichet_engine"] = engine
+
+    Babel(app, locale_selector=_select_locale, timezone_selector=lambda: config["app"]["timezone"])
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+
+    from .api import init_api
+    from .pages import init_pages
+
+    app.jinja_env.filters["localtime"] = lambda value: format_datetime(value, "yyyy-MM-dd HH:mm") if value else ""
+    init_api(app, csrf)
+    init_pages(app)
+    app.after_request(_commit_if_ok)
+    app.teardown_request(_close_transaction)
+    return app
+
+
+@login_manager.user_loader
+def _load_user(user_id: str):
+    return org.get_user(db(), int(user_id))
+
+
+def _select_locale() -> str:
+    chosen = request.cookies.get("lang")
+    if chosen in LOCALES:
+        return chosen
+    user = getattr(g, "actor", None) or (current_user if current_user and current_user.is_authenticated else None)
+    if user is not None and getattr(user, "locale", None) in LOCALES:
+        return user.locale
+    return "zh_CN"
+
+
+def _commit_if_ok(response):
+    """The request is the transaction boundary: commit when it succeeded, roll back when it did not."""
+    session = g.get("db")
+    if session is None:
+        return response
+    if response.status_code >= 400:
+        session.rollback()
+        return response
+    try:
+        session.commit()
+    except SQLAlchemyError:
+        session.rollback()
+        log.exception("commit failed")
+        from .errors import error_response
+
+        return error_response(409, "commit_failed", "保存失败: 数据已被他人同时修改, 请刷新后重试")
+    return response
+
+
+def _close_transaction(exc) -> None:
+    session = g.pop("db", None)
+    if session is not None:
+        session.rollback()
+        session.close()
+
+
+def _instance_secret(instance: Path) -> str:
+    path = instance / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()

@@ -1,0 +1,125 @@
+"""The `guichet` command: migrate, deploy, seed-demo, serve, scheduler."""
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from pathlib import Path
+
+import click
+
+from engine.config import ROOT, load_config
+from engine.db import make_engine, make_session_factory, unit_of_work, utcnow
+from engine.deploy import DeploymentError
+
+BPMN_DIR = ROOT / "bpmn"
+
+
+def _say(message: str) -> None:
+    click.echo(message, err=True)
+
+
+@click.group()
+def main() -> None:
+    """Guichet 业务单管理: service-window business forms, run as BPMN processes."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@main.command()
+def migrate() -> None:
+    """Create or upgrade the database schema (Alembic)."""
+    from engine.migrate import upgrade
+
+    config = load_config()
+    _say(f"迁移数据库 / migrating {config['database']['url']} …")
+    upgrade(config["database"]["url"])
+    _say("数据库已是最新 / schema up to date")
+
+
+@main.command()
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--actor", default="system", help="Recorded as the deployer.")
+def deploy(files: tuple[Path, ...], actor: str) -> None:
+    """Deploy BPMN files (default: every file in bpmn/) as new versions; unchanged files make no version."""
+    from webui.app import create_app
+
+    app = create_app()
+    services = app.extensions["guichet"]
+    paths = list(files) or sorted(BPMN_DIR.glob("*.bpmn"))
+    failed = False
+    for i, path in enumerate(paths, 1):
+        try:
+            with unit_of_work(services.sessions) as session:
+                definition, created = services.runtime.deploy(session, path.read_text("utf-8"), actor=actor, now=utcnow())
+            state = "新版本 / new version" if created else "未变化 / unchanged"
+            _say(f"[{i}/{len(paths)}] {path.name}: {definition.key} v{definition.version} ({state})")
+        except DeploymentError as exc:
+            failed = True
+            _say(f"[{i}/{len(paths)}] {path.name}: 拒绝部署 / refused")
+            for p in exc.problems:
+                _say(f"    {p.element_id or '-'}: {p.message}")
+    if failed:
+        sys.exit(1)
+
+
+@main.command("seed-demo")
+def seed_demo() -> None:
+    """Create the demo organisation and users (password guichet-demo)."""
+    from processes.demo import DEMO_PASSWORD, seed_demo as seed
+    from processes.org.service import hasher
+
+    config = load_config()
+    sessions = make_session_factory(make_engine(config["database"]["url"]))
+    with unit_of_work(sessions) as session:
+        users = seed(session, password_hash=hasher(config).hash(DEMO_PASSWORD), now=utcnow())
+    _say(f"演示账号 / demo logins (密码 password: {DEMO_PASSWORD}):")
+    for username, name, _role in users:
+        _say(f"    {username:<10} {name}")
+
+
+@main.command()
+@click.option("--scheduler/--no-scheduler", default=None, help="Run the timer scheduler in this process (default: config).")
+def serve(scheduler: bool | None) -> None:
+    """Serve the web app (waitress) and, unless disabled, the timer scheduler."""
+    from waitress import serve as waitress_serve
+
+    from webui.app import create_app
+
+    app = create_app()
+    services = app.extensions["guichet"]
+    config = services.config
+    if scheduler if scheduler is not None else config["scheduler"]["enabled"]:
+        services.scheduler = _scheduler(services)
+        services.scheduler.start()
+        _say("定时器调度已启动 / scheduler started")
+    host, port = config["server"]["host"], config["server"]["port"]
+    _say(f"Guichet 已启动 / running at http://{host}:{port}")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        waitress_serve(app, host=host, port=port, threads=config["server"]["threads"], ident="guichet")
+    finally:
+        if services.scheduler is not None:
+            services.scheduler.shutdown()
+
+
+@main.command("scheduler")
+def scheduler_only() -> None:
+    """Run the timer scheduler alone (several may run against one PostgreSQL)."""
+    from webui.app import create_app
+
+    services = create_app().extensions["guichet"]
+    _say("定时器调度运行中 / scheduler running (Ctrl+C to stop)")
+    _scheduler(services).run_forever()
+
+
+def _scheduler(services):
+    from engine.scheduler import TimerScheduler
+
+    cfg = services.config["scheduler"]
+    return TimerScheduler(services.runtime, services.sessions, tick_seconds=cfg["tick_seconds"],
+                          batch_size=cfg["batch_size"], lease_seconds=cfg["lease_seconds"],
+                          max_attempts=cfg["max_attempts"], clock=services.clock)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,116 @@
+"""Errors a user can cause become a 4xx with a clear message (Chinese first): JSON under /api, a page elsewhere."""
+from __future__ import annotations
+
+import logging
+
+from flask import jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from engine.deploy import DeploymentError
+from engine.errors import EngineError
+
+log = logging.getLogger("guichet.web")
+
+HTTP_MESSAGES = {
+    400: "请求格式不正确",
+    401: "请先登录",
+    403: "您无权执行此操作",
+    404: "您访问的内容不存在",
+    405: "不支持该请求方法",
+    409: "数据已变更, 请刷新后重试",
+    413: "上传内容过大",
+    415: "请求内容类型不受支持, 请使用 JSON",
+    422: "提交的内容有误, 请按提示修改",
+    429: "请求过于频繁, 请稍后再试",
+    500: "系统内部错误, 请联系管理员; 您的数据未被修改",
+}
+
+
+def wants_json() -> bool:
+    """API paths and JSON clients get JSON errors."""
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def error_response(status: int, code: str, message: str, fields: dict | None = None):
+    """One error answer, JSON or page."""
+    if wants_json():
+        body = {"code": code, "message": message}
+        if fields:
+            body["fields"] = fields
+        response = jsonify(body)
+        response.status_code = status
+        return response
+    return render_template("error.html", status=status, message=message, fields=fields or {}), status
+
+
+def _field_messages(errors) -> dict:
+    """Flatten webargs' {"json": {"field": ["msg"]}} into {"field": "msg"}."""
+    flat = {}
+    for _location, fields in (errors or {}).items():
+        if not isinstance(fields, dict):
+            continue
+        for name, messages in fields.items():
+            if isinstance(messages, dict):
+                messages = [f"{k}: {' '.join(v) if isinstance(v, list) else v}" for k, v in messages.items()]
+            flat[name] = " ".join(_translate(m) for m in messages) if isinstance(messages, list) else _translate(str(messages))
+    return flat
+
+
+_MARSHMALLOW_ZH = {
+    "Missing data for required field.": "必填项, 请填写",
+    "Not a valid integer.": "须为整数",
+    "Not a valid string.": "须为文本",
+    "Not a valid boolean.": "须为是/否 (true/false)",
+    "Not a valid mapping type.": "须为对象 (JSON object)",
+    "Unknown field.": "不认识的字段",
+    "Field may not be null.": "不能为空",
+    "Invalid input type.": "输入类型不正确",
+}
+
+
+def _translate(message: str) -> str:
+    return _MARSHMALLOW_ZH.get(message, message)
+
+
+def handle_http_exception(error: HTTPException):
+    """Werkzeug/webargs HTTP errors."""
+    status = error.code or 500
+    data = getattr(error, "data", None) or {}
+    fields = _field_messages(data.get("messages") or data.get("errors"))
+    if status == 400 and wants_json():
+        return error_response(400, "bad_request", "请求内容不是有效的 JSON, 或格式不正确", fields or None)
+    code = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed", 413: "too_large",
+            415: "unsupported_media_type", 422: "validation_failed"}.get(status, f"http_{status}")
+    return error_response(status, code, HTTP_MESSAGES.get(status, error.name), fields or None)
+
+
+def handle_engine_error(error: EngineError):
+    """Stage and engine errors carry their own status, code and message."""
+    fields = error.details.get("fields") if error.details else None
+    return error_response(error.status, error.code, error.message, fields)
+
+
+def handle_deployment_error(error: DeploymentError):
+    """A refused diagram: every problem with its element."""
+    if wants_json():
+        response = jsonify({"code": "invalid_bpmn", "message": "流程图未通过校验",
+                            "problems": [{"element_id": p.element_id, "message": p.message} for p in error.problems]})
+        response.status_code = 422
+        return response
+    return error_response(422, "invalid_bpmn", "流程图未通过校验: " + str(error))
+
+
+def handle_unexpected(error: Exception):
+    """Anything else: logged with its traceback, answered without one."""
+    if isinstance(error, HTTPException):
+        return handle_http_exception(error)
+    log.exception("unexpected error on %s %s", request.method, request.path)
+    return error_response(500, "internal_error", HTTP_MESSAGES[500])
+
+
+def register(app) -> None:
+    """Install the handlers on the app."""
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(EngineError, handle_engine_error)
+    app.register_error_handler(DeploymentError, handle_deployment_error)
+    app.register_error_handler(Exception, handle_unexpected)

@@ -1,0 +1,41 @@
+"""Server-rendered pages: login, the task inbox, forms and their diagrams."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import abort, current_app, send_from_directory
+
+from .. import errors
+
+
+def init_pages(app) -> None:
+    """Register the page blueprints and the vendored front-end packages."""
+    from . import auth, forms, inbox, tasks
+
+    for module in (auth, inbox, forms, tasks):
+        app.register_blueprint(module.bp)
+    app.add_url_rule("/vendor/<path:filename>", "vendor", _vendor)
+    app.context_processor(_globals)
+
+
+# Only these files of node_modules are served: the viewer/modeler bundles and their CSS, and htmx.
+VENDOR_ALLOWED = ("bpmn-js/dist/", "htmx.org/dist/")
+
+
+def _vendor(filename: str):
+    if not filename.startswith(VENDOR_ALLOWED) or ".." in Path(filename).parts:
+        abort(404)
+    response = send_from_directory(current_app.config["NODE_MODULES"], filename, max_age=86400)
+    return response
+
+
+def _globals():
+    from flask_babel import get_locale
+
+    from ..context import guichet
+
+    services = guichet()
+    return {"demo_mode": services.config["app"]["demo"], "current_locale": str(get_locale())}
+
+
+__all__ = ["init_pages", "errors"]

@@ -1,0 +1,104 @@
+"""A task page: the form it concerns and the actions its step offers (claim, complete, return; urge, reassign, take over)."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+
+from engine.errors import EngineError
+from engine.models import WorkItem
+from processes.errors import Forbidden
+from processes.forms.models import Form
+from processes.transfer import service as transfer
+
+from ..auth import actor
+from ..context import db, guichet, now
+
+bp = Blueprint("tasks", __name__)
+
+
+def _page(item: WorkItem, *, errors=None, message=None, values=None, status=200):
+    session, services, user = db(), guichet(), actor()
+    form = session.get(Form, item.ref_id) if item.ref_type == "form" else None
+    hop = session.get(WorkItem, item.parent_id) if item.parent_id else None
+    decisions = sorted({"complete"} | services.runtime.decisions(session, item)) if item.kind == "task" else []
+    colleagues = []
+    if item.kind == "escalation" and hop is not None:
+        from sqlalchemy import select
+
+        from processes.org.models import Department, User
+
+        colleagues = session.scalars(select(User).join(Department, User.department_id == Department.id)
+                                     .where(Department.name == hop.candidate_group, User.active.is_(True))).all()
+    return render_template("task.html", item=item, form=form, hop=hop, decisions=decisions, colleagues=colleagues,
+                           handovers=transfer.handovers_of(session, form.id) if form else [], errors=errors or {},
+                           message=message, values=values or {}, now=now(), user=user), status
+
+
+def _item(item_id: str) -> WorkItem:
+    item = guichet().runtime.get_item(db(), item_id, open_only=False)
+    user = actor()
+    if not (transfer.may_work_on(user, item) or item.assignee == user.username or item.completed_by == user.username):
+        raise Forbidden("您无权查看该事项")
+    return item
+
+
+@bp.route("/tasks/<item_id>")
+@login_required
+def detail(item_id: str):
+    """The task page."""
+    return _page(_item(item_id))
+
+
+@bp.route("/tasks/<item_id>/claim", methods=["POST"])
+@login_required
+def claim(item_id: str):
+    """Claim from the queue."""
+    transfer.claim(db(), guichet().runtime, item_id=item_id, actor=actor(), now=now())
+    flash(_("已签收"))
+    return redirect(url_for("tasks.detail", item_id=item_id))
+
+
+@bp.route("/tasks/<item_id>/complete", methods=["POST"])
+@login_required
+def complete(item_id: str):
+    """Complete (hand on) or return for correction; a late completion needs its reason."""
+    data = {k: request.form.get(k, "") for k in ("decision", "comment", "late_reason")}
+    try:
+        transfer.complete_hop(db(), guichet().runtime, item_id=item_id, actor=actor(), data=data, now=now())
+    except EngineError as exc:
+        if exc.status != 422:
+            raise
+        db().rollback()
+        fields = (exc.details or {}).get("fields", {})
+        return _page(_item(item_id), errors=fields, message=exc.message, values=data, status=422)
+    flash(_("已退回补正") if data["decision"] == "return" else _("已办理完成并移交"))
+    return redirect(url_for("inbox.index"))
+
+
+@bp.route("/tasks/<item_id>/urge", methods=["POST"])
+@login_required
+def urge(item_id: str):
+    """催办."""
+    transfer.urge(db(), guichet().runtime, item_id=item_id, actor=actor(), now=now())
+    flash(_("已催办"))
+    return redirect(url_for("tasks.detail", item_id=item_id))
+
+
+@bp.route("/tasks/<item_id>/reassign", methods=["POST"])
+@login_required
+def reassign(item_id: str):
+    """改派."""
+    transfer.reassign(db(), guichet().runtime, item_id=item_id, actor=actor(), assignee=request.form.get("assignee", ""),
+                      now=now())
+    flash(_("已改派"))
+    return redirect(url_for("tasks.detail", item_id=item_id))
+
+
+@bp.route("/tasks/<item_id>/take-over", methods=["POST"])
+@login_required
+def take_over(item_id: str):
+    """接办."""
+    hop = transfer.take_over(db(), guichet().runtime, item_id=item_id, actor=actor(), now=now())
+    flash(_("已接办, 该事项已转入您的待办"))
+    return redirect(url_for("tasks.detail", item_id=hop.id))

@@ -1,0 +1,21 @@
+// SLA countdown: every element with data-due shows the time left (or how late), refreshed each 30 s.
+(function () {
+  var zh = (document.documentElement.lang || "zh").indexOf("zh") === 0;
+  function span(ms) {
+    var m = Math.round(Math.abs(ms) / 60000), d = Math.floor(m / 1440), h = Math.floor((m % 1440) / 60), mm = m % 60;
+    if (zh) return (d ? d + "天" : "") + (d || h ? h + "小时" : "") + mm + "分";
+    return (d ? d + "d " : "") + (d || h ? h + "h " : "") + mm + "m";
+  }
+  function tick() {
+    document.querySelectorAll("[data-due]").forEach(function (el) {
+      var left = new Date(el.getAttribute("data-due")).getTime() - Date.now();
+      var out = el.querySelector(".left");
+      if (!out) { out = document.createElement("span"); out.className = "left"; el.appendChild(out); }
+      out.textContent = left >= 0 ? (zh ? "剩余 " : "") + span(left) + (zh ? "" : " left") : (zh ? "已超时 " : "late by ") + span(left);
+      el.classList.toggle("late", left < 0);
+    });
+  }
+  tick();
+  setInterval(tick, 30000);
+  document.body.addEventListener("htmx:afterSwap", tick);
+})();
