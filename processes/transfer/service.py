@@ -25,7 +25,7 @@ DECISIONS = {"complete": "办结/移交", "return": "退回补正"}
 def start_transfer(session: Session, runtime: Runtime, config: dict, *, form: Form, actor: User, now: datetime) -> StepResult:
     """Start the internal-transfer process for a submitted form; the first hop is a handover from the actor."""
     result = runtime.start(
-        session, PROCESS_KEY, data={"form_id": form.id, "handover_sla": config["transfer"]["handover_sla"]},
+        session, config["transfer"].get("process", PROCESS_KEY), data={"form_id": form.id, "handover_sla": config["transfer"]["handover_sla"]},
         actor=actor.username, now=now, business_key=form.number, subject=form.subject, ref_type="form", ref_id=form.id,
     )
     form.process_instance_id = result.instance.id

@@ -1,0 +1,71 @@
+"""Deployment refuses what this product cannot run, naming the element and the reason."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine.deploy import DeploymentError, parse
+
+XML = Path("bpmn/internal_transfer.bpmn").read_text("utf-8")
+OPS = {"escalate"}
+
+
+def problems(xml: str) -> list[tuple[str, str]]:
+    with pytest.raises(DeploymentError) as info:
+        parse(xml, operations=OPS)
+    return [(p.element_id, p.message) for p in info.value.problems]
+
+
+def test_shipped_diagram_parses():
+    parsed = parse(XML, operations=OPS)
+    assert parsed.key == "internal_transfer"
+    assert parsed.name == "内部移交"
+
+
+def test_malformed_xml_is_refused():
+    assert "XML 格式错误" in problems("<bpmn:definitions")[0][1]
+
+
+def test_xml_entities_are_not_expanded():
+    evil = '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>' + XML.split("?>", 1)[1]
+    evil = evil.replace('name="内部移交" isExecutable', 'name="&e;" isExecutable')
+    try:
+        parsed = parse(evil, operations=OPS)
+    except DeploymentError:
+        return
+    assert "root:" not in parsed.name
+
+
+def test_unregistered_service_operation():
+    found = problems(XML.replace('serviceTaskOperator id="escalate"', 'serviceTaskOperator id="send_mail"', 1))
+    assert ("escalate_credit", "未注册的服务操作: send_mail") in found
+
+
+def test_condition_outside_the_whitelist():
+    found = problems(XML.replace('decision == "return"', 'decision.__class__ == "x"', 1))
+    assert found[0][0] == "gw_credit" and "条件表达式无效" in found[0][1]
+
+
+def test_bad_timer_duration():
+    found = problems(XML.replace('"R2/" + handover_sla', '"R2/PT4X"', 1))
+    assert found[0][0] == "late_credit" and "ISO 8601" in found[0][1]
+
+
+def test_time_date_without_zone():
+    xml = XML.replace('<bpmn:timeCycle>"R2/" + handover_sla</bpmn:timeCycle>',
+                      '<bpmn:timeDate>"2026-05-01T09:00:00"</bpmn:timeDate>', 1)
+    xml = xml.replace('cancelActivity="false" attachedToRef="hop_credit"', 'attachedToRef="hop_credit"', 1)
+    found = problems(xml)
+    assert found[0][0] == "late_credit" and "时区" in found[0][1]
+
+
+def test_user_task_outside_any_lane():
+    xml = XML.replace("<bpmn:flowNodeRef>hop_credit</bpmn:flowNodeRef>", "", 1)
+    found = problems(xml)
+    assert ("hop_credit", "用户任务必须位于一个泳道(部门/角色)内") in found
+
+
+def test_no_executable_process():
+    found = problems(XML.replace('isExecutable="true"', 'isExecutable="false"'))
+    assert "可执行流程" in found[0][1]

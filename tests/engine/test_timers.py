@@ -1,0 +1,110 @@
+"""The scheduler fires due timer rows exactly once in effect; failures become incidents; fencing holds."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from engine.db import unit_of_work
+from engine.models import Timer, WorkItem
+from engine.scheduler import TimerScheduler
+from engine.timers import claim_due, incidents, retry_incident
+
+
+def start(services, sla="PT1H"):
+    with unit_of_work(services.sessions) as s:
+        return services.runtime.start(s, "internal_transfer", data={"handover_sla": sla}, actor="t",
+                                      now=services.clock()).instance.id
+
+
+def escalations(services):
+    with unit_of_work(services.sessions) as s:
+        return sorted((i.escalation_level, i.assignee) for i in s.scalars(
+            select(WorkItem).where(WorkItem.kind == "escalation", WorkItem.status == "open")))
+
+
+def test_nothing_fires_before_it_is_due(services, clock):
+    start(services)
+    scheduler = TimerScheduler(services.runtime, services.sessions, clock=clock)
+    clock.advance(minutes=59)
+    assert scheduler.tick() == 0
+    assert escalations(services) == []
+
+
+def test_due_timer_fires_once_and_reschedules_the_next_level(services, clock):
+    start(services)
+    scheduler = TimerScheduler(services.runtime, services.sessions, clock=clock)
+    clock.advance(hours=1, seconds=1)
+    assert scheduler.tick() == 1
+    assert scheduler.tick() == 0  # not again
+    assert escalations(services) == [(1, "head")]
+    with unit_of_work(services.sessions) as s:
+        timer = s.scalars(select(Timer)).one()
+    assert timer.fire_at == clock.now - timedelta(seconds=1) + timedelta(hours=1)
+    clock.advance(hours=1)
+    assert scheduler.tick() == 1
+    assert escalations(services) == [(1, "head"), (2, "manager")]
+    clock.advance(hours=5)
+    assert scheduler.tick() == 0  # two levels only
+
+
+def test_a_scheduler_that_was_down_fires_everything_overdue_once(services, clock):
+    for _ in range(5):
+        start(services)
+    clock.advance(hours=1, minutes=1)  # nobody ticked during this hour
+    scheduler = TimerScheduler(services.runtime, services.sessions, clock=clock, batch_size=2)
+    assert scheduler.tick() == 5
+    assert len(escalations(services)) == 5
+
+
+def test_stale_claim_is_fenced_off(services, clock):
+    start(services)
+    clock.advance(hours=1, minutes=30)
+    with unit_of_work(services.sessions) as s:
+        (old_claim,) = claim_due(s, owner="crashed", now=clock.now, limit=10, lease_seconds=30)
+    clock.advance(seconds=31)  # lease expired: another scheduler takes over
+    scheduler = TimerScheduler(services.runtime, services.sessions, clock=clock)
+    assert scheduler.tick() == 1
+    assert escalations(services) == [(1, "head")]
+    # the crashed scheduler's late attempt is refused by the fence
+    crashed = TimerScheduler(services.runtime, services.sessions, clock=clock)
+    crashed.owner = "crashed"
+    assert crashed._fire(old_claim) == 0
+    assert escalations(services) == [(1, "head")]
+
+
+def test_failing_timer_becomes_an_incident(services, clock):
+    start(services)
+
+    def broken(call):
+        raise RuntimeError("mail server down")
+
+    services.runtime.register_operation("escalate", broken)
+    scheduler = TimerScheduler(services.runtime, services.sessions, clock=clock, max_attempts=3, lease_seconds=1)
+    clock.advance(hours=1, seconds=1)
+    for _ in range(3):
+        scheduler.tick()
+        clock.advance(seconds=2)
+    with unit_of_work(services.sessions) as s:
+        (incident,) = incidents(s)
+        assert incident.attempts == 3 and "mail server down" in incident.last_error
+    assert scheduler.tick() == 0  # no silent retry loop
+    from processes.transfer.operations import escalate
+
+    services.runtime.register_operation("escalate", escalate)
+    with unit_of_work(services.sessions) as s:
+        retry_incident(s, incident.id)
+    assert scheduler.tick() == 1
+    assert escalations(services) == [(1, "head")]
+
+
+def test_healthz_reports_incidents_and_scheduler(client, services, clock):
+    start(services)
+    services.runtime.register_operation("escalate", lambda call: 1 / 0)
+    scheduler = TimerScheduler(services.runtime, services.sessions, clock=clock, max_attempts=1)
+    clock.advance(hours=2)
+    scheduler.tick()
+    body = client.get("/healthz").json
+    assert body["database"] == "ok"
+    assert body["scheduler"]["incidents"] == 1
+    assert body["scheduler"]["alive"] is True
