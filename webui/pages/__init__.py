@@ -35,7 +35,7 @@ def _globals():
     from ..context import guichet
 
     services = guichet()
-    return {"demo_mode": services.config["app"]["demo"], "current_locale": str(get_locale())}
+    return {"demo_mode": services.config["app"]["demo"], "current_locale": "en" if get_locale().language == "en" else "zh_CN"}
 
 
 __all__ = ["init_pages", "errors"]

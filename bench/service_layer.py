@@ -1,0 +1,105 @@
+"""2. The same lifecycles through Guichet's service layer, persisted after every step (SQLite and PostgreSQL).
+
+Per lifecycle: one transaction for create_form(submit=True) (plus looking up the opened item), then one
+transaction per hop: the handler completes hop_credit, the clerk completes hop_close (complete_hop).
+"""
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import select
+
+from engine.db import unit_of_work
+from engine.models import WorkItem
+from processes.forms import service as forms
+from processes.forms.models import FormTemplate
+from processes.transfer import service as transfer
+
+from .common import (GOOD_FORM, build_app, fresh_pg_url, make_config, say, size, sql_counter, sqlite_url, tempdir,
+                     users, utcnow)
+
+
+class Driver:
+    """Runs lifecycles against one app's services, each step in its own transaction."""
+
+    def __init__(self, app):
+        self.app = app
+        self.services = app.extensions["guichet"]
+        with unit_of_work(self.services.sessions) as session:
+            self.template_id = session.scalars(select(FormTemplate.id).where(FormTemplate.code == "general")).one()
+            self.user_ids = {u.username: u.id for u in users(session, "clerk", "handler")}
+
+    def _actor(self, session, name):
+        from processes.org.models import User
+
+        return session.get(User, self.user_ids[name])
+
+    def create(self, *, data=GOOD_FORM, now=None) -> tuple[int, str]:
+        """Submit a form; (form id, id of the item it opened)."""
+        s = self.services
+        with unit_of_work(s.sessions) as session:
+            form = forms.create_form(session, s.runtime, s.config, actor=self._actor(session, "clerk"),
+                                     template_id=self.template_id, data=dict(data), submit=True, now=now or utcnow())
+            item_id = session.scalars(select(WorkItem.id).where(
+                WorkItem.instance_id == form.process_instance_id, WorkItem.status == "open",
+                WorkItem.kind == "task")).one()
+            return form.id, item_id
+
+    def complete(self, item_id: str, who: str, decision: str = "complete", now=None) -> list[str]:
+        """Complete an item as `who`; ids of the task items the step opened."""
+        s = self.services
+        with unit_of_work(s.sessions) as session:
+            result = transfer.complete_hop(session, s.runtime, item_id=item_id, actor=self._actor(session, who),
+                                           data={"decision": decision}, now=now or utcnow())
+            return [i.id for i in result.opened if i.kind == "task"]
+
+    def lifecycle(self) -> None:
+        _form, item = self.create()
+        (item,) = self.complete(item, "handler")
+        assert self.complete(item, "clerk") == []
+
+
+def measure(app, n: int, label: str, warmup: int = 20) -> tuple[float, dict]:
+    driver = Driver(app)
+    for _ in range(warmup):
+        driver.lifecycle()
+    engine = app.extensions["guichet_engine"]
+    with sql_counter(engine) as counts:
+        start = time.perf_counter()
+        for i in range(n):
+            driver.lifecycle()
+            if (i + 1) % max(1, n // 4) == 0:
+                say(f"  {label}: {i + 1}/{n} lifecycles, {(i + 1) / (time.perf_counter() - start):.0f}/s")
+        elapsed = time.perf_counter() - start
+    return n / elapsed, {"sql_per_lifecycle": round(counts["sql"] / n, 1),
+                         "commits_per_lifecycle": round(counts["commits"] / n, 2)}
+
+
+def run_sqlite() -> tuple[dict, dict]:
+    n = size("guichet_lifecycles", 600)
+    folder = tempdir("service")
+    app = build_app(make_config(sqlite_url(folder), folder))
+    say(f"guichet service layer, SQLite ({folder}): {n} lifecycles …")
+    per_s, extra = measure(app, n, "sqlite")
+    app.extensions["guichet_engine"].dispose()
+    say(f"guichet service layer, SQLite: {per_s:.1f}/s {extra}")
+    return {"guichet_per_s_sqlite": round(per_s, 1), "guichet_sql_per_lifecycle_sqlite": extra["sql_per_lifecycle"]}, \
+        {"guichet_sqlite": f"{n} lifecycles (3 transactions each) after 20 warm-up; {extra}"}
+
+
+def run_postgres() -> tuple[dict, dict]:
+    n = size("guichet_lifecycles", 600)
+    folder = tempdir("service_pg")
+    try:
+        url = fresh_pg_url("guichet_bench")
+    except Exception as exc:  # noqa: BLE001 - report, keep the other benchmarks going
+        say(f"PostgreSQL unavailable: {exc}")
+        return {}, {"guichet_postgres": f"skipped: {type(exc).__name__}: {exc}"}
+    app = build_app(make_config(url, folder))
+    say(f"guichet service layer, PostgreSQL (guichet_bench): {n} lifecycles …")
+    per_s, extra = measure(app, n, "postgres")
+    app.extensions["guichet_engine"].dispose()
+    say(f"guichet service layer, PostgreSQL: {per_s:.1f}/s {extra}")
+    return {"guichet_per_s_postgres": round(per_s, 1),
+            "guichet_sql_per_lifecycle_postgres": extra["sql_per_lifecycle"]}, \
+        {"guichet_postgres": f"{n} lifecycles (3 transactions each) after 20 warm-up; {extra}"}

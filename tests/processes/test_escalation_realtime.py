@@ -1,0 +1,71 @@
+"""Escalation with real timers: SLAs of a second, a running scheduler thread, and a scheduler restart."""
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlalchemy import select
+
+from engine.db import unit_of_work
+from engine.models import WorkItem
+from engine.scheduler import TimerScheduler
+from tests.conftest import GOOD_FORM, build_app
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def live(make_config, demo_hash):
+    app = build_app(make_config(transfer={"handover_sla": "PT1S"}), demo_hash)  # the real clock
+    services = app.extensions["guichet"]
+    yield app, services
+    if services.scheduler is not None:
+        services.scheduler.shutdown()
+    app.extensions["guichet_engine"].dispose()
+
+
+def escalations(services):
+    with unit_of_work(services.sessions) as s:
+        return sorted((i.escalation_level, i.assignee) for i in s.scalars(
+            select(WorkItem).where(WorkItem.kind == "escalation", WorkItem.status == "open")))
+
+
+def wait_for(predicate, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def submit(app):
+    client = app.test_client()
+    token = client.post("/api/v1/auth/token", json={"username": "clerk", "password": "guichet-demo"}).json["token"]
+    r = client.post("/api/v1/forms", headers={"Authorization": f"Bearer {token}"},
+                    json={"template_id": 1, "data": GOOD_FORM, "submit": True})
+    assert r.status_code == 201
+
+
+def test_level_one_then_level_two(live):
+    app, services = live
+    services.scheduler = TimerScheduler(services.runtime, services.sessions, tick_seconds=0.1)
+    services.scheduler.start()
+    submit(app)
+    assert escalations(services) == []
+    assert wait_for(lambda: escalations(services) == [(1, "head")], 5)
+    assert wait_for(lambda: escalations(services) == [(1, "head"), (2, "manager")], 5)
+
+
+def test_scheduler_restart_fires_what_was_missed_once(live):
+    app, services = live
+    submit(app)
+    submit(app)
+    time.sleep(1.2)  # the SLA passes while no scheduler runs
+    assert escalations(services) == []
+    services.scheduler = TimerScheduler(services.runtime, services.sessions, tick_seconds=0.1)
+    services.scheduler.start()
+    assert wait_for(lambda: len(escalations(services)) >= 2, 5)
+    time.sleep(0.3)
+    levels = [level for level, _ in escalations(services)]
+    assert levels.count(1) == 2 and len(levels) <= 4  # each first-level escalation exactly once
