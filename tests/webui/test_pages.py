@@ -131,6 +131,9 @@ def test_language_switch_and_logout(login):
     clerk = login("clerk")
     r = clerk.get("/lang/en", headers={"Referer": "/inbox"})
     assert r.status_code == 302 and "lang=en" in r.headers["Set-Cookie"]
+    english = clerk.get("/inbox").get_data(as_text=True)
+    assert "New form" in english and "My items" in english and "填写业务单" not in english
+    assert "填写业务单" in clerk.get("/lang/zh_CN", follow_redirects=True).get_data(as_text=True)
     assert clerk.post("/logout", data={"csrf_token": clerk.token}).status_code == 302
     assert clerk.get("/inbox").status_code == 302
 
