@@ -22,7 +22,7 @@ node_modules/.installed: package.json package-lock.json
 	@touch $@
 
 translations: $(VENV)/.installed
-	@$(BIN)/pybabel compile -q -f -d webui/translations
+	@$(BIN)/pybabel compile -f -d webui/translations 2>&1 | grep -v "^compiling" || true
 
 run: install
 	$(BIN)/guichet migrate
