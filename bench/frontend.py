@@ -1,6 +1,7 @@
 """What a frontend does over the API, written once for both a real HTTP connection and Flask's test client."""
 from __future__ import annotations
 
+import re
 import time
 
 from .common import DEMO_PASSWORD, GOOD_FORM
@@ -9,9 +10,11 @@ from .common import DEMO_PASSWORD, GOOD_FORM
 class FlaskClient:
     """The Client interface (login/ok) over app.test_client(), for in-process counting and profiling."""
 
-    def __init__(self, app):
+    def __init__(self, app, counts: dict | None = None):
         self.client = app.test_client()
         self.tokens: dict[str, str] = {}
+        self.counts = counts  # a live sql_counter dict: per-request deltas go to self.per_request
+        self.per_request: dict[str, list[int]] = {}
 
     def login(self, *usernames: str) -> None:
         for name in usernames:
@@ -22,13 +25,25 @@ class FlaskClient:
 
     def ok(self, method: str, path: str, body=None, user: str | None = None, expect=(200, 201, 204)):
         headers = {"Authorization": f"Bearer {self.tokens[user]}"} if user else {}
+        before = dict(self.counts) if self.counts is not None else None
         r = self.client.open(path, method=method, json=body, headers=headers)
+        if before is not None:
+            key = f"{method} " + re.sub(r"/[0-9a-f-]{8,}|/\d+", "/<id>", path)
+            totals = self.per_request.setdefault(key, [0, 0, 0])
+            totals[0] += 1
+            totals[1] += self.counts["sql"] - before["sql"]
+            totals[2] += self.counts["commits"] - before["commits"]
         if r.status_code not in expect:
             raise RuntimeError(f"{method} {path} as {user}: {r.status_code} {r.get_data(as_text=True)[:500]}")
         return r.json
 
     def close(self) -> None:
         pass
+
+    def per_request_table(self) -> dict[str, dict]:
+        """{request: {"n", "sql", "commits"}} with per-request averages."""
+        return {k: {"n": n, "sql": round(sql / n, 1), "commits": round(c / n, 2)}
+                for k, (n, sql, c) in self.per_request.items()}
 
 
 def template_id(client) -> int:

@@ -95,7 +95,8 @@ def complete_hop(session: Session, runtime: Runtime, *, item_id: str, actor: Use
         handover.overdue = handover.overdue or item.is_overdue(now) or (item.due_at is not None and item.due_at <= now)
         if handover.received_at is None:
             handover.received_at, handover.to_user = now, actor.username
-    _close_escalations(session, item, now)
+    if item.escalation_level:
+        _close_escalations(session, item, now)
     if item.ref_type == "form":
         _record_new_hops(session, result, form_id=item.ref_id, from_department=item.lane or actor.department.name,
                          from_user=actor.username, kind="return" if decision == "return" else "handover", now=now)

@@ -17,6 +17,7 @@ from .helpers import FAILURES, login
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-quic"]
 VIEWPORT = {"width": 1280, "height": 900}
+DEFAULT_SLA = "PT4H"  # long enough that no timer fires unless a test asks for a short one
 
 
 @dataclass
@@ -58,10 +59,12 @@ class LiveServer:
 def live_server(request, make_config, demo_hash):
     """The app on a fresh database, real clock, served by waitress, timers fired by a real TimerScheduler.
 
-    Choose settings by indirect parametrization, e.g.
+    The hop SLA is PT4H unless a test chooses settings by indirect parametrization, e.g.
     @pytest.mark.parametrize("live_server", [{"transfer": {"handover_sla": "PT2S"}}], indirect=True)
     """
-    sections = getattr(request, "param", None) or {}
+    sections = {"transfer": {"handover_sla": DEFAULT_SLA}}  # fixed, whatever config.toml says
+    for section, values in (getattr(request, "param", None) or {}).items():
+        sections.setdefault(section, {}).update(values)
     server = LiveServer.start(build_app(make_config(**sections), demo_hash, clock=None))
     yield server
     server.stop()

@@ -88,3 +88,22 @@ def wait_for_diagram(page: Page) -> Locator:
 def shape(page: Page, element_id: str) -> Locator:
     """The diagram's drawn shape of a BPMN element."""
     return page.locator(f'#diagram .djs-element.djs-shape[data-element-id="{element_id}"]')
+
+
+# Fill colours app.css gives the diagram's markers (what the user actually sees, not just the class).
+FILLS = {"current": "rgb(255, 216, 168)", "done": "rgb(211, 249, 216)"}
+
+
+def shape_fill(page: Page, element_id: str) -> str:
+    """The computed fill of a shape's outline (its first drawn child: the task's rect, the event's circle)."""
+    return shape(page, element_id).locator(".djs-visual > :first-child").evaluate("el => getComputedStyle(el).fill")
+
+
+def expect_step(page: Page, element_id: str, state: str | None) -> None:
+    """A diagram step is drawn as current (orange), done (green) or neither."""
+    fill = shape_fill(page, element_id)
+    if state is None:
+        assert fill not in FILLS.values(), f"{element_id} is highlighted ({fill})"
+    else:
+        expect(shape(page, element_id)).to_have_class(re.compile(rf"\b{state}\b"))
+        assert fill == FILLS[state], f"{element_id} should look {state} ({FILLS[state]}), is {fill}"

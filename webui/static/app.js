@@ -2,7 +2,8 @@
 (function () {
   var zh = (document.documentElement.lang || "zh").indexOf("zh") === 0;
   function span(ms) {
-    var m = Math.round(Math.abs(ms) / 60000), d = Math.floor(m / 1440), h = Math.floor((m % 1440) / 60), mm = m % 60;
+    // Never claim "0 min late" (or more time left than there is): late rounds up, time left rounds down.
+    var m = ms < 0 ? Math.ceil(-ms / 60000) : Math.floor(ms / 60000), d = Math.floor(m / 1440), h = Math.floor((m % 1440) / 60), mm = m % 60;
     if (zh) return (d ? d + "天" : "") + (d || h ? h + "小时" : "") + mm + "分";
     return (d ? d + "d " : "") + (d || h ? h + "h " : "") + mm + "m";
   }
