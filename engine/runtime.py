@@ -186,10 +186,6 @@ class Runtime:
                 found.update(_DECISION.findall(deployment.condition_text(condition)))
         return found
 
-    def workflow_of(self, session: Session, instance: ProcessInstance) -> BpmnWorkflow:
-        """A read-only look at an instance's workflow (do not step it)."""
-        return self._load(session, instance, keep_cached=True)
-
     # --- internals --------------------------------------------------------------------------
     def _step(self, session, now, instance):
         runtime = self
@@ -232,9 +228,9 @@ class Runtime:
         result = handler(ServiceCall(step.session, step.now, step.instance, task, params, item, self))
         return json.dumps(result)
 
-    def _load(self, session: Session, instance: ProcessInstance, keep_cached: bool = False) -> BpmnWorkflow:
+    def _load(self, session: Session, instance: ProcessInstance) -> BpmnWorkflow:
         with self._cache_lock:
-            entry = None if keep_cached else self._cache.get(instance.id)
+            entry = self._cache.get(instance.id)
             if entry is not None and entry[0] == instance.lock_version:
                 # Take it out while this transaction works on it; it goes back only after commit.
                 del self._cache[instance.id]

@@ -20,22 +20,21 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .db import unit_of_work, utcnow
 from .models import SchedulerBeat
-from .runtime import Runtime, StepResult
+from .runtime import Runtime
 from .timers import claim_due, record_failure, still_ours
 
 log = logging.getLogger("guichet.scheduler")
 
 
 class TimerScheduler:
-    """Fires due timers; `after_fire(session, result, now)` lets stages react in the same transaction."""
+    """Fires due timers, each in its own transaction."""
 
     def __init__(self, runtime: Runtime, sessions: sessionmaker[Session], *, tick_seconds: float = 1.0,
                  batch_size: int = 500, lease_seconds: float = 30, max_attempts: int = 5,
-                 clock: Callable[[], datetime] = utcnow, after_fire: Callable | None = None):
+                 clock: Callable[[], datetime] = utcnow):
         self.runtime, self.sessions, self.clock = runtime, sessions, clock
         self.tick_seconds, self.batch_size = tick_seconds, batch_size
         self.lease_seconds, self.max_attempts = lease_seconds, max_attempts
-        self.after_fire = after_fire
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.fired_total = 0
         self._apscheduler = None
@@ -69,9 +68,7 @@ class TimerScheduler:
             with unit_of_work(self.sessions) as session:
                 if not still_ours(session, claim, self.owner):
                     return 0
-                result: StepResult = self.runtime.fire_timers(session, claim.instance_id, now)
-                if self.after_fire is not None:
-                    self.after_fire(session, result, now)
+                self.runtime.fire_timers(session, claim.instance_id, now)
             return 1
         except Exception as exc:  # noqa: BLE001 - any failure is recorded on the timer, never a silent loop
             log.exception("timer %s of instance %s failed", claim.timer_id, claim.instance_id)

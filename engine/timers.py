@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
@@ -119,8 +119,3 @@ def retry_incident(session: Session, timer_id: int) -> None:
     """Put an incident back in the queue."""
     session.execute(update(Timer).where(Timer.id == timer_id).values(status="waiting", attempts=0, last_error=None,
                                                                      lease_owner=None, lease_until=None))
-
-
-def drop_instance_timers(session: Session, instance_id: int) -> None:
-    """Remove the timers of an instance that ended or was cancelled."""
-    session.execute(delete(Timer).where(Timer.instance_id == instance_id))

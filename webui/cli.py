@@ -112,6 +112,27 @@ def scheduler_only() -> None:
     _scheduler(services).run_forever()
 
 
+@main.command()
+@click.option("--retry", "retry_id", type=int, help="Put this incident's timer back in the queue.")
+def incidents(retry_id: int | None) -> None:
+    """List timers that stopped retrying (incidents), or retry one."""
+    from engine.timers import incidents as list_incidents, retry_incident
+
+    config = load_config()
+    sessions = make_session_factory(make_engine(config["database"]["url"]))
+    with unit_of_work(sessions) as session:
+        if retry_id is not None:
+            retry_incident(session, retry_id)
+            _say(f"定时器 {retry_id} 已重新排队 / requeued")
+            return
+        rows = list_incidents(session)
+        if not rows:
+            _say("没有故障定时器 / no incidents")
+        for t in rows:
+            _say(f"#{t.id} instance {t.instance_id} {t.task_name} due {t.fire_at:%Y-%m-%d %H:%M:%S} "
+                 f"attempts {t.attempts}: {t.last_error}")
+
+
 def _scheduler(services):
     from engine.scheduler import TimerScheduler
 
