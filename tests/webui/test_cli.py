@@ -1,0 +1,32 @@
+"""The `guichet` command on a fresh SQLite file."""
+from __future__ import annotations
+
+from click.testing import CliRunner
+
+from webui.cli import main
+
+
+def run(tmp_path, *args, **env):
+    environment = {"GUICHET_DATABASE_URL": f"sqlite:///{tmp_path}/cli.db", "GUICHET_APP_INSTANCE_PATH": str(tmp_path),
+                   "GUICHET_SECURITY_ARGON2_TIME_COST": "1", "GUICHET_SECURITY_ARGON2_MEMORY_COST": "1024", **env}
+    return CliRunner().invoke(main, list(args), env=environment, catch_exceptions=False)
+
+
+def test_set_up_from_nothing(tmp_path):
+    assert "schema up to date" in run(tmp_path, "migrate").output
+    first = run(tmp_path, "deploy")
+    assert first.exit_code == 0 and "internal_transfer v1 (新版本 / new version)" in first.output
+    assert "internal_transfer v1 (未变化 / unchanged)" in run(tmp_path, "deploy").output
+    seeded = run(tmp_path, "seed-demo")
+    assert "guichet-demo" in seeded.output and "handler" in seeded.output
+    assert run(tmp_path, "seed-demo").exit_code == 0  # idempotent
+    assert "no incidents" in run(tmp_path, "incidents").output
+
+
+def test_refused_diagram_names_the_element(tmp_path):
+    run(tmp_path, "migrate")
+    bad = tmp_path / "bad.bpmn"
+    bad.write_text(open("bpmn/internal_transfer.bpmn", encoding="utf-8").read()
+                   .replace('decision == "return"', "__import__('os')", 1), encoding="utf-8")
+    result = run(tmp_path, "deploy", str(bad))
+    assert result.exit_code == 1 and "拒绝部署" in result.output and "gw_credit" in result.output
