@@ -16,7 +16,9 @@ from typing import Callable, Iterable, Mapping, MutableMapping
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
-from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
+from SpiffWorkflow.bpmn.script_engine.python_environment import (
+    BasePythonScriptEngineEnvironment,
+)
 
 MAX_SOURCE = 2000
 MAX_NODES = 500        # expression/statement nodes; ctx and operator leaves are not counted

@@ -8,19 +8,20 @@ import json
 import re
 import uuid
 from collections import OrderedDict
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from threading import Lock
 from typing import Callable
 
-from sqlalchemy import event, select, update
-from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import event, select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from . import deploy as deployment
 from . import expressions
@@ -187,20 +188,15 @@ class Runtime:
         return found
 
     # --- internals --------------------------------------------------------------------------
+    @contextmanager
     def _step(self, session, now, instance):
-        runtime = self
-
-        class _Ctx:
-            def __enter__(self_inner):
-                self_inner.token = _current_step.set(_Step(session, now, instance))
-                self_inner.clock = step_time(now)
-                self_inner.clock.__enter__()
-
-            def __exit__(self_inner, *exc):
-                self_inner.clock.__exit__(*exc)
-                _current_step.reset(self_inner.token)
-
-        return _Ctx()
+        """Within a step, service tasks see the step's session, time and instance; timers read its clock."""
+        token = _current_step.set(_Step(session, now, instance))
+        try:
+            with step_time(now):
+                yield
+        finally:
+            _current_step.reset(token)
 
     def _advance(self, workflow: BpmnWorkflow) -> None:
         try:

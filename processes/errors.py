@@ -1,5 +1,10 @@
 """Errors a user can cause in a stage; the web layer turns them into 4xx answers."""
-from engine.errors import Conflict, EngineError, Invalid, NotFound  # noqa: F401 - re-exported
+from engine.errors import (  # noqa: F401 - re-exported
+    Conflict,
+    EngineError,
+    Invalid,
+    NotFound,
+)
 
 
 class Forbidden(EngineError):

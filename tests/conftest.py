@@ -5,13 +5,12 @@ from __future__ import annotations
 import os
 import shutil
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 
 from engine.config import ROOT, load_config
-from engine.db import Base, make_engine, make_session_factory, unit_of_work
+from engine.db import Base, unit_of_work
 from engine.migrate import upgrade
 
 PG_URL = os.environ.get("GUICHET_TEST_DATABASE_URL", "")

@@ -65,7 +65,8 @@ def deploy(files: tuple[Path, ...], actor: str) -> None:
 @main.command("seed-demo")
 def seed_demo() -> None:
     """Create the demo organisation and users (password guichet-demo)."""
-    from processes.demo import DEMO_PASSWORD, seed_demo as seed
+    from processes.demo import DEMO_PASSWORD
+    from processes.demo import seed_demo as seed
     from processes.org.service import hasher
 
     config = load_config()
@@ -116,7 +117,8 @@ def scheduler_only() -> None:
 @click.option("--retry", "retry_id", type=int, help="Put this incident's timer back in the queue.")
 def incidents(retry_id: int | None) -> None:
     """List timers that stopped retrying (incidents), or retry one."""
-    from engine.timers import incidents as list_incidents, retry_incident
+    from engine.timers import incidents as list_incidents
+    from engine.timers import retry_incident
 
     config = load_config()
     sessions = make_session_factory(make_engine(config["database"]["url"]))

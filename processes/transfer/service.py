@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.models import WorkItem
@@ -197,12 +197,14 @@ def _hand_to(session: Session, hop: WorkItem, user: User, now: datetime) -> None
         handover.status = "received"
 
 
-def open_escalations_for(session: Session, item_ids: list[str]) -> dict[str, Escalation]:
-    """Latest open escalation per hop item, to show urging on the holder's inbox."""
+def urge_counts(session: Session, item_ids: list[str]) -> dict[str, int]:
+    """How often each hop was urged, summed over its open escalations (a level-2 item must not hide level-1 urging)."""
     if not item_ids:
         return {}
     rows = session.execute(
-        select(Handover.work_item_id, Escalation).join(Escalation, Escalation.handover_id == Handover.id)
-        .where(Handover.work_item_id.in_(item_ids), Escalation.closed_at.is_(None)).order_by(Escalation.id)
+        select(Handover.work_item_id, func.sum(Escalation.urge_count))
+        .join(Escalation, Escalation.handover_id == Handover.id)
+        .where(Handover.work_item_id.in_(item_ids), Escalation.closed_at.is_(None))
+        .group_by(Handover.work_item_id)
     ).all()
-    return {work_item_id: esc for work_item_id, esc in rows}
+    return {item_id: int(total) for item_id, total in rows if total}

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import pytest
 import waitress
+from conftest import build_app
 from flask import Flask
 
-from conftest import build_app
 from engine.scheduler import TimerScheduler
 
 from .helpers import FAILURES, login

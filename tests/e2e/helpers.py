@@ -5,9 +5,8 @@ import re
 import time
 from pathlib import Path
 
-from playwright.sync_api import Locator, Page, expect
-
 from conftest import DEMO_PASSWORD, GOOD_FORM
+from playwright.sync_api import Locator, Page, expect
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"

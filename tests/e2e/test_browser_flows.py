@@ -6,12 +6,21 @@ import re
 import warnings
 
 import pytest
+from conftest import GOOD_FORM
 from playwright.sync_api import Page, expect
 
-from conftest import GOOD_FORM
-
-from .helpers import (ROOT, expect_step, fill_form, inbox_row, login, open_item, reload_until, shoot,
-                      submit_new_form, wait_for_diagram)
+from .helpers import (
+    ROOT,
+    expect_step,
+    fill_form,
+    inbox_row,
+    login,
+    open_item,
+    reload_until,
+    shoot,
+    submit_new_form,
+    wait_for_diagram,
+)
 
 pytestmark = pytest.mark.browser
 

@@ -6,7 +6,13 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.util.task import TaskState
 
-from engine.expressions import ExpressionError, SafeScriptEngine, check, evaluate, execute
+from engine.expressions import (
+    ExpressionError,
+    SafeScriptEngine,
+    check,
+    evaluate,
+    execute,
+)
 
 CTX = {
     "decision": "return", "sla": "PT4H", "x": 3, "n": 0, "amount": 1200.5, "flag": True, "nothing": None,

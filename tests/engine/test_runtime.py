@@ -10,12 +10,11 @@ import json
 import pytest
 from sqlalchemy import select
 
+import processes
 from engine.db import unit_of_work
 from engine.models import ProcessDefinition, ProcessInstance, Timer, WorkItem
 from engine.runtime import Runtime
 from engine.serializer import STATE_VERSION
-
-import processes
 
 
 @pytest.fixture(params=["straight", "restore"])

@@ -9,7 +9,13 @@ from processes.transfer import service as transfer
 
 from ..auth import actor, require_bearer
 from ..context import db, guichet, now
-from .schemas import ReassignSchema, TaskCompleteSchema, TaskDetailSchema, TaskQuerySchema, TaskReadSchema
+from .schemas import (
+    ReassignSchema,
+    TaskCompleteSchema,
+    TaskDetailSchema,
+    TaskQuerySchema,
+    TaskReadSchema,
+)
 
 blp = Blueprint("api_tasks", __name__, url_prefix="/api/v1/tasks", description="待办 · Task inbox")
 blp.before_request(require_bearer)

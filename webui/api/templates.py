@@ -4,10 +4,10 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 
 from processes.forms import service as forms
+from processes.forms.schemas import TemplateReadSchema
 
 from ..auth import require_bearer
 from ..context import db
-from processes.forms.schemas import TemplateReadSchema
 
 blp = Blueprint("api_templates", __name__, url_prefix="/api/v1/templates", description="业务单模板 · Templates")
 blp.before_request(require_bearer)

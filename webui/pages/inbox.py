@@ -3,10 +3,9 @@ from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import login_required
-from sqlalchemy import func, select
 
 from processes.inbox import service as inbox
-from processes.transfer.models import Escalation, Handover
+from processes.transfer import service as transfer
 
 from ..auth import actor
 from ..context import db, now
@@ -33,24 +32,9 @@ def index():
     )
     user = actor()
     items = inbox.list_items(db(), actor=user, now=now(), f=f)
-    urged = _urge_counts([i.id for i in items if i.kind == "task"])
+    urged = transfer.urge_counts(db(), [i.id for i in items if i.kind == "task"])
     context = {"items": items, "urged": urged, "f": f, "now": now(), "counts": inbox.counts(db(), actor=user, now=now())}
     if request.headers.get("HX-Request"):
         return render_template("_inbox_items.html", **context)
     return render_template("inbox.html", **context)
 
-
-def _urge_counts(item_ids: list[str]) -> dict[str, int]:
-    """How often each hop was urged, summed over all its open escalations.
-
-    Not only the latest escalation: a level-2 escalation (urge_count 0) must not hide the level-1 superior's urging.
-    """
-    if not item_ids:
-        return {}
-    rows = db().execute(
-        select(Handover.work_item_id, func.sum(Escalation.urge_count))
-        .join(Escalation, Escalation.handover_id == Handover.id)
-        .where(Handover.work_item_id.in_(item_ids), Escalation.closed_at.is_(None))
-        .group_by(Handover.work_item_id)
-    ).all()
-    return {item_id: int(total) for item_id, total in rows if total}
