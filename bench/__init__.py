@@ -1,0 +1,1 @@
+"""Guichet benchmarks: `python -m bench` (see bench/README.md)."""
