@@ -182,6 +182,15 @@ class SpecCache:
             self._specs[definition.id] = parsed
         return parsed
 
+    def by_id(self, session: Session, definition_id: int) -> ParsedDefinition:
+        """The parsed spec of a definition id; the stored XML is read only the first time."""
+        parsed = self._specs.get(definition_id)
+        if parsed is None:
+            xml = session.scalar(select(ProcessDefinition.xml).where(ProcessDefinition.id == definition_id))
+            parsed = _parse_trusted(xml)
+            self._specs[definition_id] = parsed
+        return parsed
+
 
 def _parse_trusted(xml: str) -> ParsedDefinition:
     root = etree.fromstring(xml.encode("utf-8"), _SAFE_XML)

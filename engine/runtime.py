@@ -179,7 +179,7 @@ class Runtime:
     def decisions(self, session: Session, item: WorkItem) -> set[str]:
         """The `decision` values the gateway after an item's task tests for (e.g. {"return"})."""
         instance = session.get(ProcessInstance, item.instance_id)
-        spec = self.specs.get(session.get(ProcessDefinition, instance.definition_id)).spec
+        spec = self.specs.by_id(session, instance.definition_id).spec
         task_spec = spec.task_specs.get(item.task_name)
         found: set[str] = set()
         for output in getattr(task_spec, "outputs", []):
@@ -231,8 +231,7 @@ class Runtime:
                 # Take it out while this transaction works on it; it goes back only after commit.
                 del self._cache[instance.id]
                 return entry[1]
-        definition = session.get(ProcessDefinition, instance.definition_id)
-        parsed = self.specs.get(definition)
+        parsed = self.specs.by_id(session, instance.definition_id)
         workflow = load_state(instance.state, instance.serializer_version, parsed.spec, parsed.subprocess_specs)
         workflow.script_engine = self.script_engine
         return workflow
