@@ -12,7 +12,7 @@ import time
 import traceback
 from datetime import datetime, timezone
 
-from .common import BENCH_DIR, machine_info, say
+from .common import BENCH_DIR, cleanup, machine_info, say
 
 # name -> (module, function)
 BENCHES = {
@@ -82,11 +82,16 @@ def main(argv: list[str]) -> int:
             notes[f"{name}_error"] = traceback.format_exc(limit=8)
             say(f"bench {name} FAILED:\n{notes[f'{name}_error']}")
             continue
+        finally:
+            cleanup()
         metrics.update(got)
         notes.update(got_notes)
         notes.setdefault("seconds", {})[name] = round(time.perf_counter() - start, 1)
     if "engine_only_per_s" in metrics and metrics.get("guichet_per_s_sqlite"):
         metrics["guichet_vs_engine_sqlite"] = round(metrics["engine_only_per_s"] / metrics["guichet_per_s_sqlite"], 2)
+    if "engine_only_cpu_ms_per_lifecycle" in metrics and metrics.get("guichet_cpu_ms_per_lifecycle_sqlite"):
+        metrics["guichet_vs_engine_sqlite_cpu"] = round(
+            metrics["guichet_cpu_ms_per_lifecycle_sqlite"] / metrics["engine_only_cpu_ms_per_lifecycle"], 2)
     if "engine_only_per_s" in metrics and metrics.get("guichet_per_s_postgres"):
         metrics["guichet_vs_engine_postgres"] = round(metrics["engine_only_per_s"] / metrics["guichet_per_s_postgres"], 2)
 
@@ -95,7 +100,12 @@ def main(argv: list[str]) -> int:
     output = {**metrics, "notes": notes, "machine": machine_info()}
     if argv and RESULTS.exists():  # a subset updates the figures it measured and keeps the others
         previous = json.loads(RESULTS.read_text("utf-8"))
-        merged_notes = {**previous.get("notes", {}), **notes}
+        merged_notes = previous.get("notes", {})
+        for key, value in notes.items():
+            if isinstance(value, dict) and isinstance(merged_notes.get(key), dict):
+                merged_notes[key] = {**merged_notes[key], **value}
+            else:
+                merged_notes[key] = value
         output = {**{k: v for k, v in previous.items() if k not in ("notes", "machine")}, **metrics,
                   "notes": merged_notes, "machine": machine_info()}
     RESULTS.write_text(json.dumps(output, ensure_ascii=False, indent=2), "utf-8")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import platform
+import shutil
 import statistics
 import sys
 import tempfile
@@ -68,9 +69,23 @@ def demo_hash() -> str:
     return _hash_cache[0]
 
 
+_tempdirs: list[Path] = []
+
+
 def tempdir(prefix: str) -> Path:
-    """A temporary folder for one benchmark's SQLite file and instance folder."""
-    return Path(tempfile.mkdtemp(prefix=f"guichet_bench_{prefix}_"))
+    """A temporary folder for one benchmark's SQLite file and instance folder (removed by cleanup())."""
+    folder = Path(tempfile.mkdtemp(prefix=f"guichet_bench_{prefix}_"))
+    _tempdirs.append(folder)
+    return folder
+
+
+def cleanup() -> None:
+    """Remove the temporary folders of this run, unless BENCH_KEEP=1."""
+    if os.environ.get("BENCH_KEEP") == "1":
+        say(f"kept: {' '.join(map(str, _tempdirs))}")
+        return
+    while _tempdirs:
+        shutil.rmtree(_tempdirs.pop(), ignore_errors=True)
 
 
 def sqlite_url(folder: Path) -> str:

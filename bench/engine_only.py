@@ -48,13 +48,14 @@ def lifecycle(spec, subprocess_specs, script_engine) -> None:
         raise AssertionError("lifecycle did not complete")
 
 
-def rate(spec, subprocess_specs, script_engine, n: int, warmup: int = 30) -> float:
+def rate(spec, subprocess_specs, script_engine, n: int, warmup: int = 30) -> tuple[float, float]:
+    """(lifecycles per second, CPU ms per lifecycle)."""
     for _ in range(warmup):
         lifecycle(spec, subprocess_specs, script_engine)
-    start = time.perf_counter()
+    cpu, start = time.process_time(), time.perf_counter()
     for _ in range(n):
         lifecycle(spec, subprocess_specs, script_engine)
-    return n / (time.perf_counter() - start)
+    return n / (time.perf_counter() - start), (time.process_time() - cpu) / n * 1000
 
 
 def _no_service(task, operation_name, operation_params, **_kw):
@@ -62,13 +63,21 @@ def _no_service(task, operation_name, operation_params, **_kw):
 
 
 def run() -> tuple[dict, dict]:
-    n = size("engine_lifecycles", 2000)
+    n, rounds = size("engine_lifecycles", 2000), 5
     spec, subs = parse()
-    safe = SafeScriptEngine(service_handler=_no_service)
-    say(f"engine-only: {n} lifecycles with SafeScriptEngine …")
-    safe_rate = rate(spec, subs, safe, n)
-    say(f"engine-only: {safe_rate:.0f}/s; now {n} with SpiffWorkflow's default PythonScriptEngine …")
-    default_rate = rate(spec, subs, PythonScriptEngine(), n)
-    say(f"engine-only default engine: {default_rate:.0f}/s")
-    return ({"engine_only_per_s": round(safe_rate, 1), "engine_only_default_engine_per_s": round(default_rate, 1)},
-            {"engine_only": f"{n} lifecycles after 30 warm-up, in memory, one thread"})
+    engines = {"safe": SafeScriptEngine(service_handler=_no_service), "default": PythonScriptEngine()}
+    got: dict[str, list] = {name: [] for name in engines}
+    say(f"engine-only: {n} lifecycles per script engine, in {rounds} alternating rounds …")
+    for _ in range(rounds):
+        for name, script_engine in engines.items():
+            got[name].append(rate(spec, subs, script_engine, max(1, n // rounds), warmup=10))
+    (safe_rate, safe_cpu), (default_rate, _cpu) = (_median_round(got[name]) for name in engines)
+    say(f"engine-only: SafeScriptEngine {safe_rate:.0f}/s, default PythonScriptEngine {default_rate:.0f}/s "
+        f"(rounds: {[round(r) for r, _c in got['safe']]} / {[round(r) for r, _c in got['default']]})")
+    return ({"engine_only_per_s": round(safe_rate, 1), "engine_only_default_engine_per_s": round(default_rate, 1),
+             "engine_only_cpu_ms_per_lifecycle": round(safe_cpu, 3)},
+            {"engine_only": f"{n} lifecycles per engine in {rounds} alternating rounds (median round), in memory"})
+
+
+def _median_round(rounds: list[tuple[float, float]]) -> tuple[float, float]:
+    return sorted(rounds)[len(rounds) // 2]

@@ -1,10 +1,10 @@
 """What a frontend does over the API, written once for both a real HTTP connection and Flask's test client."""
 from __future__ import annotations
 
-import re
 import time
 
 from .common import DEMO_PASSWORD, GOOD_FORM
+from .httpclient import request_key
 
 
 class FlaskClient:
@@ -28,7 +28,7 @@ class FlaskClient:
         before = dict(self.counts) if self.counts is not None else None
         r = self.client.open(path, method=method, json=body, headers=headers)
         if before is not None:
-            key = f"{method} " + re.sub(r"/[0-9a-f-]{8,}|/\d+", "/<id>", path)
+            key = request_key(method, path)
             totals = self.per_request.setdefault(key, [0, 0, 0])
             totals[0] += 1
             totals[1] += self.counts["sql"] - before["sql"]

@@ -26,17 +26,22 @@ def run_http_lifecycle() -> tuple[dict, dict]:
         tid = frontend.template_id(client)
         for _ in range(warmup):
             frontend.transfer_lifecycle(client, tid)
+        client.latencies.clear()
         say(f"http lifecycle (port {server.port}): {n} lifecycles …")
+        cpu = server.cpu_seconds()
         start = time.perf_counter()
         for i in range(n):
             frontend.transfer_lifecycle(client, tid)
             if (i + 1) % max(1, n // 3) == 0:
                 say(f"  http: {i + 1}/{n}, {(i + 1) / (time.perf_counter() - start):.1f}/s")
         per_s = n / (time.perf_counter() - start)
+        cpu_ms = (server.cpu_seconds() - cpu) / n * 1000
+        latencies = client.latency_table()
         client.close()
-    say(f"http lifecycle, SQLite: {per_s:.1f}/s")
-    return {"http_per_s_sqlite": round(per_s, 1)}, \
-        {"http_sqlite": f"{n} lifecycles (7 requests each: create, 2 × list + complete) after {warmup} warm-up"}
+    say(f"http lifecycle, SQLite: {per_s:.1f}/s; per request: {latencies}")
+    return {"http_per_s_sqlite": round(per_s, 1), "http_server_cpu_ms_per_lifecycle": round(cpu_ms, 2)}, \
+        {"http_sqlite": f"{n} lifecycles (7 requests each: create, 2 × list + complete) after {warmup} warm-up; "
+                        f"client-side latency per request: {latencies}"}
 
 
 def run_three_tasks() -> tuple[dict, dict]:
@@ -52,14 +57,18 @@ def run_three_tasks() -> tuple[dict, dict]:
         rss_start = server.rss_mb()
         for _ in range(warmup):
             frontend.three_task_instance(client, tid)
+        client.latencies.clear()
         say(f"http 3-task (port {server.port}): {n} instances …")
+        cpu = server.cpu_seconds()
         start = time.perf_counter()
         for i in range(n):
             frontend.three_task_instance(client, tid, timings=timings)
             if (i + 1) % max(1, n // 3) == 0:
                 say(f"  3-task: {i + 1}/{n}, {(i + 1) / (time.perf_counter() - start):.1f} instances/s")
         per_s = n / (time.perf_counter() - start)
+        cpu_ms = (server.cpu_seconds() - cpu) / n * 1000
         rss = server.rss_mb()
+        latencies = client.latency_table()
         client.close()
     say(f"http 3-task: {per_s:.1f} instances/s, completion p50 {median(timings) * 1000:.1f} ms, RSS {rss:.0f} MB")
     counted = count_sql(config)
@@ -68,11 +77,13 @@ def run_three_tasks() -> tuple[dict, dict]:
         "http_3task_completion_ms": round(median(timings) * 1000, 2),
         "http_3task_completion_p95_ms": round(percentile(timings, 95) * 1000, 2),
         "server_rss_mb": round(rss, 1),
+        "http_3task_server_cpu_ms_per_instance": round(cpu_ms, 2),
         "sql_per_completion": counted["POST /api/v1/tasks/<id>/complete"]["sql"],
         "commits_per_completion": counted["POST /api/v1/tasks/<id>/complete"]["commits"],
     }
     notes = {"http_3task": f"{n} instances after {warmup} warm-up; one client; server RSS {rss_start:.0f} MB after "
-                           f"login, {rss:.0f} MB at the end; SQL counted in-process per request: {counted}"}
+                           f"login, {rss:.0f} MB at the end; client-side latency per request: {latencies}; SQL counted "
+                           f"in-process per request: {counted}"}
     return metrics, notes
 
 

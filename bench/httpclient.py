@@ -4,6 +4,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -13,6 +14,11 @@ from pathlib import Path
 from engine.config import ROOT
 
 from .common import DEMO_PASSWORD
+
+
+def request_key(method: str, path: str) -> str:
+    """'POST /api/v1/tasks/<id>/complete': the route, ids replaced."""
+    return f"{method} " + re.sub(r"/[0-9a-f-]{8,}|/\d+", "/<id>", path.split("?", 1)[0])
 
 
 def free_port() -> int:
@@ -54,6 +60,11 @@ class Server:
                 return int(line.split()[1]) / 1024
         return float("nan")
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the server has used so far."""
+        fields = open(f"/proc/{self.proc.pid}/stat").read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def __exit__(self, *exc) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
@@ -71,6 +82,7 @@ class Client:
     def __init__(self, port: int):
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         self.tokens: dict[str, str] = {}
+        self.latencies: dict[str, list[float]] = {}  # per request key, seconds
 
     def login(self, *usernames: str) -> None:
         for name in usernames:
@@ -87,9 +99,11 @@ class Client:
         if body is not None:
             payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
             headers["Content-Type"] = "application/json"
+        start = time.perf_counter()
         self.conn.request(method, path, body=payload, headers=headers)
         response = self.conn.getresponse()
         raw = response.read()
+        self.latencies.setdefault(request_key(method, path), []).append(time.perf_counter() - start)
         return response.status, (json.loads(raw) if raw else None)
 
     def ok(self, method: str, path: str, body=None, user: str | None = None, expect=(200, 201, 204)):
@@ -97,6 +111,13 @@ class Client:
         if status not in expect:
             raise RuntimeError(f"{method} {path} as {user}: {status} {data}")
         return data
+
+    def latency_table(self) -> dict[str, dict]:
+        """{request: {"n", "p50_ms", "p95_ms"}} of what this client sent."""
+        from .common import median, percentile
+
+        return {k: {"n": len(v), "p50_ms": round(median(v) * 1000, 2), "p95_ms": round(percentile(v, 95) * 1000, 2)}
+                for k, v in self.latencies.items()}
 
     def close(self) -> None:
         self.conn.close()

@@ -65,13 +65,15 @@ def measure(app, n: int, label: str, warmup: int = 20) -> tuple[float, dict]:
         driver.lifecycle()
     engine = app.extensions["guichet_engine"]
     with sql_counter(engine) as counts:
+        cpu = time.process_time()
         start = time.perf_counter()
         for i in range(n):
             driver.lifecycle()
             if (i + 1) % max(1, n // 4) == 0:
                 say(f"  {label}: {i + 1}/{n} lifecycles, {(i + 1) / (time.perf_counter() - start):.0f}/s")
         elapsed = time.perf_counter() - start
-    return n / elapsed, {"sql_per_lifecycle": round(counts["sql"] / n, 1),
+        cpu_ms = (time.process_time() - cpu) / n * 1000
+    return n / elapsed, {"cpu_ms_per_lifecycle": round(cpu_ms, 2), "sql_per_lifecycle": round(counts["sql"] / n, 1),
                          "commits_per_lifecycle": round(counts["commits"] / n, 2)}
 
 
@@ -83,7 +85,8 @@ def run_sqlite() -> tuple[dict, dict]:
     per_s, extra = measure(app, n, "sqlite")
     app.extensions["guichet_engine"].dispose()
     say(f"guichet service layer, SQLite: {per_s:.1f}/s {extra}")
-    return {"guichet_per_s_sqlite": round(per_s, 1), "guichet_sql_per_lifecycle_sqlite": extra["sql_per_lifecycle"]}, \
+    return {"guichet_per_s_sqlite": round(per_s, 1), "guichet_sql_per_lifecycle_sqlite": extra["sql_per_lifecycle"],
+            "guichet_cpu_ms_per_lifecycle_sqlite": extra["cpu_ms_per_lifecycle"]}, \
         {"guichet_sqlite": f"{n} lifecycles (3 transactions each) after 20 warm-up; {extra}"}
 
 
@@ -101,5 +104,6 @@ def run_postgres() -> tuple[dict, dict]:
     app.extensions["guichet_engine"].dispose()
     say(f"guichet service layer, PostgreSQL: {per_s:.1f}/s {extra}")
     return {"guichet_per_s_postgres": round(per_s, 1),
-            "guichet_sql_per_lifecycle_postgres": extra["sql_per_lifecycle"]}, \
+            "guichet_sql_per_lifecycle_postgres": extra["sql_per_lifecycle"],
+            "guichet_cpu_ms_per_lifecycle_postgres": extra["cpu_ms_per_lifecycle"]}, \
         {"guichet_postgres": f"{n} lifecycles (3 transactions each) after 20 warm-up; {extra}"}
