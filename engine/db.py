@@ -19,6 +19,15 @@ NAMING = {
 }
 
 
+READ_ONLY = "guichet_read_only"
+
+
+def read_only(session: Session) -> Session:
+    """Mark a fresh session's transaction as read-only (SQLite: no write lock taken)."""
+    session.connection(execution_options={READ_ONLY: True})
+    return session
+
+
 class Base(DeclarativeBase):
     """Declarative base shared by the engine and every stage."""
 
@@ -83,12 +92,14 @@ def _tune_sqlite(engine: Engine) -> None:
     def _on_begin(conn):
         # A write lock up front: two writers queue instead of failing with SQLITE_BUSY mid-way,
         # which is what makes "one of two concurrent completions wins" hold on SQLite.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Read-only work (marked by the caller) takes a plain snapshot and queues behind nobody.
+        read_only = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     """A session factory whose sessions keep loaded objects usable after commit."""
-    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
 
 
 @contextmanager

@@ -160,6 +160,13 @@ def deploy(session: Session, xml: str, *, actor: str, now: datetime, operations=
     return definition, True
 
 
+def latest_definition_id(session: Session, key: str) -> int | None:
+    """The id of the newest deployed version of a process (without reading its XML), or None."""
+    return session.scalar(
+        select(ProcessDefinition.id).where(ProcessDefinition.key == key).order_by(ProcessDefinition.version.desc()).limit(1)
+    )
+
+
 def latest_definition(session: Session, key: str) -> ProcessDefinition | None:
     """The newest deployed version of a process, or None."""
     return session.scalars(

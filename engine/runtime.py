@@ -82,6 +82,7 @@ class Runtime:
         self._cache: OrderedDict[int, tuple[int, BpmnWorkflow]] = OrderedDict()
         self._cache_size = cache_size
         self._cache_lock = Lock()
+        self._decisions: dict[tuple[int, str], set[str]] = {}
         self.script_engine = expressions.SafeScriptEngine(functions=self.functions, service_handler=self._call_service)
 
     # --- registration and deployment -------------------------------------------------------
@@ -106,29 +107,28 @@ class Runtime:
               business_key: str | None = None, subject: str = "", ref_type: str | None = None,
               ref_id: int | None = None) -> StepResult:
         """Start the newest version of process `key` with `data` (references only, no personal data)."""
-        definition = deployment.latest_definition(session, key)
-        if definition is None:
+        definition_id = deployment.latest_definition_id(session, key)
+        if definition_id is None:
             raise NotFound(f"流程未部署: {key}", code="process_not_deployed")
-        parsed = self.specs.get(definition)
+        parsed = self.specs.by_id(session, definition_id)
         workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=self.script_engine)
         instance = ProcessInstance(
-            definition_id=definition.id, process_key=key, business_key=business_key, subject=subject,
-            ref_type=ref_type, ref_id=ref_id, status="running", state="{}", serializer_version=STATE_VERSION,
+            definition_id=definition_id, process_key=key, business_key=business_key, subject=subject,
+            ref_type=ref_type, ref_id=ref_id, status="running", state="", serializer_version=STATE_VERSION,
             started_by=actor, started_at=now, updated_at=now,
         )
         session.add(instance)
-        session.flush()
         workflow.task_tree.data = dict(data)
         with self._step(session, now, instance):
             self._advance(workflow)
-        return self._save(session, instance, workflow, now)
+        return self._save(session, instance, workflow, now, new=True)
 
     def complete(self, session: Session, item_id: str, *, actor: str, now: datetime, data: dict | None = None) -> StepResult:
         """Complete an open task item with `data` merged into its task."""
         item = self.get_item(session, item_id)
         if item.kind != "task":
             raise Invalid("该事项不是流程任务, 不能直接办结", code="not_a_task")
-        instance = session.get(ProcessInstance, item.instance_id)
+        instance = self.instance_of(session, item)
         workflow = self._load(session, instance)
         task = workflow.get_task_from_id(uuid.UUID(item.task_id))
         if task is None or task.state != TaskState.READY:
@@ -171,21 +171,34 @@ class Runtime:
             id=str(uuid.uuid4()), instance_id=parent.instance_id, parent_id=parent.id, kind=kind, task_id=parent.task_id,
             task_name=parent.task_name, title=title, process_key=parent.process_key, lane=parent.lane,
             candidate_group=candidate_group, assignee=assignee, status="open", subject=parent.subject,
-            ref_type=parent.ref_type, ref_id=parent.ref_id, due_at=None, escalation_level=escalation_level, created_at=now,
+            ref_type=parent.ref_type, ref_id=parent.ref_id, due_at=None, escalation_level=escalation_level,
+            has_follow_ups=False, created_at=now,
         )
+        parent.has_follow_ups = True
         session.add(item)
         return item
 
     def decisions(self, session: Session, item: WorkItem) -> set[str]:
         """The `decision` values the gateway after an item's task tests for (e.g. {"return"})."""
-        instance = session.get(ProcessInstance, item.instance_id)
-        spec = self.specs.by_id(session, instance.definition_id).spec
-        task_spec = spec.task_specs.get(item.task_name)
-        found: set[str] = set()
-        for output in getattr(task_spec, "outputs", []):
-            for condition, _target in getattr(output, "cond_task_specs", []) or []:
-                found.update(_DECISION.findall(deployment.condition_text(condition)))
+        instance = self.instance_of(session, item)
+        key = (instance.definition_id, item.task_name)
+        found = self._decisions.get(key)
+        if found is None:
+            task_spec = self.specs.by_id(session, instance.definition_id).spec.task_specs.get(item.task_name)
+            found = set()
+            for output in getattr(task_spec, "outputs", []):
+                for condition, _target in getattr(output, "cond_task_specs", []) or []:
+                    found.update(_DECISION.findall(deployment.condition_text(condition)))
+            self._decisions[key] = found
         return found
+
+    def instance_of(self, session: Session, item: WorkItem) -> ProcessInstance:
+        """The instance an item belongs to, kept for the rest of the transaction."""
+        held = session.info.setdefault("guichet_instances", {})
+        instance = held.get(item.instance_id)
+        if instance is None:
+            instance = held[item.instance_id] = session.get(ProcessInstance, item.instance_id)
+        return instance
 
     # --- internals --------------------------------------------------------------------------
     @contextmanager
@@ -213,6 +226,8 @@ class Runtime:
         handler = self.operations.get(operation_name)
         if handler is None or step is None:
             raise Invalid(f"未注册的服务操作: {operation_name}", code="unknown_operation")
+        if step.instance.id is None:
+            step.session.flush()  # a service task at start may want the instance's id
         params = {name: p["value"] for name, p in (operation_params or {}).items()}
         attached = _attached_task(task)
         item = None
@@ -236,6 +251,12 @@ class Runtime:
         workflow.script_engine = self.script_engine
         return workflow
 
+    def forget(self, session: Session, instance_id: int) -> None:
+        """Drop what this transaction would have cached for an instance (its savepoint was rolled back)."""
+        warm = session.info.get("guichet_warm", [])
+        warm[:] = [entry for entry in warm if entry[1] != instance_id]
+        session.info.get("guichet_instances", {}).pop(instance_id, None)
+
     def _remember(self, instance_id: int, version: int, workflow: BpmnWorkflow) -> None:
         with self._cache_lock:
             self._cache[instance_id] = (version, workflow)
@@ -243,15 +264,17 @@ class Runtime:
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
 
-    def _save(self, session, instance, workflow, now, completed: WorkItem | None = None) -> StepResult:
+    def _save(self, session, instance, workflow, now, completed: WorkItem | None = None, new: bool = False) -> StepResult:
         instance.state = dump_state(workflow)
         instance.serializer_version = STATE_VERSION
         instance.updated_at = now
         if workflow.completed:
             instance.status, instance.ended_at = "completed", now
+        if new:
+            session.flush()  # the instance's id, for the derived rows
         result = StepResult(instance=instance, completed=completed)
-        _sync_work_items(session, instance, workflow, now, result)
-        sync_timers(session, instance, workflow)
+        _sync_work_items(session, instance, workflow, now, result, new=new)
+        sync_timers(session, instance, workflow, new=new)
         try:
             session.flush()
         except StaleDataError:
@@ -304,11 +327,11 @@ def _due_at(task) -> datetime | None:
     return min(times) if times else None
 
 
-def _sync_work_items(session: Session, instance, workflow, now, result: StepResult) -> None:
+def _sync_work_items(session: Session, instance, workflow, now, result: StepResult, new: bool = False) -> None:
     ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
-    open_items = session.scalars(
+    open_items = [] if new else session.scalars(
         select(WorkItem).where(WorkItem.instance_id == instance.id, WorkItem.status == "open", WorkItem.kind == "task")
-    ).all() if instance.id is not None else []
+    ).all()
     closed_ids = []
     for item in open_items:
         if item.task_id in ready and item is not result.completed:
@@ -316,7 +339,8 @@ def _sync_work_items(session: Session, instance, workflow, now, result: StepResu
             continue
         item.status = "done" if item is result.completed else "cancelled"
         item.completed_at = now
-        closed_ids.append(item.id)
+        if item.has_follow_ups:
+            closed_ids.append(item.id)
         if item is not result.completed:
             result.closed.append(item)
     if closed_ids:
@@ -330,7 +354,7 @@ def _sync_work_items(session: Session, instance, workflow, now, result: StepResu
             id=str(uuid.uuid4()), instance_id=instance.id, kind="task", task_id=task_id, task_name=spec.bpmn_id or spec.name,
             title=spec.bpmn_name or spec.name, process_key=instance.process_key, lane=spec.lane, candidate_group=spec.lane,
             assignee=None, status="open", subject=instance.subject, ref_type=instance.ref_type, ref_id=instance.ref_id,
-            due_at=_due_at(task), escalation_level=0, created_at=now,
+            due_at=_due_at(task), escalation_level=0, has_follow_ups=False, created_at=now,
         )
         session.add(item)
         result.opened.append(item)
@@ -340,8 +364,16 @@ def _sync_work_items(session: Session, instance, workflow, now, result: StepResu
 def _warm_after_commit(session):
     for runtime, instance_id, version, workflow in session.info.pop("guichet_warm", []):
         runtime._remember(instance_id, version, workflow)
+    _end_of_transaction(session)
 
 
 @event.listens_for(Session, "after_rollback")
 def _forget_after_rollback(session):
     session.info.pop("guichet_warm", None)
+    _end_of_transaction(session)
+
+
+def _end_of_transaction(session) -> None:
+    # What was held for one transaction must not leak into the session's next one.
+    for key in [k for k in session.info if k.startswith("guichet_")]:
+        del session.info[key]

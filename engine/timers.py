@@ -37,24 +37,36 @@ def timer_fire_at(task) -> datetime | None:
     return TimerEventDefinition.get_datetime(value)
 
 
-def sync_timers(session: Session, instance, workflow) -> None:
-    """Make the instance's timer rows match the workflow's waiting timer events."""
+def sync_timers(session: Session, instance, workflow, new: bool = False) -> None:
+    """Make the instance's timer rows match the workflow's waiting timer events (rows are reused, not churned)."""
     waiting = {}
     for task in list(workflow.event_manager.tasks.values()):
         fire_at = timer_fire_at(task)
         if fire_at is not None:
             waiting[str(task.id)] = (task.task_spec.bpmn_id or task.task_spec.name, fire_at)
-    rows = session.scalars(select(Timer).where(Timer.instance_id == instance.id)).all()
+    rows = [] if new else session.scalars(select(Timer).where(Timer.instance_id == instance.id)).all()
+    stale = []
     for row in rows:
         entry = waiting.pop(row.task_id, None)
         if entry is None:
-            session.delete(row)
+            stale.append(row)
         elif row.fire_at != entry[1] or row.lease_owner is not None:
-            row.fire_at, row.lease_owner, row.lease_until, row.attempts, row.last_error = entry[1], None, None, 0, None
-            row.fence += 1
+            _reset(row, row.task_id, *entry)
     for task_id, (name, fire_at) in waiting.items():
-        session.add(Timer(instance_id=instance.id, task_id=task_id, task_name=name, fire_at=fire_at, status="waiting",
-                          fence=0, attempts=0))
+        if stale:
+            _reset(stale.pop(), task_id, name, fire_at)  # a hop's next timer takes over the finished one's row
+        else:
+            session.add(Timer(instance_id=instance.id, task_id=task_id, task_name=name, fire_at=fire_at,
+                              status="waiting", fence=0, attempts=0))
+    for row in stale:
+        session.delete(row)
+
+
+def _reset(row: Timer, task_id: str, name: str, fire_at: datetime) -> None:
+    row.task_id, row.task_name, row.fire_at, row.status = task_id, name, fire_at, "waiting"
+    row.lease_owner = row.lease_until = row.last_error = None
+    row.attempts = 0
+    row.fence += 1
 
 
 @dataclass(frozen=True)
@@ -69,7 +81,7 @@ class Claim:
 def claim_due(session: Session, *, owner: str, now: datetime, limit: int, lease_seconds: float) -> list[Claim]:
     """Lease up to `limit` due timers (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite: the IMMEDIATE write lock)."""
     query = (
-        select(Timer)
+        select(Timer.id, Timer.instance_id, Timer.fence)
         .where(Timer.status == "waiting", Timer.fire_at <= now,
                (Timer.lease_until.is_(None)) | (Timer.lease_until < now))
         .order_by(Timer.fire_at)
@@ -77,24 +89,25 @@ def claim_due(session: Session, *, owner: str, now: datetime, limit: int, lease_
     )
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    claims = []
-    for timer in session.scalars(query).all():
-        timer.fence += 1
-        timer.lease_owner, timer.lease_until = owner, now + timedelta(seconds=lease_seconds)
-        timer.attempts += 1
-        claims.append(Claim(timer.id, timer.instance_id, timer.fence))
-    session.flush()
-    return claims
+    rows = session.execute(query).all()
+    if not rows:
+        return []
+    session.execute(
+        update(Timer).where(Timer.id.in_([r.id for r in rows]))
+        .values(fence=Timer.fence + 1, lease_owner=owner, lease_until=now + timedelta(seconds=lease_seconds),
+                attempts=Timer.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return [Claim(r.id, r.instance_id, r.fence + 1) for r in rows]
 
 
-def still_ours(session: Session, claim: Claim, owner: str) -> bool:
-    """Whether the claim's fence still holds (no other scheduler took the timer over)."""
-    row = session.execute(
-        select(Timer.fence, Timer.lease_owner).where(Timer.id == claim.timer_id).with_for_update()
-        if session.get_bind().dialect.name == "postgresql"
-        else select(Timer.fence, Timer.lease_owner).where(Timer.id == claim.timer_id)
-    ).first()
-    return row is not None and row.fence == claim.fence and row.lease_owner == owner
+def still_ours(session: Session, claims: list[Claim], owner: str) -> list[Claim]:
+    """The claims whose fence still holds (no other scheduler took the timer over); locks them on PostgreSQL."""
+    query = select(Timer.id, Timer.fence, Timer.lease_owner).where(Timer.id.in_([c.timer_id for c in claims]))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    current = {r.id: (r.fence, r.lease_owner) for r in session.execute(query)}
+    return [c for c in claims if current.get(c.timer_id) == (c.fence, owner)]
 
 
 def record_failure(session: Session, claim: Claim, error: str, *, max_attempts: int) -> bool:

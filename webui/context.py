@@ -4,10 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import current_app, g
+from flask import current_app, g, request
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine.db import utcnow
+from engine.db import read_only, utcnow
 from engine.runtime import Runtime
 
 
@@ -31,6 +31,8 @@ def db() -> Session:
     """The request's session; the request commits it at its end (one transaction per request)."""
     if "db" not in g:
         g.db = guichet().sessions()
+        if request.method in ("GET", "HEAD"):
+            read_only(g.db)
     return g.db
 
 

@@ -154,6 +154,7 @@ def upgrade() -> None:
     sa.Column('ref_id', sa.Integer(), nullable=True),
     sa.Column('due_at', engine.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('escalation_level', sa.Integer(), nullable=False),
+    sa.Column('has_follow_ups', sa.Boolean(), nullable=False),
     sa.Column('created_at', engine.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('claimed_at', engine.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('completed_at', engine.db.UTCDateTime(timezone=True), nullable=True),
@@ -166,7 +167,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_work_item_assignee', ['status', 'assignee', 'due_at'], unique=False)
         batch_op.create_index('ix_work_item_instance', ['instance_id', 'status'], unique=False)
         batch_op.create_index(batch_op.f('ix_work_item_parent_id'), ['parent_id'], unique=False)
-        batch_op.create_index('ix_work_item_queue', ['status', 'candidate_group', 'due_at'], unique=False)
+        batch_op.create_index('ix_work_item_queue', ['status', 'candidate_group', 'assignee', 'due_at'], unique=False)
 
     op.create_table('form',
     sa.Column('id', sa.Integer(), nullable=False),

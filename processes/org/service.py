@@ -28,26 +28,36 @@ def authenticate(session: Session, username: str, password: str, *, ph: Password
     return user
 
 
+def _remembered(session: Session, key: tuple, load):
+    """Org lookups repeat within one transaction (a batch of escalations): ask the database once."""
+    memo = session.info.setdefault("guichet_org", {})
+    if key not in memo:
+        memo[key] = load()
+    return memo[key]
+
+
 def get_user(session: Session, user_id: int) -> User | None:
     """A user by id."""
-    return session.get(User, user_id)
+    return _remembered(session, ("id", user_id), lambda: session.get(User, user_id))
 
 
 def get_by_username(session: Session, username: str) -> User | None:
     """A user by login name."""
-    return session.scalars(select(User).where(User.username == username)).first()
+    return _remembered(session, ("username", username),
+                       lambda: session.scalars(select(User).where(User.username == username)).first())
 
 
 def department_by_name(session: Session, name: str) -> Department | None:
     """A department by the name lanes use."""
-    return session.scalars(select(Department).where(Department.name == name)).first()
+    return _remembered(session, ("department", name),
+                       lambda: session.scalars(select(Department).where(Department.name == name)).first())
 
 
 def superior_chain(session: Session, user: User, depth: int = 5) -> list[User]:
     """The user's superiors, nearest first."""
     chain, seen, current = [], {user.id}, user
     while current.superior_id and len(chain) < depth and current.superior_id not in seen:
-        current = session.get(User, current.superior_id)
+        current = get_user(session, current.superior_id)
         seen.add(current.id)
         chain.append(current)
     return chain
@@ -62,5 +72,5 @@ def responsible_chain(session: Session, *, assignee: str | None, department: str
     dept = department_by_name(session, department) if department else None
     if dept is None or dept.head_id is None:
         return []
-    head = session.get(User, dept.head_id)
+    head = get_user(session, dept.head_id)
     return [head] + superior_chain(session, head, depth - 1)

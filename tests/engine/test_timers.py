@@ -69,7 +69,7 @@ def test_stale_claim_is_fenced_off(services, clock):
     # the crashed scheduler's late attempt is refused by the fence
     crashed = TimerScheduler(services.runtime, services.sessions, clock=clock)
     crashed.owner = "crashed"
-    assert crashed._fire(old_claim) == 0
+    assert crashed._fire_batch([old_claim]) == 0
     assert escalations(services) == [(1, "head")]
 
 
