@@ -35,11 +35,13 @@ class RecordingScheduler(TimerScheduler):
         self.committed: dict[int, object] = {}
         self.lock = threading.Lock()
 
-    def _fire(self, claim) -> int:
-        fired = super()._fire(claim)
+    def _fire_batch(self, claims) -> int:
+        fired = super()._fire_batch(claims)  # one transaction: every firing in it commits together
         if fired:
+            committed = utcnow()
             with self.lock:
-                self.committed.setdefault(claim.instance_id, utcnow())
+                for claim in claims:
+                    self.committed.setdefault(claim.instance_id, committed)
         return fired
 
 

@@ -362,6 +362,8 @@ def _sync_work_items(session: Session, instance, workflow, now, result: StepResu
 
 @event.listens_for(Session, "after_commit")
 def _warm_after_commit(session):
+    if session.in_transaction():
+        return  # a savepoint was released; the outer transaction may still roll back
     for runtime, instance_id, version, workflow in session.info.pop("guichet_warm", []):
         runtime._remember(instance_id, version, workflow)
     _end_of_transaction(session)
@@ -369,6 +371,8 @@ def _warm_after_commit(session):
 
 @event.listens_for(Session, "after_rollback")
 def _forget_after_rollback(session):
+    if session.in_transaction():
+        return  # a savepoint was rolled back; the scheduler forgets that instance itself
     session.info.pop("guichet_warm", None)
     _end_of_transaction(session)
 
