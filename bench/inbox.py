@@ -60,22 +60,25 @@ def _load(path: str, *, forms: int, open_items: int, done_items: int, definition
     # department); due over -3 days .. +3 days.
     db.execute(seq.format("open") + f"""
         INSERT INTO work_item (id, instance_id, parent_id, kind, task_id, task_name, title, process_key, lane,
-            candidate_group, assignee, status, subject, ref_type, ref_id, due_at, escalation_level, created_at)
+            candidate_group, assignee, status, subject, ref_type, ref_id, due_at, sort_due, escalation_level,
+            has_follow_ups, created_at)
         SELECT printf('00000000-0000-4000-8000-%012d', i), :off + i, NULL, 'task', printf('10000000-0000-4000-8000-%012d', i),
             'hop_credit', '信贷部办理', 'internal_transfer', g.name, g.name,
             CASE WHEN (i / 10) % 5 = 0 THEN CASE WHEN g.name = '信贷部' THEN (SELECT name FROM who WHERE who.k = (n.i / 50) % 2)
                  ELSE printf('user_%d_%d', g.k, (n.i / 50) % 3) END END,
             'open', printf('YW%08d 个人贷款申请', :off + i), 'form', :off + i,
-            {TS.format("((i * 7919) % 518400) - 259200")}, 0, {TS.format("-i * 30")}
+            {TS.format("((i * 7919) % 518400) - 259200")}, {TS.format("((i * 7919) % 518400) - 259200")}, 0, 0,
+            {TS.format("-i * 30")}
         FROM n JOIN grp g ON g.k = n.i % :ngroups""", p)
     db.execute(seq.format("done") + f"""
         INSERT INTO work_item (id, instance_id, parent_id, kind, task_id, task_name, title, process_key, lane,
-            candidate_group, assignee, status, subject, ref_type, ref_id, due_at, escalation_level, created_at,
-            completed_at, completed_by)
+            candidate_group, assignee, status, subject, ref_type, ref_id, due_at, sort_due, escalation_level,
+            has_follow_ups, created_at, completed_at, completed_by)
         SELECT printf('00000000-0000-4000-9000-%012d', i), :off + :open + 1 + (i % (:forms - :open)), NULL, 'task',
             printf('10000000-0000-4000-9000-%012d', i), 'hop_credit', '信贷部办理', 'internal_transfer', g.name, g.name,
             (SELECT name FROM who WHERE who.k = n.i % :nassignees), 'done', '已办结', 'form', :off + :open + 1 + (i % (:forms - :open)),
-            {TS.format("-i * 60")}, 0, {TS.format("-i * 60 - 3600")}, {TS.format("-i * 60 - 60")}, 'handler'
+            {TS.format("-i * 60")}, {TS.format("-i * 60")}, 0, 0, {TS.format("-i * 60 - 3600")}, {TS.format("-i * 60 - 60")},
+            'handler'
         FROM n JOIN grp g ON g.k = n.i % :ngroups""", p)
     db.commit()
     db.close()

@@ -1,7 +1,7 @@
 """Engine tables: deployed definitions, running instances, and the derived work items and timers."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -49,6 +49,9 @@ class ProcessInstance(Base):
     __mapper_args__ = {"version_id_col": lock_version}
 
 
+NO_DEADLINE = datetime(9999, 12, 31, tzinfo=timezone.utc)
+
+
 class WorkItem(Base):
     """待办事项: one READY user task (kind 'task') or a follow-up item attached to one ('escalation').
 
@@ -57,8 +60,8 @@ class WorkItem(Base):
 
     __tablename__ = "work_item"
     __table_args__ = (
-        Index("ix_work_item_queue", "status", "candidate_group", "assignee", "due_at"),
-        Index("ix_work_item_assignee", "status", "assignee", "due_at"),
+        Index("ix_work_item_queue", "status", "candidate_group", "assignee", "sort_due"),
+        Index("ix_work_item_assignee", "status", "assignee", "sort_due"),
         Index("ix_work_item_instance", "instance_id", "status"),
     )
 
@@ -78,6 +81,8 @@ class WorkItem(Base):
     ref_type: Mapped[str | None] = mapped_column(String(50))
     ref_id: Mapped[int | None] = mapped_column(Integer)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # due_at, or NO_DEADLINE when there is none: one index order puts overdue first and undated last.
+    sort_due: Mapped[datetime] = mapped_column(UTCDateTime)
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
     has_follow_ups: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

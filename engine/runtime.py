@@ -27,7 +27,7 @@ from . import deploy as deployment
 from . import expressions
 from .clock import step_time
 from .errors import Conflict, Invalid, NotFound
-from .models import ProcessDefinition, ProcessInstance, WorkItem
+from .models import NO_DEADLINE, ProcessDefinition, ProcessInstance, WorkItem
 from .serializer import STATE_VERSION, dump_state, load_state
 from .timers import sync_timers, timer_fire_at
 
@@ -171,7 +171,8 @@ class Runtime:
             id=str(uuid.uuid4()), instance_id=parent.instance_id, parent_id=parent.id, kind=kind, task_id=parent.task_id,
             task_name=parent.task_name, title=title, process_key=parent.process_key, lane=parent.lane,
             candidate_group=candidate_group, assignee=assignee, status="open", subject=parent.subject,
-            ref_type=parent.ref_type, ref_id=parent.ref_id, due_at=None, escalation_level=escalation_level,
+            ref_type=parent.ref_type, ref_id=parent.ref_id, due_at=None, sort_due=NO_DEADLINE,
+            escalation_level=escalation_level,
             has_follow_ups=False, created_at=now,
         )
         parent.has_follow_ups = True
@@ -350,11 +351,12 @@ def _sync_work_items(session: Session, instance, workflow, now, result: StepResu
         )
     for task_id, task in ready.items():
         spec = task.task_spec
+        due_at = _due_at(task)
         item = WorkItem(
             id=str(uuid.uuid4()), instance_id=instance.id, kind="task", task_id=task_id, task_name=spec.bpmn_id or spec.name,
             title=spec.bpmn_name or spec.name, process_key=instance.process_key, lane=spec.lane, candidate_group=spec.lane,
             assignee=None, status="open", subject=instance.subject, ref_type=instance.ref_type, ref_id=instance.ref_id,
-            due_at=_due_at(task), escalation_level=0, has_follow_ups=False, created_at=now,
+            due_at=due_at, sort_due=due_at or NO_DEADLINE, escalation_level=0, has_follow_ups=False, created_at=now,
         )
         session.add(item)
         result.opened.append(item)

@@ -1,7 +1,7 @@
 """What a request works with: the app's services, the request's database session, the actor and the time."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask import current_app, g, request
@@ -20,6 +20,7 @@ class Guichet:
     runtime: Runtime
     scheduler: object | None = None
     clock: object = utcnow
+    recent_users: dict = field(default_factory=dict)  # bearer token -> (valid until, user), see auth.py
 
 
 def guichet() -> Guichet:

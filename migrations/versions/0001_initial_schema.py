@@ -153,6 +153,7 @@ def upgrade() -> None:
     sa.Column('ref_type', sa.String(length=50), nullable=True),
     sa.Column('ref_id', sa.Integer(), nullable=True),
     sa.Column('due_at', engine.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('sort_due', engine.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('escalation_level', sa.Integer(), nullable=False),
     sa.Column('has_follow_ups', sa.Boolean(), nullable=False),
     sa.Column('created_at', engine.db.UTCDateTime(timezone=True), nullable=False),
@@ -164,10 +165,10 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_work_item'))
     )
     with op.batch_alter_table('work_item', schema=None) as batch_op:
-        batch_op.create_index('ix_work_item_assignee', ['status', 'assignee', 'due_at'], unique=False)
+        batch_op.create_index('ix_work_item_assignee', ['status', 'assignee', 'sort_due'], unique=False)
         batch_op.create_index('ix_work_item_instance', ['instance_id', 'status'], unique=False)
         batch_op.create_index(batch_op.f('ix_work_item_parent_id'), ['parent_id'], unique=False)
-        batch_op.create_index('ix_work_item_queue', ['status', 'candidate_group', 'assignee', 'due_at'], unique=False)
+        batch_op.create_index('ix_work_item_queue', ['status', 'candidate_group', 'assignee', 'sort_due'], unique=False)
 
     op.create_table('form',
     sa.Column('id', sa.Integer(), nullable=False),

@@ -1,4 +1,4 @@
-"""Inbox queries: they read only the derived work_item table, through its (status, who, due_at) indexes."""
+"""Inbox queries: they read only the derived work_item table, through its (status, who, sort_due) indexes."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -31,23 +31,15 @@ def _base(actor: User, scope: str, f: InboxFilter, now: datetime):
     if f.process:
         cond = and_(cond, WorkItem.process_key == f.process)
     if f.overdue_only:
-        cond = and_(cond, WorkItem.due_at <= now)
+        cond = and_(cond, WorkItem.sort_due <= now)
     if f.text:
         cond = and_(cond, WorkItem.subject.contains(f.text, autoescape=True))
     return cond
 
 
 def _page(session: Session, cond, limit: int) -> list[WorkItem]:
-    # Items with a due time, earliest (i.e. overdue) first, straight off the index; then those without.
-    dated = session.scalars(
-        select(WorkItem).where(cond, WorkItem.due_at.is_not(None)).order_by(WorkItem.due_at).limit(limit)
-    ).all()
-    if len(dated) >= limit:
-        return list(dated)
-    undated = session.scalars(
-        select(WorkItem).where(cond, WorkItem.due_at.is_(None)).order_by(WorkItem.created_at).limit(limit - len(dated))
-    ).all()
-    return list(dated) + list(undated)
+    # sort_due is due_at, or a far-future value for items without one: overdue first, straight off the index.
+    return list(session.scalars(select(WorkItem).where(cond).order_by(WorkItem.sort_due).limit(limit)).all())
 
 
 def list_items(session: Session, *, actor: User, now: datetime, f: InboxFilter | None = None) -> list[WorkItem]:
@@ -57,8 +49,7 @@ def list_items(session: Session, *, actor: User, now: datetime, f: InboxFilter |
     items: list[WorkItem] = []
     for scope in scopes:
         items += _page(session, _base(actor, scope, f, now), f.limit)
-    far = datetime.max.replace(tzinfo=now.tzinfo)
-    items.sort(key=lambda i: (i.due_at is None, i.due_at or far, i.created_at))
+    items.sort(key=lambda i: (i.sort_due, i.created_at))
     return items[: f.limit]
 
 
@@ -69,5 +60,5 @@ def counts(session: Session, *, actor: User, now: datetime) -> dict[str, int]:
         cond = _base(actor, scope, InboxFilter(), now)
         result[scope] = session.scalar(select(func.count()).select_from(WorkItem).where(cond)) or 0
         result[f"{scope}_overdue"] = session.scalar(
-            select(func.count()).select_from(WorkItem).where(cond, WorkItem.due_at <= now)) or 0
+            select(func.count()).select_from(WorkItem).where(cond, WorkItem.sort_due <= now)) or 0
     return result
