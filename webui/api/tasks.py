@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 
 from processes.errors import Forbidden
+from processes.inbox import actions
 from processes.inbox import service as inbox
 from processes.transfer import service as transfer
 
@@ -66,7 +67,7 @@ def complete(body, item_id):
 
     Returns the items the step opened.
     """
-    result = transfer.complete_hop(db(), guichet().runtime, item_id=item_id, actor=actor(), data=body["data"], now=now())
+    result = actions.complete(db(), guichet().runtime, item_id=item_id, actor=actor(), data=body["data"], now=now())
     return result.opened
 
 

@@ -9,6 +9,7 @@ from engine.errors import EngineError
 from engine.models import WorkItem
 from processes.errors import Forbidden
 from processes.forms.models import Form
+from processes.inbox import actions
 from processes.transfer import service as transfer
 
 from ..auth import actor
@@ -65,7 +66,7 @@ def complete(item_id: str):
     """Complete (hand on) or return for correction; a late completion needs its reason."""
     data = {k: request.form.get(k, "") for k in ("decision", "comment", "late_reason")}
     try:
-        transfer.complete_hop(db(), guichet().runtime, item_id=item_id, actor=actor(), data=data, now=now())
+        actions.complete(db(), guichet().runtime, item_id=item_id, actor=actor(), data=data, now=now())
     except EngineError as exc:
         if exc.status != 422:
             raise
