@@ -23,6 +23,8 @@ def _say(message: str) -> None:
 def main() -> None:
     """Guichet 业务单管理: service-window business forms, run as BPMN processes."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # The ticker's own chatter (every tick, and "skipped" while a long tick runs) is noise; timers log their own.
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)
 
 
 @main.command()
