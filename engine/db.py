@@ -5,7 +5,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import DateTime, MetaData, create_engine, event
+from sqlalchemy import DateTime, MetaData, create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -60,6 +60,18 @@ class UTCDateTime(TypeDecorator):
 def utcnow() -> datetime:
     """The current time in UTC, timezone-aware."""
     return datetime.now(timezone.utc)
+
+
+def database_now(factory: sessionmaker[Session]) -> datetime:
+    """The database's clock (UTC): schedulers on several hosts agree on what is due."""
+    with factory() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            value = session.execute(text("SELECT now()")).scalar_one()
+        else:
+            value = datetime.fromisoformat(
+                session.execute(text("SELECT strftime('%Y-%m-%dT%H:%M:%f', 'now')")).scalar_one())
+        session.rollback()
+    return value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def make_engine(url: str, **kwargs) -> Engine:

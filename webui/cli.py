@@ -140,10 +140,12 @@ def incidents(retry_id: int | None) -> None:
 def _scheduler(services):
     from engine.scheduler import TimerScheduler
 
+    from engine.db import database_now
+
     cfg = services.config["scheduler"]
     return TimerScheduler(services.runtime, services.sessions, tick_seconds=cfg["tick_seconds"],
                           batch_size=cfg["batch_size"], lease_seconds=cfg["lease_seconds"],
-                          max_attempts=cfg["max_attempts"], clock=services.clock)
+                          max_attempts=cfg["max_attempts"], clock=lambda: database_now(services.sessions))
 
 
 if __name__ == "__main__":

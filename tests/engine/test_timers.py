@@ -108,3 +108,9 @@ def test_healthz_reports_incidents_and_scheduler(client, services, clock):
     assert body["database"] == "ok"
     assert body["scheduler"]["incidents"] == 1
     assert body["scheduler"]["alive"] is True
+
+
+def test_database_clock_is_utc_and_current(services):
+    from engine.db import database_now, utcnow
+
+    assert abs((database_now(services.sessions) - utcnow()).total_seconds()) < 5
