@@ -27,7 +27,7 @@ from . import deploy as deployment
 from . import expressions
 from .clock import step_time
 from .errors import Conflict, Invalid, NotFound
-from .models import NO_DEADLINE, ProcessDefinition, ProcessInstance, WorkItem
+from .models import NO_DEADLINE, ProcessInstance, WorkItem
 from .serializer import STATE_VERSION, dump_state, load_state
 from .timers import sync_timers, timer_fire_at
 
