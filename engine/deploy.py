@@ -27,6 +27,9 @@ from . import expressions
 from .models import ProcessDefinition
 
 _SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True, remove_comments=True, huge_tree=False)
+MAX_BYTES = 2 * 1024 * 1024  # a real diagram is tens of kilobytes
+MAX_FLOW_ELEMENTS = 2000
+_BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
 
 
 @dataclass
@@ -55,13 +58,26 @@ class ParsedDefinition:
     subprocess_specs: dict
 
 
-def parse(xml: str | bytes, *, operations=(), functions=()) -> ParsedDefinition:
+def parse(xml: str | bytes, *, operations=(), functions=(), expected_key: str | None = None) -> ParsedDefinition:
     """Parse and check a BPMN document holding one executable process; raise DeploymentError."""
     raw = xml.encode("utf-8") if isinstance(xml, str) else xml
+    if len(raw) > MAX_BYTES:
+        raise DeploymentError([Problem("", f"文件过大: {len(raw) // 1024} KB, 上限 {MAX_BYTES // 1024} KB")])
     try:
         root = etree.fromstring(raw, _SAFE_XML)
     except etree.XMLSyntaxError as exc:
         raise DeploymentError([Problem("", f"XML 格式错误: {exc}")]) from None
+    flow_elements = sum(1 for process in root.iter(f"{_BPMN}process") for _ in process.iter())
+    if flow_elements > MAX_FLOW_ELEMENTS:
+        raise DeploymentError([Problem("", f"流程元素过多: {flow_elements} 个, 上限 {MAX_FLOW_ELEMENTS} 个")])
+    parsed = _parse_tree(root, operations, functions)
+    if expected_key is not None and parsed.key != expected_key:
+        raise DeploymentError([Problem(parsed.key, f"流程标识 {parsed.key} 与目标流程 {expected_key} 不一致, "
+                                                    "不能用一个流程的图覆盖另一个流程")])
+    return parsed
+
+
+def _parse_tree(root, operations, functions) -> ParsedDefinition:
     parser = SpiffBpmnParser()
     try:
         parser.add_bpmn_xml(etree.ElementTree(root), filename="upload.bpmn")
@@ -74,6 +90,9 @@ def parse(xml: str | bytes, *, operations=(), functions=()) -> ParsedDefinition:
         raise DeploymentError([Problem(exc.id or "", f"BPMN 校验失败: {exc}")]) from None
     except SpiffWorkflowException as exc:
         raise DeploymentError([Problem(getattr(exc, "id", "") or "", f"BPMN 解析失败: {exc}")]) from None
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+        # SpiffWorkflow's parser assumes well-formed BPMN; anything it trips over is the diagram's fault.
+        raise DeploymentError([Problem("", f"BPMN 结构不完整或无法识别: {type(exc).__name__}: {exc}")]) from None
     problems = check_spec(spec, operations=set(operations), functions=set(functions))
     for sub in subprocess_specs.values():
         problems += check_spec(sub, operations=set(operations), functions=set(functions))
@@ -144,9 +163,10 @@ def _check_timer(ts, functions) -> list[Problem]:
     return []
 
 
-def deploy(session: Session, xml: str, *, actor: str, now: datetime, operations=(), functions=()) -> tuple[ProcessDefinition, bool]:
-    """Store the diagram as the newest version of its process; (definition, created). Same hash: no new version."""
-    parsed = parse(xml, operations=operations, functions=functions)
+def deploy(session: Session, xml: str, *, actor: str, now: datetime, operations=(), functions=(),
+           expected_key: str | None = None) -> tuple[ProcessDefinition, bool]:
+    """Store the diagram as the newest version of its process; (definition, created). Same hash as the newest: no new version."""
+    parsed = parse(xml, operations=operations, functions=functions, expected_key=expected_key)
     digest = hashlib.sha256(xml.encode("utf-8")).hexdigest()
     latest = latest_definition(session, parsed.key)
     if latest is not None and latest.sha256 == digest:

@@ -94,13 +94,14 @@ class Runtime:
         """Let conditions and scripts call `fn` by name."""
         self.functions[name] = fn
 
-    def deploy(self, session: Session, xml: str, *, actor: str, now: datetime):
+    def deploy(self, session: Session, xml: str, *, actor: str, now: datetime, expected_key: str | None = None):
         """Deploy a diagram as the newest version of its process; (definition, created)."""
-        return deployment.deploy(session, xml, actor=actor, now=now, operations=self.operations, functions=self.functions)
+        return deployment.deploy(session, xml, actor=actor, now=now, operations=self.operations,
+                                 functions=self.functions, expected_key=expected_key)
 
-    def validate(self, xml: str) -> None:
+    def validate(self, xml: str, expected_key: str | None = None) -> None:
         """Raise DeploymentError with the problems of a diagram, without storing it."""
-        deployment.parse(xml, operations=self.operations, functions=self.functions)
+        deployment.parse(xml, operations=self.operations, functions=self.functions, expected_key=expected_key)
 
     # --- steps ------------------------------------------------------------------------------
     def start(self, session: Session, key: str, *, data: dict, actor: str, now: datetime,

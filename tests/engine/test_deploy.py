@@ -69,3 +69,23 @@ def test_user_task_outside_any_lane():
 def test_no_executable_process():
     found = problems(XML.replace('isExecutable="true"', 'isExecutable="false"'))
     assert "可执行流程" in found[0][1]
+
+
+def test_oversized_upload_is_refused():
+    assert "文件过大" in problems(XML + " " * (3 * 1024 * 1024))[0][1]
+
+
+def test_ten_thousand_elements_are_refused():
+    tasks = "".join(f'<bpmn:task id="t{i}" />' for i in range(10_000))
+    assert "流程元素过多" in problems(XML.replace("</bpmn:process>", tasks + "</bpmn:process>"))[0][1]
+
+
+def test_a_diagram_cannot_take_another_process_key():
+    with pytest.raises(DeploymentError) as info:
+        parse(XML, operations=OPS, expected_key="template_approval")
+    assert info.value.problems[0].element_id == "internal_transfer"
+
+
+def test_structurally_broken_bpmn_is_refused_not_crashed():
+    broken = XML.replace('targetRef="hop_close"', 'targetRef="nowhere"', 1)
+    assert problems(broken)
