@@ -1,0 +1,1 @@
+"""Procedures (流程管理): managers change the BPMN diagrams that run every stage, safely and visibly."""

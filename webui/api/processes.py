@@ -1,0 +1,140 @@
+"""Procedures over HTTP: processes, versions, validation, deployment, comparison, instances."""
+from __future__ import annotations
+
+from flask import Response, jsonify, request
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+
+from processes.errors import Invalid
+from processes.procedures import service as procedures
+
+from ..auth import actor, require_bearer
+from ..context import db, guichet, now
+
+blp = Blueprint("api_processes", __name__, url_prefix="/api/v1", description="流程管理 · Procedures")
+blp.before_request(require_bearer)
+XML_BODY = {"requestBody": {"required": True, "content": {"application/xml": {"schema": {"type": "string"}}}}}
+
+
+class ProcessSchema(Schema):
+    """A process and its newest version."""
+
+    key = fields.String()
+    name = fields.String()
+    latest_version = fields.Integer()
+    versions = fields.Integer()
+    running_instances = fields.Integer()
+    deployed_at = fields.DateTime()
+    deployed_by = fields.String()
+
+
+class VersionSchema(Schema):
+    """One deployed version."""
+
+    key = fields.String()
+    version = fields.Integer()
+    name = fields.String()
+    sha256 = fields.String()
+    deployed_by = fields.String()
+    deployed_at = fields.DateTime()
+    running_instances = fields.Integer()
+
+
+def _xml_body() -> str:
+    raw = request.get_data(cache=False)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Invalid("流程图须为 UTF-8 编码的 BPMN XML", code="invalid_bpmn") from None
+
+
+@blp.route("/processes", methods=["GET"])
+@blp.response(200, ProcessSchema(many=True))
+def list_processes():
+    """Every process with its newest version and running instances."""
+    procedures.ensure_can_view(actor())
+    return procedures.list_processes(db())
+
+
+@blp.route("/processes/<key>/versions", methods=["GET"])
+@blp.response(200, VersionSchema(many=True))
+def versions(key):
+    """A process's versions, newest first."""
+    procedures.ensure_can_view(actor())
+    return procedures.versions_of(db(), key)
+
+
+@blp.route("/processes/<key>/versions/<int:version>", methods=["GET"])
+@blp.doc(responses={"200": {"content": {"application/xml": {"schema": {"type": "string"}}}}})
+def version_xml(key, version):
+    """One version's BPMN XML."""
+    procedures.ensure_can_view(actor())
+    return Response(procedures.get_version(db(), key, version).xml, mimetype="application/xml")
+
+
+@blp.route("/processes/<key>/validate", methods=["POST"])
+@blp.doc(**XML_BODY)
+def validate(key):
+    """Check a diagram without deploying it: 200 when it can be deployed, 422 with each problem on its element."""
+    procedures.ensure_can_view(actor())
+    problems = procedures.validate(guichet().runtime, key, _xml_body())
+    if problems:
+        return _problems(problems)
+    return {"valid": True, "problems": []}
+
+
+@blp.route("/processes/<key>/versions", methods=["POST"])
+@blp.doc(**XML_BODY)
+def deploy(key):
+    """Deploy a diagram as the newest version (201); the same diagram as the newest again makes no version (200)."""
+    definition, created = procedures.deploy(db(), guichet().runtime, key=key, xml=_xml_body(), actor=actor(), now=now())
+    return _version(definition), 201 if created else 200
+
+
+@blp.route("/processes/<key>/versions/<int:version>/rollback", methods=["POST"])
+def rollback(key, version):
+    """Deploy an earlier version again as the newest."""
+    definition, created = procedures.rollback(db(), guichet().runtime, key=key, version=version, actor=actor(),
+                                              now=now())
+    return _version(definition), 201 if created else 200
+
+
+@blp.route("/processes/<key>/compare", methods=["GET"])
+def compare(key):
+    """Elements added, removed and changed between ?from=N and ?to=M."""
+    procedures.ensure_can_view(actor())
+    old, new = request.args.get("from", type=int), request.args.get("to", type=int)
+    if old is None or new is None:
+        raise Invalid("请用 from 和 to 指定要比较的两个版本号", code="versions_required")
+    return procedures.compare(db(), key, old, new)
+
+
+@blp.route("/processes/<key>/stats", methods=["GET"])
+def stats(key):
+    """Per step: items waiting now and average time spent (the heat map)."""
+    procedures.ensure_can_view(actor())
+    return procedures.step_stats(db(), key, now())
+
+
+@blp.route("/instances/<int:instance_id>", methods=["GET"])
+def instance(instance_id):
+    """An instance: process key and version, state, current steps, path with times."""
+    procedures.ensure_can_view(actor())
+    view = procedures.instance_view(db(), instance_id)
+    view.pop("xml")
+    for step in view["path"]:
+        for k in ("started_at", "ended_at"):
+            step[k] = step[k].isoformat() if step[k] else None
+    for k in ("started_at", "ended_at"):
+        view[k] = view[k].isoformat() if view[k] else None
+    return view
+
+
+def _version(definition) -> dict:
+    return {"key": definition.key, "version": definition.version, "name": definition.name,
+            "sha256": definition.sha256, "deployed_by": definition.deployed_by,
+            "deployed_at": definition.deployed_at.isoformat()}
+
+
+def _problems(problems):
+    return jsonify({"code": "invalid_bpmn", "message": "流程图未通过校验", "problems": problems}), 422
