@@ -1,0 +1,76 @@
+"""A manager changes a procedure in the browser modeler: lane department and SLA in the properties panel,
+a broken condition shown on its element, fixed, deployed as version N+1; an instance page highlights its step."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from .helpers import shoot, submit_new_form
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+
+def click_element(page, element_id: str) -> None:
+    """Select an element as a click would; a connection's centre may lie on a lane, so it is selected directly."""
+    if element_id.startswith("flow_"):
+        page.evaluate("id => { const m = window.guichetModeler; "
+                      "m.get('selection').select(m.get('elementRegistry').get(id)); }", element_id)
+    else:
+        page.locator(f'#canvas [data-element-id="{element_id}"]').first.click(force=True)
+    expect(page.locator("#p-id")).to_have_text(element_id)
+
+
+def test_manager_edits_validates_and_deploys(new_page):
+    page = new_page("manager")
+    page.get_by_role("link", name="流程管理").click()
+    page.get_by_role("link", name="内部移交").click()
+    expect(page.locator("table.versions tr[data-version]")).to_have_count(1)
+    page.get_by_role("link", name="在建模器中编辑最新版本").click()
+    expect(page.locator('#canvas[data-ready="1"]')).to_be_attached()
+
+    click_element(page, "Lane_credit")  # the credit lane now belongs to 风险合规部
+    page.locator("#p-lane").select_option("风险合规部")
+    click_element(page, "late_credit")  # its SLA becomes two hours
+    page.locator("#p-timer").fill('"R2/PT2H"')
+    page.locator("#p-timer").dispatch_event("change")
+    click_element(page, "flow_credit_return")  # break the return condition
+    page.locator("#p-condition").fill("decision ==")
+    page.locator("#p-condition").dispatch_event("change")
+
+    page.get_by_role("button", name="校验").click()
+    note = page.locator('.problem-note[data-problem-for="gw_credit"]')
+    expect(note).to_contain_text("条件表达式无效")
+    expect(page.locator("#status")).to_contain_text("校验未通过")
+    shoot(page, "20-modeler-problem-on-element")
+
+    click_element(page, "flow_credit_return")
+    page.locator("#p-condition").fill('decision == "return"')
+    page.locator("#p-condition").dispatch_event("change")
+    page.get_by_role("button", name="校验").click()
+    expect(page.locator("#status")).to_contain_text("校验通过")
+    expect(note).to_have_count(0)
+    page.get_by_role("button", name="部署为新版本").click()
+    page.wait_for_url(re.compile(r"/procedures/internal_transfer$"))
+    expect(page.locator(".flash")).to_contain_text("已部署为版本 2")
+    expect(page.locator("table.versions tr[data-version]")).to_have_count(2)
+    shoot(page, "21-procedure-versions")
+
+    xml = page.request.get("/procedures/internal_transfer/versions/2.bpmn").text()
+    assert 'name="风险合规部"' in xml and "R2/PT2H" in xml and 'decision == "return"' in xml
+
+
+def test_instance_page_highlights_the_current_step(new_page):
+    clerk = new_page("clerk")
+    number = submit_new_form(clerk)
+    page = new_page("manager")
+    page.goto("/procedures/internal_transfer")
+    expect(page.locator('#heat[data-ready="1"]')).to_be_attached()
+    expect(page.locator('.heat-badge[data-step="hop_credit"]')).to_contain_text("等待 1")
+    shoot(page, "22-procedure-heat-map")
+    page.goto("/instances/1")
+    expect(page.locator("h1")).to_contain_text("流程实例")
+    expect(page.locator('#diagram[data-ready="1"]')).to_be_attached()
+    expect(page.locator('#diagram [data-element-id="hop_credit"]').first).to_have_class(re.compile(r"\bcurrent\b"))
+    expect(page.locator("main")).to_contain_text(number)
+    shoot(page, "23-instance-page")

@@ -1,0 +1,123 @@
+"""流程管理 pages: processes and versions, the heat map, the modeler, instance views."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+from sqlalchemy import select
+
+from engine.deploy import DeploymentError
+from processes.org.models import Department
+from processes.procedures import service as procedures
+
+from ..auth import actor
+from ..context import db, guichet, now
+
+bp = Blueprint("procedures", __name__)
+
+
+@bp.route("/procedures")
+@login_required
+def index():
+    """Every process with its newest version."""
+    procedures.ensure_can_view(actor())
+    return render_template("procedures.html", processes=procedures.list_processes(db()))
+
+
+@bp.route("/procedures/<key>")
+@login_required
+def detail(key: str):
+    """A process: its versions, a comparison, and where work waits now (heat map)."""
+    procedures.ensure_can_view(actor())
+    versions = procedures.versions_of(db(), key)
+    old, new = request.args.get("from", type=int), request.args.get("to", type=int)
+    diff = procedures.compare(db(), key, old, new) if old and new else None
+    return render_template("procedure.html", key=key, versions=versions, diff=diff, old=old, new=new,
+                           can_deploy=actor().role in procedures.DEPLOYERS)
+
+
+@bp.route("/procedures/<key>/heat")
+@login_required
+def heat(key: str):
+    """The newest diagram with, per step, the items waiting and the average time (for the viewer)."""
+    procedures.ensure_can_view(actor())
+    latest = procedures.versions_of(db(), key)[0]["version"]
+    definition = procedures.get_version(db(), key, request.args.get("version", latest, type=int))
+    return jsonify({"xml": definition.xml, "version": definition.version,
+                    "stats": procedures.step_stats(db(), key, now())})
+
+
+@bp.route("/procedures/<key>/modeler")
+@login_required
+def modeler(key: str):
+    """Edit a version in the browser (bpmn-js) and validate or deploy it."""
+    procedures.ensure_can_deploy(actor())
+    versions = procedures.versions_of(db(), key)
+    version = request.args.get("version", versions[0]["version"], type=int)
+    departments = [d.name for d in db().scalars(select(Department).order_by(Department.id))]
+    return render_template("modeler.html", key=key, version=version, departments=departments,
+                           operations=sorted(guichet().runtime.operations))
+
+
+@bp.route("/procedures/<key>/versions/<int:version>.bpmn")
+@login_required
+def version_xml(key: str, version: int):
+    """One version's XML, for the modeler and viewer."""
+    procedures.ensure_can_view(actor())
+    return procedures.get_version(db(), key, version).xml, 200, {"Content-Type": "application/xml; charset=utf-8"}
+
+
+@bp.route("/procedures/<key>/validate", methods=["POST"])
+@login_required
+def validate(key: str):
+    """Validate the modeler's diagram; problems come back with their element ids."""
+    procedures.ensure_can_deploy(actor())
+    problems = procedures.validate(guichet().runtime, key, request.get_data(as_text=True))
+    return jsonify({"valid": not problems, "problems": problems}), (422 if problems else 200)
+
+
+@bp.route("/procedures/<key>/deploy", methods=["POST"])
+@login_required
+def deploy(key: str):
+    """Deploy the modeler's diagram as the newest version."""
+    try:
+        definition, created = procedures.deploy(db(), guichet().runtime, key=key, xml=request.get_data(as_text=True),
+                                                actor=actor(), now=now())
+    except DeploymentError as exc:
+        return jsonify({"valid": False, "problems": [{"element_id": p.element_id, "message": p.message}
+                                                     for p in exc.problems]}), 422
+    message = (_("已部署为版本 %(v)s", v=definition.version) if created
+               else _("与最新版本相同, 未产生新版本"))
+    flash(message)
+    return jsonify({"version": definition.version, "created": created,
+                    "redirect": url_for("procedures.detail", key=key)}), (201 if created else 200)
+
+
+@bp.route("/procedures/<key>/versions/<int:version>/rollback", methods=["POST"])
+@login_required
+def rollback(key: str, version: int):
+    """Deploy an earlier version again as the newest."""
+    definition, created = procedures.rollback(db(), guichet().runtime, key=key, version=version, actor=actor(),
+                                              now=now())
+    flash(_("已回滚: 版本 %(old)s 重新部署为版本 %(v)s", old=version, v=definition.version) if created
+          else _("与最新版本相同, 未产生新版本"))
+    return redirect(url_for("procedures.detail", key=key))
+
+
+@bp.route("/instances/<int:instance_id>")
+@login_required
+def instance(instance_id: int):
+    """An instance: its diagram with the current step and the path taken, with times per step."""
+    procedures.ensure_can_view(actor())
+    view = procedures.instance_view(db(), instance_id)
+    return render_template("instance.html", view=view)
+
+
+@bp.route("/instances/<int:instance_id>/diagram")
+@login_required
+def instance_diagram(instance_id: int):
+    """Diagram data for the instance page's viewer."""
+    procedures.ensure_can_view(actor())
+    view = procedures.instance_view(db(), instance_id)
+    done = sorted({p["step"] for p in view["path"] if p["status"] == "done"})
+    return jsonify({"xml": view["xml"], "current": view["current"], "done": done, "status": view["status"]})

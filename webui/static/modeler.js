@@ -1,0 +1,123 @@
+// The procedure modeler: bpmn-js Modeler plus a small Chinese properties panel for what Guichet understands
+// (lane = department, timer expressions, service operations, gateway conditions), validation shown on the
+// elements, and deployment as a new version.
+(function () {
+  var canvasBox = document.getElementById("canvas");
+  if (!canvasBox || !window.BpmnJS) return;
+  var spiff = {
+    name: "SpiffWorkflow", prefix: "spiffworkflow", uri: "http://spiffworkflow.org/bpmn/schema/1.0/core",
+    xml: { tagAlias: "lowerCase" },
+    types: [{ name: "ServiceTaskOperator", superClass: ["Element"], properties: [
+      { name: "id", isAttr: true, type: "String" }, { name: "resultVariable", isAttr: true, type: "String" }] }]
+  };
+  var modeler = new window.BpmnJS({ container: canvasBox, keyboard: { bindTo: document }, moddleExtensions: { spiffworkflow: spiff } });
+  var modeling = modeler.get("modeling"), moddle = modeler.get("moddle"), overlays = modeler.get("overlays");
+  var registry = modeler.get("elementRegistry");
+  var csrf = document.querySelector('meta[name="csrf-token"]').getAttribute("content");
+  var $ = function (id) { return document.getElementById(id); };
+  var selected = null, problems = {};
+
+  function show(field, on) { document.querySelector('[data-for="' + field + '"]').hidden = !on; }
+  function timerDefinition(bo) {
+    var defs = bo.eventDefinitions || [];
+    for (var i = 0; i < defs.length; i++) if (defs[i].$type === "bpmn:TimerEventDefinition") return defs[i];
+    return null;
+  }
+  function timerBody(def) {
+    var expr = def.timeCycle || def.timeDuration || def.timeDate;
+    return expr ? expr.body : "";
+  }
+  function operatorOf(bo) {
+    var ext = bo.extensionElements && bo.extensionElements.values || [];
+    for (var i = 0; i < ext.length; i++) if (/serviceTaskOperator$/i.test(ext[i].$type)) return ext[i];
+    return null;
+  }
+
+  function select(element) {
+    selected = element && element.type !== "bpmn:Process" && element.type !== "bpmn:Collaboration" ? element : null;
+    $("props-form").hidden = !selected;
+    $("props-empty").hidden = !!selected;
+    if (!selected) return;
+    var bo = selected.businessObject;
+    $("p-id").textContent = bo.id;
+    $("p-type").textContent = selected.type.replace("bpmn:", "");
+    $("p-name").value = bo.name || "";
+    var isLane = selected.type === "bpmn:Lane", timer = timerDefinition(bo), op = operatorOf(bo);
+    show("lane", isLane); if (isLane) $("p-lane").value = bo.name || "";
+    show("timer", !!timer); if (timer) $("p-timer").value = timerBody(timer);
+    show("operation", selected.type === "bpmn:ServiceTask"); if (op) $("p-operation").value = op.id;
+    var isFlow = selected.type === "bpmn:SequenceFlow";
+    show("condition", isFlow); if (isFlow) $("p-condition").value = bo.conditionExpression ? bo.conditionExpression.body : "";
+    $("p-problem").hidden = !problems[bo.id];
+    $("p-problem").textContent = problems[bo.id] || "";
+  }
+
+  $("p-name").addEventListener("change", function () { if (selected) modeling.updateLabel(selected, this.value); });
+  $("p-lane").addEventListener("change", function () { if (selected) modeling.updateLabel(selected, this.value); });
+  $("p-timer").addEventListener("change", function () {
+    var def = timerDefinition(selected.businessObject); if (!def) return;
+    var key = def.timeCycle ? "timeCycle" : def.timeDate ? "timeDate" : "timeDuration", props = {};
+    props[key] = moddle.create("bpmn:FormalExpression", { body: this.value });
+    modeling.updateModdleProperties(selected, def, props);
+  });
+  $("p-condition").addEventListener("change", function () {
+    var value = this.value.trim();
+    modeling.updateProperties(selected, { conditionExpression: value ? moddle.create("bpmn:FormalExpression", { body: value }) : undefined });
+  });
+  $("p-operation").addEventListener("change", function () {
+    var bo = selected.businessObject, op = operatorOf(bo);
+    if (op) { modeling.updateModdleProperties(selected, op, { id: this.value }); return; }
+    var ext = bo.extensionElements || moddle.create("bpmn:ExtensionElements", { values: [] });
+    ext.get("values").push(moddle.create("spiffworkflow:ServiceTaskOperator", { id: this.value, resultVariable: "" }));
+    modeling.updateProperties(selected, { extensionElements: ext });
+  });
+  modeler.on("selection.changed", function (e) { select(e.newSelection[0]); });
+
+  function mark(list) {
+    overlays.remove({ type: "problem" });
+    registry.getAll().forEach(function (el) { modeler.get("canvas").removeMarker(el.id, "has-problem"); });
+    problems = {};
+    var out = $("problems"); out.innerHTML = "";
+    list.forEach(function (p) {
+      problems[p.element_id] = (problems[p.element_id] ? problems[p.element_id] + "; " : "") + p.message;
+      var li = document.createElement("li"); li.textContent = (p.element_id ? p.element_id + ": " : "") + p.message; out.appendChild(li);
+      if (p.element_id && registry.get(p.element_id)) {
+        modeler.get("canvas").addMarker(p.element_id, "has-problem");
+        var note = document.createElement("div"); note.className = "problem-note"; note.textContent = p.message;
+        note.setAttribute("data-problem-for", p.element_id);
+        overlays.add(p.element_id, "problem", { position: { bottom: -6, left: 0 }, html: note });
+      }
+    });
+    if (selected) select(selected);
+  }
+  function send(url) {
+    return modeler.saveXML({ format: true }).then(function (result) {
+      return fetch(url, { method: "POST", credentials: "same-origin", body: result.xml,
+        headers: { "Content-Type": "application/xml", "X-CSRFToken": csrf } });
+    }).then(function (r) { return r.json().then(function (body) { return { status: r.status, body: body }; }); });
+  }
+  $("btn-validate").addEventListener("click", function () {
+    $("status").textContent = "…";
+    send(canvasBox.getAttribute("data-validate")).then(function (r) {
+      mark(r.body.problems || []);
+      $("status").textContent = r.body.valid ? "校验通过, 可以部署 / valid" : "校验未通过: " + (r.body.problems || []).length + " 处问题";
+      $("status").className = r.body.valid ? "ok" : "error";
+    });
+  });
+  $("btn-deploy").addEventListener("click", function () {
+    $("status").textContent = "…";
+    send(canvasBox.getAttribute("data-deploy")).then(function (r) {
+      if (r.status === 201 || r.status === 200) { window.location = r.body.redirect; return; }
+      mark(r.body.problems || []);
+      $("status").textContent = r.body.message || "部署被拒绝: 请先修正标出的问题";
+      $("status").className = "error";
+    });
+  });
+
+  fetch(canvasBox.getAttribute("data-xml"), { credentials: "same-origin" })
+    .then(function (r) { return r.text(); })
+    .then(function (xml) { return modeler.importXML(xml); })
+    .then(function () { modeler.get("canvas").zoom("fit-viewport"); canvasBox.setAttribute("data-ready", "1"); })
+    .catch(function (err) { $("status").textContent = "流程图加载失败 / failed to load: " + err; });
+  window.guichetModeler = modeler;  // for browser tests and power users
+})();
