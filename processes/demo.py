@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from .forms.service import ensure_general_template
 from .org.models import Department, User
+from .templates.models import TemplateReview
 
 DEMO_PASSWORD = "guichet-demo"
 DEPARTMENTS = [
@@ -46,5 +47,17 @@ def seed_demo(session: Session, *, password_hash: str, now: datetime) -> list[tu
             session.flush()
     for dept, username in HEADS.items():
         depts[dept].head_id = users[username].id
-    ensure_general_template(session, now=now, department_id=depts["counter"].id)
+    general = ensure_general_template(session, now=now, department_id=depts["counter"].id)
+    _record_general_approval(session, general, now)
     return [(u, d, r) for u, d, r, _dep, _sup in USERS]
+
+
+def _record_general_approval(session: Session, version, now: datetime) -> None:
+    """The built-in general template is an ordinary approved template: reviewed by 营业部's head, approved by management."""
+    if session.scalar(select(TemplateReview.id).where(TemplateReview.version_id == version.id)):
+        return
+    version.submitted_at = version.submitted_at or now
+    for step in ("review", "approve"):
+        session.add(TemplateReview(version_id=version.id, step=step, decision="approve", comment="内置通用模板, 演示数据",
+                                   decided_by="manager", decided_at=now))
+    session.flush()

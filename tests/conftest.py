@@ -166,10 +166,50 @@ def submit_form(client, auth):
     """submit_form(**changes) -> the created form (JSON) after the clerk submits it."""
 
     def _submit(**changes):
-        template_id = client.get("/api/v1/templates", headers=auth("clerk")).json[0]["id"]
+        template_id = next(t["id"] for t in client.get("/api/v1/templates", headers=auth("clerk")).json
+                           if t["code"] == "general")
         r = client.post("/api/v1/forms", headers=auth("clerk"),
                         json={"template_id": template_id, "data": {**GOOD_FORM, **changes}, "submit": True})
         assert r.status_code == 201, r.json
         return r.json
 
     return _submit
+
+
+# A template with personal information (designed by handler, reviewed by head, approved by manager).
+KYC_FIELDS = [
+    {"code": "business_type", "label": "业务类型", "type": "text", "required": True},
+    {"code": "customer_name", "label": "客户姓名", "type": "text", "required": True},
+    {"code": "customer_id", "label": "身份证号码", "type": "id_card", "required": True, "sensitive": True},
+    {"code": "card_no", "label": "银行卡号", "type": "bank_card", "required": False, "sensitive": True},
+    {"code": "mobile", "label": "手机号码", "type": "mobile", "required": False},
+    {"code": "amount", "label": "贷款金额", "type": "amount", "required": True},
+    {"code": "birth", "label": "签约日期", "type": "date", "required": False},
+    {"code": "count", "label": "份数", "type": "number", "required": False},
+    {"code": "term", "label": "期限", "type": "choice", "required": True, "choices": ["12个月", "24个月"]},
+    {"code": "proof", "label": "附件", "type": "attachment", "required": False},
+    {"code": "content", "label": "业务内容", "type": "text", "required": True},
+    {"code": "handled_at", "label": "办理时间", "type": "datetime", "required": True},
+    {"code": "handled_by", "label": "经办人员", "type": "text", "required": True},
+]
+KYC_FORM = {**GOOD_FORM, "customer_id": "11010519491231002X", "card_no": "6222020200112345679",
+            "mobile": "13812345678", "amount": "500000", "term": "12个月"}
+
+
+def approve_template(client, auth, name: str = "个人贷款申请单", fields=None) -> int:
+    """Design a template as handler and let head and manager approve it; returns its id."""
+    r = client.post("/api/v1/templates", headers=auth("handler"),
+                    json={"name": name, "business_type": "个人贷款", "fields": fields or KYC_FIELDS, "submit": True})
+    assert r.status_code == 201, r.json
+    for user in ("head", "manager"):
+        (item,) = client.get("/api/v1/tasks", headers=auth(user), query_string={"process": "template_approval"}).json
+        done = client.post(f"/api/v1/tasks/{item['id']}/complete", headers=auth(user),
+                           json={"data": {"decision": "approve", "comment": ""}})
+        assert done.status_code == 200, done.json
+    return r.json["id"]
+
+
+@pytest.fixture
+def kyc_template(client, auth):
+    """The id of an approved template holding an ID number, a bank card and a mobile number."""
+    return approve_template(client, auth)

@@ -15,6 +15,7 @@ import processes
 from engine.config import ROOT, load_config
 from engine.db import make_engine, make_session_factory
 from engine.runtime import Runtime
+from processes.forms import personal
 from processes.org import service as org
 
 from .context import Guichet, db
@@ -43,6 +44,7 @@ def create_app(overrides: dict | None = None, *, config: dict | None = None, clo
         NODE_MODULES=str(ROOT / "node_modules"),
     )
     app.json.ensure_ascii = False
+    personal.keyring(config)  # the master key file is created on first run, outside the database
     engine = make_engine(config["database"]["url"])
     runtime = Runtime()
     processes.register_all(runtime, config)

@@ -53,6 +53,8 @@ def deploy(files: tuple[Path, ...], actor: str) -> None:
         try:
             with unit_of_work(services.sessions) as session:
                 definition, created = services.runtime.deploy(session, path.read_text("utf-8"), actor=actor, now=utcnow())
+                if created:
+                    _audit_deploy(session, definition, actor)
             state = "新版本 / new version" if created else "未变化 / unchanged"
             _say(f"[{i}/{len(paths)}] {path.name}: {definition.key} v{definition.version} ({state})")
         except DeploymentError as exc:
@@ -135,6 +137,65 @@ def incidents(retry_id: int | None) -> None:
         for t in rows:
             _say(f"#{t.id} instance {t.instance_id} {t.task_name} due {t.fire_at:%Y-%m-%d %H:%M:%S} "
                  f"attempts {t.attempts}: {t.last_error}")
+
+
+def _audit_deploy(session, definition, actor: str) -> None:
+    from processes.audit import service as audit
+
+    audit.record(session, actor=actor, action="bpmn.deploy", object_type="process_definition", object_id=definition.id,
+                 now=definition.deployed_at, details={"key": definition.key, "version": definition.version,
+                                                      "sha256": definition.sha256})
+
+
+@main.group()
+def audit() -> None:
+    """The audit chain (审计日志)."""
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Check the whole audit chain; name the first broken event (exit code 1 when broken)."""
+    from processes.audit import service as audit_service
+
+    config = load_config()
+    sessions = make_session_factory(make_engine(config["database"]["url"]))
+    with unit_of_work(sessions) as session:
+        verdict = audit_service.verify(session)
+    if verdict.ok:
+        _say(f"审计链完整 / audit chain intact: {verdict.checked} events")
+        return
+    _say(f"审计链断裂 / audit chain broken at event #{verdict.broken_seq} (id {verdict.broken_id}): {verdict.reason}")
+    sys.exit(1)
+
+
+@main.command("rotate-key")
+def rotate_key() -> None:
+    """Replace the master key and re-wrap every form's data key (the encrypted values are not rewritten)."""
+    import base64
+    import os
+
+    from processes.forms import personal
+
+    config = load_config()
+    if config["security"].get("master_key"):
+        _say("主密钥来自环境变量, 请在密钥管理处更换后使用 GUICHET_SECURITY_MASTER_KEY 提供新密钥 / "
+             "the master key comes from the environment; rotate it there")
+        sys.exit(2)
+    path = personal.key_path(config)
+    old = personal.keyring(config)
+    new_key = os.urandom(32)
+    staged = path.with_name(path.name + ".next")
+    staged.write_text(base64.b64encode(new_key).decode())  # kept until the database says the data keys moved
+    staged.chmod(0o600)
+    sessions = make_session_factory(make_engine(config["database"]["url"]))
+    with unit_of_work(sessions) as session:
+        count = personal.rotate(session, old, new_key)
+    previous = path.with_name(path.name + ".previous")
+    path.replace(previous)
+    staged.replace(path)
+    personal.forget_keyrings()
+    _say(f"主密钥已更换 / master key rotated: {count} data keys re-wrapped (key id {personal.key_id(new_key)}); "
+         f"the old key is in {previous.name} until you delete it")
 
 
 def _scheduler(services):

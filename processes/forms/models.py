@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine.db import Base, UTCDateTime
@@ -36,6 +36,9 @@ class TemplateVersion(Base):
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    note: Mapped[str | None] = mapped_column(Text)
+    process_instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"))
 
     template: Mapped[FormTemplate] = relationship(lazy="joined")
 
@@ -57,10 +60,69 @@ class Form(Base):
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     process_instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    # The form's data key, wrapped (encrypted) by the master key `key_id`; the master key is never in the database.
+    wrapped_key: Mapped[str | None] = mapped_column(Text)
+    key_id: Mapped[str | None] = mapped_column(String(16))
 
     template_version: Mapped[TemplateVersion] = relationship(lazy="joined")
+    corrections: Mapped[list["Correction"]] = relationship(order_by="Correction.seq", lazy="selectin",
+                                                           viewonly=True)
+
+    @property
+    def current_data(self) -> dict:
+        """The values as they stand after every correction (sensitive ones masked)."""
+        data = dict(self.data or {})
+        for correction in self.corrections:
+            data[correction.field] = correction.new_value
+        return data
+
+    @property
+    def sensitive_fields(self) -> list[str]:
+        """Codes of the fields holding personal information (encrypted, masked)."""
+        from .schemas import is_sensitive
+
+        return [f["code"] for f in self.template_version.fields if is_sensitive(f)]
 
     @property
     def subject(self) -> str:
         """What the form is about, as a person reads it in a task list."""
         return f"{self.number} {self.business_type}"
+
+
+class SensitiveValue(Base):
+    """敏感信息: one sensitive value of a form, AES-GCM encrypted under the form's data key.
+
+    seq 0 is the value as filled; seq n is the value correction n brought.
+    """
+
+    __tablename__ = "sensitive_value"
+    __table_args__ = (UniqueConstraint("form_id", "field", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    form_id: Mapped[int] = mapped_column(ForeignKey("form.id"), index=True)
+    field: Mapped[str] = mapped_column(String(50))
+    seq: Mapped[int] = mapped_column(Integer)
+    ciphertext: Mapped[str] = mapped_column(Text)
+
+
+class Correction(Base):
+    """更正: an amendment appended to a submitted form, with its stamp (who, when, number) and signature."""
+
+    __tablename__ = "correction"
+    __table_args__ = (UniqueConstraint("form_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    form_id: Mapped[int] = mapped_column(ForeignKey("form.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    field: Mapped[str] = mapped_column(String(50))
+    old_value: Mapped[str | None] = mapped_column(Text)  # masked when the field is sensitive
+    new_value: Mapped[str | None] = mapped_column(Text)  # masked when the field is sensitive
+    reason: Mapped[str] = mapped_column(Text)
+    corrected_by: Mapped[str] = mapped_column(String(100))
+    corrected_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    signature: Mapped[str] = mapped_column(String(64))
+
+    @property
+    def stamp(self) -> str:
+        """更正章: the stamp's text."""
+        return f"更正 第{self.seq}号 · {self.corrected_by} · {self.corrected_at:%Y-%m-%d %H:%M} UTC"

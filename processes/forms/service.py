@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from marshmallow import ValidationError
@@ -11,10 +11,13 @@ from sqlalchemy.orm import Session
 
 from engine.runtime import Runtime
 
+from ..audit import service as audit
 from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
 from ..org.models import User
 from .models import Form, FormTemplate, TemplateVersion
+from . import personal
 from .schemas import GENERAL_TEMPLATE_FIELDS, schema_for
+from .validators import mask
 
 
 def active_templates(session: Session) -> list[TemplateVersion]:
@@ -48,10 +51,12 @@ def ensure_general_template(session: Session, *, now: datetime, department_id: i
     return active_version(session, template.id)
 
 
-def validate_data(version: TemplateVersion, data: dict) -> dict:
+def validate_data(version: TemplateVersion, data: dict, today: date | None = None) -> dict:
     """The data cleaned by the version's schema; ValidationFailed names each field at fault."""
+    # An empty or blank input is "not filled in": required fields say so, optional ones are left out.
+    data = {k: v for k, v in data.items() if not (v is None or (isinstance(v, str) and not v.strip()))}
     try:
-        cleaned = schema_for(version.fields).load(data)
+        cleaned = schema_for(version.fields, today).load(data)
     except ValidationError as exc:
         messages = {code: (" ".join(m) if isinstance(m, list) else str(m)) for code, m in exc.messages.items()}
         messages = {code: ("不是本模板的字段" if msg == "Unknown field." else msg) for code, msg in messages.items()}
@@ -63,18 +68,57 @@ def create_form(session: Session, runtime: Runtime, config: dict, *, actor: User
                 submit: bool, now: datetime) -> Form:
     """Fill a form on the template's active version; with submit, hand it to the internal transfer."""
     version = active_version(session, template_id)
-    cleaned = validate_data(version, data) if submit else _draft_data(version, data)
-    business_type = str(cleaned.get("business_type") or version.template.business_type)
-    form = Form(number=f"tmp-{uuid.uuid4().hex}", template_version_id=version.id, business_type=business_type[:100],
-                status="draft", data=cleaned, created_by=actor.username, department_id=actor.department_id,
-                created_at=now)
+    cleaned = validate_data(version, data, _today(config, now)) if submit else _draft_data(version, data)
+    form = Form(number=f"tmp-{uuid.uuid4().hex}", template_version_id=version.id, business_type="", status="draft",
+                data={}, created_by=actor.username, department_id=actor.department_id, created_at=now)
+    form.template_version = version
     session.add(form)
     session.flush()
     local = now.astimezone(ZoneInfo(config["app"]["timezone"]))
     form.number = f"YW{local:%Y%m%d}{form.id:06d}"
+    _keep(session, config, form, cleaned)
+    audit.record(session, actor=actor.username, action="form.create", object_type="form", object_id=form.id, now=now,
+                 details={"number": form.number, "template_id": version.template_id, "version": version.version})
     if submit:
-        submit_form(session, runtime, config, form=form, actor=actor, now=now)
+        _start(session, runtime, config, form=form, actor=actor, now=now)
     return form
+
+
+def update_draft(session: Session, runtime: Runtime, config: dict, *, form: Form, actor: User, data: dict,
+                 submit: bool, now: datetime) -> Form:
+    """Resume a draft: replace its values; with submit, validate fully and hand it on."""
+    _ensure_own_draft(form, actor)
+    # A sensitive value left empty keeps what the draft holds (pages never send it back in clear).
+    kept = personal.plain_values(session, personal.keyring(config), form)
+    data = {**{k: v for k, v in kept.items() if k in form.sensitive_fields and v not in (None, "")},
+            **{k: v for k, v in data.items() if not (k in form.sensitive_fields and v in (None, ""))}}
+    cleaned = (validate_data(form.template_version, data, _today(config, now)) if submit
+               else _draft_data(form.template_version, data))
+    _keep(session, config, form, cleaned)
+    if submit:
+        _start(session, runtime, config, form=form, actor=actor, now=now)
+    return form
+
+
+def _keep(session: Session, config: dict, form: Form, cleaned: dict) -> None:
+    """Store the values: sensitive ones encrypted (the form row keeps only their masked form)."""
+    ring = personal.keyring(config)
+    kinds = {f["code"]: f.get("type", "text") for f in form.template_version.fields}
+    sensitive = set(form.sensitive_fields)
+    shown = {}
+    for code, value in cleaned.items():
+        if code in sensitive and value not in (None, ""):
+            personal.store(session, ring, form, code, str(value), seq=0)
+            shown[code] = mask(kinds.get(code, "text"), str(value))
+        else:
+            shown[code] = value
+    form.data = shown
+    form.business_type = str(shown.get("business_type") or form.template_version.template.business_type)[:100]
+
+
+def _today(config: dict, now: datetime) -> date:
+    """The business date in the configured zone."""
+    return now.astimezone(ZoneInfo(config["app"]["timezone"])).date()
 
 
 def _draft_data(version: TemplateVersion, data: dict) -> dict:
@@ -85,18 +129,27 @@ def _draft_data(version: TemplateVersion, data: dict) -> dict:
     return {k: v for k, v in data.items() if isinstance(v, (str, int, float)) and len(str(v)) <= 5000}
 
 
-def submit_form(session: Session, runtime: Runtime, config: dict, *, form: Form, actor: User, now: datetime) -> Form:
-    """Submit a draft: validate it fully and start its internal transfer."""
-    from ..transfer.service import start_transfer
-
+def _ensure_own_draft(form: Form, actor: User) -> None:
     if form.created_by != actor.username:
         raise Forbidden("只有填单人可以提交该业务单")
     if form.status != "draft":
-        raise Conflict("该业务单已提交", code="already_submitted")
-    form.data = validate_data(form.template_version, form.data)
+        raise Conflict("该业务单已提交, 只能更正", code="already_submitted")
+
+
+def submit_form(session: Session, runtime: Runtime, config: dict, *, form: Form, actor: User, now: datetime) -> Form:
+    """Submit a draft: validate it fully and start its internal transfer."""
+    _ensure_own_draft(form, actor)
+    plain = personal.plain_values(session, personal.keyring(config), form)
+    _keep(session, config, form, validate_data(form.template_version, plain, _today(config, now)))
+    _start(session, runtime, config, form=form, actor=actor, now=now)
+    return form
+
+
+def _start(session: Session, runtime: Runtime, config: dict, *, form: Form, actor: User, now: datetime) -> None:
+    from ..transfer.service import start_transfer
+
     form.status, form.submitted_at = "in_transfer", now
     start_transfer(session, runtime, config, form=form, actor=actor, now=now)
-    return form
 
 
 def get_form(session: Session, form_id: int) -> Form:

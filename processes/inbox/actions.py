@@ -17,11 +17,26 @@ from ..transfer import service as transfer
 
 Completer = Callable[..., StepResult]
 _completers: dict[str, Completer] = {}
+_decisions: dict[str, tuple[str, ...]] = {}
 
 
-def register(process_key: str, completer: Completer) -> None:
-    """Let `completer(session, runtime, item_id=, actor=, data=, now=)` complete items of `process_key`."""
+def register(process_key: str, completer: Completer, *, decisions: tuple[str, ...] | None = None) -> None:
+    """Let `completer(session, runtime, item_id=, actor=, data=, now=)` complete items of `process_key`.
+
+    `decisions` are what its items offer (e.g. approve / return); by default what the diagram tests for.
+    """
     _completers[process_key] = completer
+    if decisions:
+        _decisions[process_key] = tuple(decisions)
+
+
+def decisions(session: Session, runtime: Runtime, item) -> list[str]:
+    """The decisions an open item offers: its stage's, or "complete" plus what the gateway after it tests."""
+    if item.kind != "task":
+        return []
+    if item.process_key in _decisions:
+        return list(_decisions[item.process_key])
+    return sorted({"complete"} | runtime.decisions(session, item))
 
 
 def complete(session: Session, runtime: Runtime, *, item_id: str, actor: User, data: dict, now: datetime) -> StepResult:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from engine.models import WorkItem
 from engine.runtime import Runtime, StepResult
 
+from ..audit import service as audit
 from ..errors import Conflict, Forbidden, Invalid, NotFound, ValidationFailed
 from ..forms.models import Form
 from ..org import service as org
@@ -31,6 +32,7 @@ def start_transfer(session: Session, runtime: Runtime, config: dict, *, form: Fo
     form.process_instance_id = result.instance.id
     _record_new_hops(session, result, form_id=form.id, from_department=actor.department.name,
                      from_user=actor.username, kind="handover", now=now)
+    _audit_hop(session, result, form_id=form.id, number=form.number, actor=actor, decision="submit", step=None, now=now)
     return result
 
 
@@ -103,7 +105,18 @@ def complete_hop(session: Session, runtime: Runtime, *, item_id: str, actor: Use
         if result.instance.status == "completed":
             form = session.get(Form, item.ref_id)
             form.status, form.closed_at = "closed", now
+        _audit_hop(session, result, form_id=item.ref_id, number=result.instance.business_key, actor=actor,
+                   decision=decision, step=item.task_name, now=now)
     return result
+
+
+def _audit_hop(session, result: StepResult, *, form_id, number, actor: User, decision: str, step: str | None,
+               now) -> None:
+    """移交 in the audit chain: which step handed the form to which departments (no form content)."""
+    audit.record(session, actor=actor.username, action="form.handover", object_type="form", object_id=form_id, now=now,
+                 details={"number": number, "decision": decision, "from_step": step, "from_department": actor.department.name,
+                          "to": sorted({i.candidate_group or "" for i in result.opened}),
+                          "closed": result.instance.status == "completed"})
 
 
 def current_handover(session: Session, item: WorkItem) -> Handover | None:

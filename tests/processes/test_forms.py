@@ -48,3 +48,27 @@ def test_no_input_to_the_form_endpoint_yields_a_500(client, auth, body):
     r = client.post("/api/v1/forms", headers=auth("clerk"), json=body)
     assert r.status_code in (201, 400, 404, 409, 422), (r.status_code, r.json)
     assert set(r.json) >= ({"id"} if r.status_code == 201 else {"code", "message"})
+
+
+KYC_CODES = ["business_type", "customer_name", "customer_id", "card_no", "mobile", "amount", "birth", "count", "term",
+             "proof", "content", "handled_at", "handled_by", "x"]
+format_like = st.one_of(
+    json_values,
+    st.from_regex(r"\d{17}[\dXx]", fullmatch=True),
+    st.from_regex(r"\d{12,20}", fullmatch=True),
+    st.from_regex(r"1\d{10}", fullmatch=True),
+    st.from_regex(r"-?[\d,]{1,16}(\.\d{0,4})?", fullmatch=True),
+    st.from_regex(r"\d{4}-\d{2}-\d{2}( \d{2}:\d{2})?", fullmatch=True),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(min_value=-10**30, max_value=10**30),
+)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.dictionaries(st.sampled_from(KYC_CODES), format_like, max_size=14), submit=st.booleans())
+def test_no_input_with_chinese_formats_yields_a_500(client, auth, kyc_template, data, submit):
+    r = client.post("/api/v1/forms", headers=auth("clerk"), json={"template_id": kyc_template, "data": data,
+                                                                  "submit": submit})
+    assert r.status_code in (201, 422), (r.status_code, r.json)
+    if r.status_code == 422:
+        assert all(isinstance(m, str) and m for m in r.json["fields"].values())

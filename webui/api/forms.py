@@ -3,8 +3,17 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
+from processes.forms import amendments
 from processes.forms import service as forms
-from processes.forms.schemas import FormCreateSchema, FormReadSchema
+from processes.forms.schemas import (
+    CorrectionCreateSchema,
+    CorrectionReadSchema,
+    FormCreateSchema,
+    FormDraftSchema,
+    FormReadSchema,
+    RevealSchema,
+)
+from processes.org import service as org
 from processes.transfer import service as transfer
 
 from ..auth import actor, require_bearer
@@ -51,3 +60,47 @@ def handovers(form_id):
     form = forms.get_form(db(), form_id)
     ensure_can_view_form(db(), actor(), form)
     return transfer.handovers_of(db(), form.id)
+
+
+@blp.route("/<int:form_id>", methods=["PUT"])
+@blp.arguments(FormDraftSchema)
+@blp.response(200, FormReadSchema)
+def update_draft(body, form_id):
+    """Resume a draft: replace its values; "submit": true validates it and hands it on."""
+    services = guichet()
+    form = forms.get_form(db(), form_id)
+    return forms.update_draft(db(), services.runtime, services.config, form=form, actor=actor(), data=body["data"],
+                              submit=body["submit"], now=now())
+
+
+@blp.route("/<int:form_id>/reveal", methods=["POST"])
+@blp.arguments(RevealSchema)
+def reveal(body, form_id):
+    """One sensitive value in clear, for the filling clerk, the current handler and management; audited with the reason."""
+    form = forms.get_form(db(), form_id)
+    ensure_can_view_form(db(), actor(), form)
+    return amendments.reveal(db(), guichet().config, form=form, actor=actor(), field=body["field"],
+                             reason=body["reason"], seq=body["seq"], now=now())
+
+
+@blp.route("/<int:form_id>/corrections", methods=["POST"])
+@blp.arguments(CorrectionCreateSchema)
+@blp.response(201, CorrectionReadSchema)
+def correct(body, form_id):
+    """更正: append an amendment, signed by re-entering the password (R4.1.3)."""
+    services = guichet()
+    form = forms.get_form(db(), form_id)
+    ensure_can_view_form(db(), actor(), form)
+    correction = amendments.correct(db(), services.config, form=form, actor=actor(), field=body["field"],
+                                    new_value=body["new_value"], reason=body["reason"], password=body["password"],
+                                    ph=org.hasher(services.config), now=now())
+    return next(c for c in amendments.corrections_of(db(), services.config, form) if c["seq"] == correction.seq)
+
+
+@blp.route("/<int:form_id>/corrections", methods=["GET"])
+@blp.response(200, CorrectionReadSchema(many=True))
+def corrections(form_id):
+    """The form's corrections as diffs (sensitive values masked), each with its stamp and signature check."""
+    form = forms.get_form(db(), form_id)
+    ensure_can_view_form(db(), actor(), form)
+    return amendments.corrections_of(db(), guichet().config, form)

@@ -41,7 +41,7 @@ def read(item_id):
     user = actor()
     if not (transfer.may_work_on(user, item) or item.assignee == user.username):
         raise Forbidden("您无权查看该事项")
-    item.decisions = sorted({"complete"} | services.runtime.decisions(db(), item)) if item.kind == "task" else []
+    item.decisions = actions.decisions(db(), services.runtime, item)
     return item
 
 

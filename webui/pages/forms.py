@@ -1,4 +1,4 @@
-"""Form pages: fill a new form, see a form with its handover history and its diagram."""
+"""Form pages: fill a new form (or resume a draft), see a form with its history and diagram, reveal, correct."""
 from __future__ import annotations
 
 from flask import (
@@ -14,9 +14,13 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import login_required
 
+from engine.errors import EngineError
 from engine.models import ProcessDefinition, ProcessInstance, WorkItem
 from processes.errors import ValidationFailed
+from processes.forms import amendments
 from processes.forms import service as forms
+from processes.forms.schemas import FIELD_TYPES
+from processes.org import service as org
 from processes.transfer import service as transfer
 
 from ..auth import actor
@@ -33,6 +37,11 @@ def index():
     return render_template("forms.html", forms=forms.list_forms(db(), actor=actor()))
 
 
+def _fill_page(templates, version, *, values=None, errors=None, message=None, draft=None, status=200):
+    return render_template("form_new.html", templates=templates, version=version, values=values or {},
+                           errors=errors or {}, message=message, draft=draft, field_types=FIELD_TYPES), status
+
+
 @bp.route("/forms/new", methods=["GET", "POST"])
 @login_required
 def new():
@@ -42,36 +51,108 @@ def new():
         abort(404)
     chosen_id = request.values.get("template_id", type=int) or templates[0].template_id
     version = next((v for v in templates if v.template_id == chosen_id), templates[0])
-    values, errors = {}, {}
-    if request.method == "POST":
-        values = {f["code"]: request.form.get(f["code"], "") for f in version.fields}
-        submit = request.form.get("action") != "draft"
-        services = guichet()
-        try:
-            form = forms.create_form(db(), services.runtime, services.config, actor=actor(),
-                                     template_id=version.template_id, data=values, submit=submit, now=now())
-        except ValidationFailed as exc:
-            errors = exc.details["fields"]
-            return render_template("form_new.html", templates=templates, version=version, values=values,
-                                   errors=errors, message=exc.message), 422
-        flash(_("业务单 %(number)s 已提交, 已移交下一环节", number=form.number) if submit
-              else _("业务单 %(number)s 已保存为草稿", number=form.number))
-        return redirect(url_for("forms.detail", form_id=form.id))
-    return render_template("form_new.html", templates=templates, version=version, values=values, errors=errors)
+    if request.method == "GET":
+        return _fill_page(templates, version)
+    values = {f["code"]: request.form.get(f["code"], "") for f in version.fields}
+    submit = request.form.get("action") != "draft"
+    services = guichet()
+    try:
+        form = forms.create_form(db(), services.runtime, services.config, actor=actor(),
+                                 template_id=version.template_id, data=values, submit=submit, now=now())
+    except ValidationFailed as exc:
+        return _fill_page(templates, version, values=values, errors=exc.details["fields"], message=exc.message, status=422)
+    flash(_("业务单 %(number)s 已提交, 已移交下一环节", number=form.number) if submit
+          else _("业务单 %(number)s 已保存为草稿", number=form.number))
+    return redirect(url_for("forms.detail", form_id=form.id))
+
+
+@bp.route("/forms/<int:form_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(form_id: int):
+    """Resume a draft: sensitive values are not sent back; left empty they keep what was saved."""
+    form = forms.get_form(db(), form_id)
+    if form.status != "draft" or form.created_by != actor().username:
+        abort(404)
+    version = form.template_version
+    if request.method == "GET":
+        values = {k: v for k, v in form.data.items() if k not in form.sensitive_fields}
+        return _fill_page([version], version, values=values, draft=form)
+    values = {f["code"]: request.form.get(f["code"], "") for f in version.fields}
+    submit = request.form.get("action") != "draft"
+    services = guichet()
+    try:
+        forms.update_draft(db(), services.runtime, services.config, form=form, actor=actor(), data=values,
+                           submit=submit, now=now())
+    except ValidationFailed as exc:
+        db().rollback()
+        form = forms.get_form(db(), form_id)
+        return _fill_page([form.template_version], form.template_version, values=values, errors=exc.details["fields"],
+                          message=exc.message, draft=form, status=422)
+    flash(_("业务单 %(number)s 已提交, 已移交下一环节", number=form.number) if submit
+          else _("业务单 %(number)s 已保存为草稿", number=form.number))
+    return redirect(url_for("forms.detail", form_id=form.id))
+
+
+def _detail_page(form, *, revealed=None, errors=None, message=None, values=None, status=200):
+    session, user = db(), actor()
+    open_items = []
+    if form.process_instance_id:
+        open_items = session.query(WorkItem).filter_by(instance_id=form.process_instance_id, status="open").all()
+    may_correct = form.status == "in_transfer" and (form.created_by == user.username or amendments.holds(session, user, form))
+    return render_template(
+        "form_detail.html", form=form, handovers=transfer.handovers_of(session, form.id),
+        escalations=transfer.escalations_of(session, form.id), open_items=open_items, now=now(),
+        corrections=amendments.corrections_of(session, guichet().config, form) if form.corrections else [],
+        may_reveal=amendments.may_reveal(session, user, form), may_correct=may_correct, revealed=revealed or {},
+        errors=errors or {}, message=message, values=values or {},
+    ), status
 
 
 @bp.route("/forms/<int:form_id>")
 @login_required
 def detail(form_id: int):
-    """A form: its data, handover history, escalations and process diagram."""
-    session = db()
-    form = forms.get_form(session, form_id)
-    ensure_can_view_form(session, actor(), form)
-    open_items = []
-    if form.process_instance_id:
-        open_items = session.query(WorkItem).filter_by(instance_id=form.process_instance_id, status="open").all()
-    return render_template("form_detail.html", form=form, handovers=transfer.handovers_of(session, form.id),
-                           escalations=transfer.escalations_of(session, form.id), open_items=open_items, now=now())
+    """A form: its current (masked) data, corrections, handover history, escalations and process diagram."""
+    form = forms.get_form(db(), form_id)
+    ensure_can_view_form(db(), actor(), form)
+    return _detail_page(form)
+
+
+@bp.route("/forms/<int:form_id>/reveal", methods=["POST"])
+@login_required
+def reveal(form_id: int):
+    """Show one sensitive value on this page only, after a reason; written to the audit chain."""
+    form = forms.get_form(db(), form_id)
+    ensure_can_view_form(db(), actor(), form)
+    field = request.form.get("field", "")
+    reason = request.form.get("reason", "").strip()
+    if len(reason) < 2:
+        return _detail_page(form, errors={f"reason-{field}": _("请说明查看原因")}, status=422)
+    shown = amendments.reveal(db(), guichet().config, form=form, actor=actor(), field=field, reason=reason, now=now())
+    return _detail_page(form, revealed={field: shown["value"]})
+
+
+@bp.route("/forms/<int:form_id>/correct", methods=["POST"])
+@login_required
+def correct(form_id: int):
+    """更正: append an amendment signed with the password."""
+    services = guichet()
+    form = forms.get_form(db(), form_id)
+    ensure_can_view_form(db(), actor(), form)
+    values = {k: request.form.get(k, "") for k in ("field", "new_value", "reason")}
+    try:
+        correction = amendments.correct(db(), services.config, form=form, actor=actor(), field=values["field"],
+                                        new_value=values["new_value"], reason=values["reason"],
+                                        password=request.form.get("password", ""), ph=org.hasher(services.config),
+                                        now=now())
+    except EngineError as exc:
+        if exc.status != 422:
+            raise
+        db().rollback()
+        form = forms.get_form(db(), form_id)
+        errors = (exc.details or {}).get("fields", {})
+        return _detail_page(form, errors=errors, message=exc.message, values=values, status=422)
+    flash(_("已更正 (第 %(seq)s 号更正章)", seq=correction.seq))
+    return redirect(url_for("forms.detail", form_id=form.id))
 
 
 @bp.route("/forms/<int:form_id>/submit", methods=["POST"])

@@ -8,8 +8,9 @@ from flask_login import login_required
 from engine.errors import EngineError
 from engine.models import WorkItem
 from processes.errors import Forbidden
-from processes.forms.models import Form
+from processes.forms.models import Form, TemplateVersion
 from processes.inbox import actions
+from processes.templates import service as templates
 from processes.transfer import service as transfer
 
 from ..auth import actor
@@ -21,8 +22,10 @@ bp = Blueprint("tasks", __name__)
 def _page(item: WorkItem, *, errors=None, message=None, values=None, status=200):
     session, services, user = db(), guichet(), actor()
     form = session.get(Form, item.ref_id) if item.ref_type == "form" else None
+    version = session.get(TemplateVersion, item.ref_id) if item.ref_type == "template_version" else None
+    reviews = templates.reviews_of(session, [version.id])[version.id] if version else []
     hop = session.get(WorkItem, item.parent_id) if item.parent_id else None
-    decisions = sorted({"complete"} | services.runtime.decisions(session, item)) if item.kind == "task" else []
+    decisions = actions.decisions(session, services.runtime, item) if item.status == "open" else []
     colleagues = []
     if item.kind == "escalation" and hop is not None:
         from sqlalchemy import select
@@ -32,6 +35,7 @@ def _page(item: WorkItem, *, errors=None, message=None, values=None, status=200)
         colleagues = session.scalars(select(User).join(Department, User.department_id == Department.id)
                                      .where(Department.name == hop.candidate_group, User.active.is_(True))).all()
     return render_template("task.html", item=item, form=form, hop=hop, decisions=decisions, colleagues=colleagues,
+                           version=version, reviews=reviews,
                            handovers=transfer.handovers_of(session, form.id) if form else [], errors=errors or {},
                            message=message, values=values or {}, now=now(), user=user), status
 
@@ -63,7 +67,7 @@ def claim(item_id: str):
 @bp.route("/tasks/<item_id>/complete", methods=["POST"])
 @login_required
 def complete(item_id: str):
-    """Complete (hand on) or return for correction; a late completion needs its reason."""
+    """Complete (hand on), return for correction, or approve / return an approval; a late completion needs its reason."""
     data = {k: request.form.get(k, "") for k in ("decision", "comment", "late_reason")}
     try:
         actions.complete(db(), guichet().runtime, item_id=item_id, actor=actor(), data=data, now=now())
@@ -73,7 +77,9 @@ def complete(item_id: str):
         db().rollback()
         fields = (exc.details or {}).get("fields", {})
         return _page(_item(item_id), errors=fields, message=exc.message, values=data, status=422)
-    flash(_("已退回补正") if data["decision"] == "return" else _("已办理完成并移交"))
+    approval = data["decision"] == "approve" or "approve" in actions.decisions(db(), guichet().runtime, _item(item_id))
+    done = {"return": _("已退回") if approval else _("已退回补正"), "approve": _("已批准")}
+    flash(done.get(data["decision"], _("已办理完成并移交")))
     return redirect(url_for("inbox.index"))
 
 

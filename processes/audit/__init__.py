@@ -1,0 +1,1 @@
+"""Audit chain (审计日志): every create, correct, hand over, reveal, approve and deploy, hash-chained."""

@@ -1,0 +1,118 @@
+"""Append to the audit chain, verify it, and browse it."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from .models import AuditEvent, AuditHead
+
+GENESIS = "0" * 64
+
+
+def event_hash(prev_hash: str, *, seq: int, at: datetime, actor: str, action: str, object_type: str, object_id: str,
+               details: dict) -> str:
+    """The SHA-256 of an event's content together with the previous event's hash."""
+    body = json.dumps({"seq": seq, "at": at.isoformat(timespec="microseconds"), "actor": actor, "action": action,
+                       "object": f"{object_type}:{object_id}", "details": details},
+                      sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
+
+
+def _head(session: Session) -> AuditHead:
+    head = session.get(AuditHead, 1, with_for_update=True, populate_existing=True)
+    if head is None:
+        try:
+            with session.begin_nested():
+                session.add(AuditHead(id=1, seq=0, hash=GENESIS))
+        except IntegrityError:  # another transaction created it first
+            pass
+        head = session.get(AuditHead, 1, with_for_update=True, populate_existing=True)
+    return head
+
+
+def record(session: Session, *, actor: str, action: str, object_type: str, object_id, now: datetime,
+           details: dict | None = None) -> AuditEvent:
+    """Append one event (details must hold no personal data: field codes and masked values only)."""
+    head = _head(session)
+    at = now
+    details = dict(details or {})
+    seq = head.seq + 1
+    digest = event_hash(head.hash, seq=seq, at=at, actor=actor, action=action, object_type=object_type,
+                        object_id=str(object_id), details=details)
+    event = AuditEvent(seq=seq, at=at, actor=actor, action=action, object_type=object_type, object_id=str(object_id),
+                       details=details, prev_hash=head.hash, hash=digest)
+    session.add(event)
+    head.seq, head.hash = seq, digest
+    session.flush()
+    return event
+
+
+@dataclass
+class Verdict:
+    """The outcome of a chain check: events checked and the first broken one (None when intact)."""
+
+    checked: int
+    broken_seq: int | None = None
+    broken_id: int | None = None
+    reason: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """Whether the whole chain is intact."""
+        return self.broken_seq is None
+
+
+def verify(session: Session) -> Verdict:
+    """Walk the chain in order; name the first event that was edited, follows a deleted one, or moved."""
+    prev, expected_seq, checked = GENESIS, 1, 0
+    for event in session.scalars(select(AuditEvent).order_by(AuditEvent.seq, AuditEvent.id)).yield_per(1000):
+        if event.seq != expected_seq:
+            return Verdict(checked, event.seq, event.id, f"序号不连续: 应为 {expected_seq}, 实为 {event.seq} (有事件被删除或移动)")
+        if event.prev_hash != prev:
+            return Verdict(checked, event.seq, event.id, "与前一事件的哈希不衔接 (前一事件被删除、修改或调换)")
+        digest = event_hash(prev, seq=event.seq, at=event.at, actor=event.actor, action=event.action,
+                            object_type=event.object_type, object_id=event.object_id, details=event.details)
+        if digest != event.hash:
+            return Verdict(checked, event.seq, event.id, "内容与哈希不符 (事件被修改)")
+        prev, expected_seq, checked = event.hash, expected_seq + 1, checked + 1
+    head = session.get(AuditHead, 1)
+    if head is not None and head.seq != checked:
+        return Verdict(checked, checked + 1, None, f"链尾缺失: 记录到第 {head.seq} 号, 只找到 {checked} 个")
+    return Verdict(checked)
+
+
+@dataclass
+class AuditFilter:
+    """What the audit page shows: by actor, action, object, period."""
+
+    actor: str | None = None
+    action: str | None = None
+    object_type: str | None = None
+    object_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = 100
+
+
+def list_events(session: Session, f: AuditFilter) -> list[AuditEvent]:
+    """Events matching the filter, newest first."""
+    query = select(AuditEvent)
+    if f.actor:
+        query = query.where(AuditEvent.actor == f.actor)
+    if f.action:
+        query = query.where(AuditEvent.action == f.action)
+    if f.object_type:
+        query = query.where(AuditEvent.object_type == f.object_type)
+    if f.object_id:
+        query = query.where(AuditEvent.object_id == str(f.object_id))
+    if f.since:
+        query = query.where(AuditEvent.at >= f.since)
+    if f.until:
+        query = query.where(AuditEvent.at < f.until)
+    return list(session.scalars(query.order_by(AuditEvent.seq.desc()).limit(max(1, min(f.limit, 500)))).all())

@@ -1,0 +1,182 @@
+"""Personal information at rest (R4.1.4, R6.2): AES-GCM under a per-form data key wrapped by a master key.
+
+The master key lives outside the database: the environment (GUICHET_SECURITY_MASTER_KEY, base64 of 32 bytes)
+or a key file under instance/ created on first use. Rotating it re-wraps the data keys only.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from threading import Lock
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..errors import Conflict
+from .models import Form, SensitiveValue
+
+KEY_FILE = "master.key"
+_PREFIX = "v1:"
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def key_id(key: bytes) -> str:
+    """A short public name of a master key (never the key itself)."""
+    return hashlib.sha256(b"guichet-master-key:" + key).hexdigest()[:16]
+
+
+@dataclass
+class Keyring:
+    """The current master key and older ones still able to unwrap (during a rotation)."""
+
+    primary: bytes
+    older: dict[str, bytes] = field(default_factory=dict)
+
+    @property
+    def primary_id(self) -> str:
+        """The id data keys are wrapped under now."""
+        return key_id(self.primary)
+
+    def key(self, kid: str) -> bytes:
+        """The master key with this id."""
+        if kid == self.primary_id:
+            return self.primary
+        if kid in self.older:
+            return self.older[kid]
+        raise Conflict("加密主密钥不可用, 请联系管理员", code="master_key_missing")
+
+    def wrap(self, data_key: bytes) -> tuple[str, str]:
+        """(wrapped data key, master key id)."""
+        nonce = os.urandom(12)
+        return _PREFIX + _b64(nonce + AESGCM(self.primary).encrypt(nonce, data_key, b"guichet-data-key")), self.primary_id
+
+    def unwrap(self, wrapped: str, kid: str) -> bytes:
+        """The data key a wrapped blob holds."""
+        raw = base64.b64decode(wrapped[len(_PREFIX):])
+        return AESGCM(self.key(kid)).decrypt(raw[:12], raw[12:], b"guichet-data-key")
+
+
+_cache: dict[tuple, Keyring] = {}
+_lock = Lock()
+
+
+def key_path(config: dict) -> Path:
+    """Where the master key file lives."""
+    configured = config.get("security", {}).get("master_key_file") or ""
+    return Path(configured) if configured else Path(config["app"]["instance_path"]) / KEY_FILE
+
+
+def keyring(config: dict) -> Keyring:
+    """The keyring of these settings: the environment's key, or the key file (created on first use)."""
+    env_key = config.get("security", {}).get("master_key") or ""
+    path = key_path(config)
+    cache_key = (env_key, str(path))
+    with _lock:
+        if cache_key in _cache:
+            return _cache[cache_key]
+        if env_key:
+            ring = Keyring(base64.b64decode(env_key))
+        else:
+            ring = Keyring(_read_or_create(path), _older_keys(path))
+        _cache[cache_key] = ring
+        return ring
+
+
+def forget_keyrings() -> None:
+    """Drop cached keyrings (after a rotation)."""
+    with _lock:
+        _cache.clear()
+
+
+def _read_or_create(path: Path) -> bytes:
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(_b64(secrets.token_bytes(32)))
+    key = base64.b64decode(path.read_text().strip())
+    if len(key) != 32:
+        raise ValueError(f"{path}: the master key must be 32 bytes (base64)")
+    return key
+
+
+def _older_keys(path: Path) -> dict[str, bytes]:
+    """Keys kept beside the current one (master.key.previous, master.key.next) so a rotation can finish."""
+    found = {}
+    for other in path.parent.glob(path.name + ".*"):
+        key = base64.b64decode(other.read_text().strip())
+        found[key_id(key)] = key
+    return found
+
+
+def data_key(session: Session, ring: Keyring, form: Form) -> bytes:
+    """The form's data key, created and wrapped on first use."""
+    if form.wrapped_key is None:
+        key = AESGCM.generate_key(bit_length=256)
+        form.wrapped_key, form.key_id = ring.wrap(key)
+        return key
+    return ring.unwrap(form.wrapped_key, form.key_id)
+
+
+def encrypt(key: bytes, form_id: int, field_code: str, value: str) -> str:
+    """One value sealed with the form's data key; bound to its form and field."""
+    nonce = os.urandom(12)
+    aad = f"{form_id}:{field_code}".encode()
+    return _PREFIX + _b64(nonce + AESGCM(key).encrypt(nonce, str(value).encode("utf-8"), aad))
+
+
+def decrypt(key: bytes, form_id: int, field_code: str, sealed: str) -> str:
+    """The plaintext of a sealed value."""
+    raw = base64.b64decode(sealed[len(_PREFIX):])
+    return AESGCM(key).decrypt(raw[:12], raw[12:], f"{form_id}:{field_code}".encode()).decode("utf-8")
+
+
+def store(session: Session, ring: Keyring, form: Form, field_code: str, value: str, seq: int) -> None:
+    """Keep a sensitive value encrypted (seq 0: as filled; n: brought by correction n); replaces a draft's value."""
+    key = data_key(session, ring, form)
+    row = session.scalars(select(SensitiveValue).where(SensitiveValue.form_id == form.id, SensitiveValue.field == field_code,
+                                                       SensitiveValue.seq == seq)).first()
+    sealed = encrypt(key, form.id, field_code, value)
+    if row is None:
+        session.add(SensitiveValue(form_id=form.id, field=field_code, seq=seq, ciphertext=sealed))
+    else:
+        row.ciphertext = sealed
+
+
+def load(session: Session, ring: Keyring, form: Form, field_code: str, seq: int | None = None) -> str | None:
+    """A sensitive value in clear: the current one, or the one of a given seq (0 = as filled)."""
+    query = select(SensitiveValue).where(SensitiveValue.form_id == form.id, SensitiveValue.field == field_code)
+    query = query.where(SensitiveValue.seq == seq) if seq is not None else query.order_by(SensitiveValue.seq.desc())
+    row = session.scalars(query.limit(1)).first()
+    if row is None or form.wrapped_key is None:
+        return None
+    return decrypt(data_key(session, ring, form), form.id, field_code, row.ciphertext)
+
+
+def plain_values(session: Session, ring: Keyring, form: Form) -> dict:
+    """A draft's data with its sensitive values decrypted (to validate it on submit)."""
+    data = dict(form.data or {})
+    for code in form.sensitive_fields:
+        if code in data:
+            data[code] = load(session, ring, form, code, seq=0)
+    return data
+
+
+def rotate(session: Session, old: Keyring, new_key: bytes) -> int:
+    """Re-wrap every form's data key under `new_key`; the encrypted values are not touched. Returns the count."""
+    new_ring = Keyring(new_key)
+    count = 0
+    for form in session.scalars(select(Form).where(Form.wrapped_key.is_not(None))).yield_per(500):
+        key = old.unwrap(form.wrapped_key, form.key_id)
+        form.wrapped_key, form.key_id = new_ring.wrap(key)
+        count += 1
+    session.flush()
+    return count

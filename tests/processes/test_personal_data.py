@@ -1,0 +1,146 @@
+"""Personal information (R4.1.4, R6.2): encrypted at rest, masked everywhere, revealed only with a reason."""
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select, text
+
+from engine.db import unit_of_work
+from engine.models import ProcessInstance
+from processes.forms import personal
+from processes.forms.models import Form, SensitiveValue
+from processes.forms.validators import mask
+from tests.conftest import KYC_FORM, PG_URL
+from webui.cli import main
+
+IDS = ["11010519491231002X", "320102198805061230", "510107197511204569"]
+CARDS = ["6222020200112345679", "6217000012345678907"]
+BAD = ["110105194912310021", "6222020200112345678"]  # entered too, refused by validation
+
+
+def post(client, auth, template_id, data, submit=True):
+    return client.post("/api/v1/forms", headers=auth("clerk"), json={"template_id": template_id, "data": data,
+                                                                     "submit": submit})
+
+
+def test_masks():
+    assert mask("id_card", "110105194912311234") == "110105********1234"
+    assert mask("bank_card", "6222020200112345679") == "6222***********5679"
+    assert mask("mobile", "13812345678") == "138****5678"
+    assert mask("text", "张三") == "张*"
+
+
+def test_values_are_encrypted_under_a_wrapped_data_key(client, auth, kyc_template, services):
+    form = post(client, auth, kyc_template, KYC_FORM).json
+    with unit_of_work(services.sessions) as s:
+        row = s.get(Form, form["id"])
+        sealed = s.scalars(select(SensitiveValue).where(SensitiveValue.form_id == form["id"])).all()
+        assert row.data["customer_id"] == "110105********002X" and row.key_id == personal.keyring(services.config).primary_id
+        assert {v.field for v in sealed} == {"customer_id", "card_no", "mobile"}
+        assert all(v.ciphertext.startswith("v1:") and "1101051949" not in v.ciphertext for v in sealed)
+        assert personal.load(s, personal.keyring(services.config), row, "customer_id") == "11010519491231002X"
+    key_file = Path(services.config["app"]["instance_path"]) / "master.key"
+    assert key_file.exists() and oct(key_file.stat().st_mode)[-3:] == "600"
+
+
+@pytest.mark.parametrize("user,status", [("clerk", 200), ("manager", 200), ("handler", 200), ("head", 403),
+                                         ("archivist", 403), ("inspector", 403)])
+def test_who_may_reveal(client, auth, kyc_template, user, status):
+    form = post(client, auth, kyc_template, KYC_FORM).json
+    (item,) = client.get("/api/v1/tasks", headers=auth("handler")).json
+    client.post(f"/api/v1/tasks/{item['id']}/claim", headers=auth("handler"))  # the handler holds it now; head does not
+    r = client.post(f"/api/v1/forms/{form['id']}/reveal", headers=auth(user), json={"field": "card_no", "reason": "核对"})
+    assert r.status_code == status, r.json
+    if status == 200:
+        assert r.json == {"field": "card_no", "value": "6222020200112345679", "seq": None}
+
+
+def test_reveal_needs_a_reason_and_a_sensitive_field_and_is_audited(client, auth, kyc_template):
+    form = post(client, auth, kyc_template, KYC_FORM).json
+    url = f"/api/v1/forms/{form['id']}/reveal"
+    assert client.post(url, headers=auth("clerk"), json={"field": "card_no"}).json["fields"] == {"reason": "必填项, 请填写"}
+    assert client.post(url, headers=auth("clerk"), json={"field": "customer_name", "reason": "核对"}).status_code == 422
+    assert client.post(url, headers=auth("clerk"), json={"field": "mobile", "reason": "回访客户"}).status_code == 200
+    (event,) = client.get("/api/v1/audit", headers=auth("manager"), query_string={"action": "form.reveal"}).json
+    assert event["actor"] == "clerk" and event["details"] == {"number": form["number"], "field": "mobile", "seq": None,
+                                                               "reason": "回访客户"}
+
+
+def test_rotation_rewraps_data_keys_only(client, auth, kyc_template, services):
+    form = post(client, auth, kyc_template, KYC_FORM).json
+    with unit_of_work(services.sessions) as s:
+        before = {v.id: v.ciphertext for v in s.scalars(select(SensitiveValue))}
+        old_wrapped = s.get(Form, form["id"]).wrapped_key
+    env = {"GUICHET_DATABASE_URL": services.config["database"]["url"],
+           "GUICHET_APP_INSTANCE_PATH": services.config["app"]["instance_path"]}
+    r = CliRunner().invoke(main, ["rotate-key"], env=env, catch_exceptions=False)
+    assert r.exit_code == 0 and "1 data keys re-wrapped" in r.output
+    personal.forget_keyrings()
+    (Path(services.config["app"]["instance_path"]) / "master.key.previous").unlink()  # the old key is gone
+    with unit_of_work(services.sessions) as s:
+        row = s.get(Form, form["id"])
+        assert row.wrapped_key != old_wrapped
+        assert {v.id: v.ciphertext for v in s.scalars(select(SensitiveValue))} == before
+        assert personal.load(s, personal.keyring(services.config), row, "customer_id") == "11010519491231002X"
+
+
+def test_master_key_from_the_environment(tmp_path):
+    key = base64.b64encode(b"k" * 32).decode()
+    config = {"app": {"instance_path": str(tmp_path)}, "security": {"master_key": key}}
+    ring = personal.keyring(config)
+    assert ring.primary == b"k" * 32 and not (tmp_path / "master.key").exists()
+    wrapped, kid = ring.wrap(b"d" * 32)
+    assert ring.unwrap(wrapped, kid) == b"d" * 32
+
+
+def test_no_plaintext_anywhere(client, auth, kyc_template, services, caplog):
+    caplog.set_level(logging.DEBUG)
+    ids = []
+    for i, (id_no, card) in enumerate(zip(IDS, CARDS + CARDS)):
+        form = post(client, auth, kyc_template, {**KYC_FORM, "customer_id": id_no, "card_no": card}, submit=bool(i % 2 == 0))
+        assert form.status_code == 201, form.json
+        ids.append(form.json["id"])
+    for bad_id, bad_card in [BAD]:
+        assert post(client, auth, kyc_template, {**KYC_FORM, "customer_id": bad_id}).status_code == 422
+        assert post(client, auth, kyc_template, {**KYC_FORM, "card_no": bad_card}).status_code == 422
+    client.post(f"/api/v1/forms/{ids[0]}/corrections", headers=auth("clerk"),
+                json={"field": "customer_id", "new_value": IDS[2], "reason": "抄错", "password": "guichet-demo"})
+    client.post(f"/api/v1/forms/{ids[0]}/corrections", headers=auth("clerk"),
+                json={"field": "card_no", "new_value": CARDS[1], "reason": "抄错", "password": "bad"})
+    client.post(f"/api/v1/forms/{ids[0]}/reveal", headers=auth("clerk"), json={"field": "customer_id", "reason": "核对"})
+    (item, *_rest) = client.get("/api/v1/tasks", headers=auth("handler")).json
+    client.post(f"/api/v1/tasks/{item['id']}/complete", headers=auth("handler"), json={"data": {"comment": "ok"}})
+
+    dump = []
+    for form_id in ids:
+        for path in ("", "/corrections", "/handovers"):
+            dump.append(client.get(f"/api/v1/forms/{form_id}{path}", headers=auth("clerk")).get_data(as_text=True))
+    for user in ("clerk", "handler", "manager"):
+        dump.append(client.get("/api/v1/tasks", headers=auth(user)).get_data(as_text=True))
+    dump.append(client.get("/api/v1/audit", headers=auth("manager")).get_data(as_text=True))
+    dump.append(client.get(f"/api/v1/templates/{kyc_template}", headers=auth("clerk")).get_data(as_text=True))
+    with unit_of_work(services.sessions) as s:
+        states = [i.state for i in s.scalars(select(ProcessInstance))]
+        rows = [json.dumps([list(r) for r in s.execute(text(f"SELECT * FROM {table}"))], default=str, ensure_ascii=False)
+                for table in ("form", "sensitive_value", "correction", "audit_event", "work_item", "handover")]
+    assert states and len(dump) > 10
+    places = {"api": "\n".join(dump), "workflow states": "\n".join(states), "tables": "\n".join(rows),
+              "log": caplog.text + "\n".join(r.getMessage() for r in caplog.records)}
+    if not PG_URL:
+        db_file = Path(services.config["database"]["url"].split("///", 1)[1])
+        wal = db_file.with_name(db_file.name + "-wal")
+        assert wal.exists()
+        places["sqlite file"] = db_file.read_bytes().decode("latin-1")
+        places["sqlite wal"] = wal.read_bytes().decode("latin-1")
+    # the scan does see the data: the masked values are there
+    assert "110105********002X" in places["api"] and "110105********002X" in places["tables"]
+    if not PG_URL:
+        assert "110105********002X" in places["sqlite file"] + places["sqlite wal"]
+    secrets = IDS + CARDS + BAD + ["13812345678"]
+    hits = {(place, secret) for place, content in places.items() for secret in secrets if secret in content}
+    assert hits == set()
