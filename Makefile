@@ -28,7 +28,7 @@ run: install
 	$(BIN)/guichet migrate
 	$(BIN)/guichet deploy
 	$(BIN)/guichet seed-demo
-	GUICHET_APP_DEMO=true $(BIN)/guichet serve
+	GUICHET_APP_DEMO=true GUICHET_PROCEDURES_DEPLOY_NEEDS_APPROVAL=true $(BIN)/guichet serve
 
 browser-deps:
 	@if [ ! -x /usr/bin/chromium ] || ! dpkg -s fonts-wqy-microhei >/dev/null 2>&1; then \

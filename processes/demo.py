@@ -21,6 +21,7 @@ DEPARTMENTS = [
 # username, display name, role, department code, superior
 USERS = [
     ("manager", "王总(管理层)", "manager", "management", None),
+    ("manager2", "周副总(管理层)", "manager", "management", "manager"),
     ("head", "李主任(信贷部负责人)", "head", "credit", "manager"),
     ("handler", "张经办(信贷部)", "handler", "credit", "head"),
     ("clerk", "陈柜员(营业部)", "clerk", "counter", "manager"),

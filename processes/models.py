@@ -2,5 +2,6 @@
 from .audit.models import AuditEvent, AuditHead  # noqa: F401
 from .forms.models import Correction, Form, FormTemplate, SensitiveValue, TemplateVersion  # noqa: F401
 from .org.models import Department, User  # noqa: F401
+from .procedures.models import DeploymentRequest  # noqa: F401
 from .templates.models import TemplateReview  # noqa: F401
 from .transfer.models import Escalation, Handover  # noqa: F401

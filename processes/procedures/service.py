@@ -1,6 +1,7 @@
 """Process definitions as managers see them: versions, validation, deployment, comparison, and where work waits."""
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -9,12 +10,16 @@ from lxml import etree
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from engine import deploy as deployment
 from engine.deploy import DeploymentError
 from engine.models import ProcessDefinition, ProcessInstance, WorkItem
 from engine.runtime import Runtime
 
+from ..audit import service as audit
 from ..errors import Forbidden, NotFound
 from ..org.models import User
+from . import approval
+from .models import DeploymentRequest
 
 DEPLOYERS = {"manager"}
 VIEWERS = {"manager", "head", "inspector"}
@@ -81,15 +86,41 @@ def validate(runtime: Runtime, key: str, xml: str) -> list[dict]:
     return []
 
 
-def deploy(session: Session, runtime: Runtime, *, key: str, xml: str, actor: User, now: datetime):
-    """Deploy as the newest version (management only); (definition, created)."""
+@dataclass
+class Outcome:
+    """What a deployment did: a new (or the unchanged newest) version, or a request waiting for approval."""
+
+    definition: ProcessDefinition | None
+    created: bool
+    request: DeploymentRequest | None = None
+
+
+def deploy(session: Session, runtime: Runtime, config: dict, *, key: str, xml: str, actor: User,
+           now: datetime) -> Outcome:
+    """Deploy as the newest version (management only), or file it for a second manager when the switch is on."""
     ensure_can_deploy(actor)
-    return runtime.deploy(session, xml, actor=actor.username, now=now, expected_key=key)
+    if approval.needs_approval(config):
+        runtime.validate(xml, expected_key=key)
+        latest = deployment.latest_definition(session, key)
+        if latest is not None and latest.sha256 == hashlib.sha256(xml.encode("utf-8")).hexdigest():
+            return Outcome(latest, False)
+        name = latest.name if latest is not None else key
+        request = approval.request(session, runtime, key=key, xml=xml, name=name, actor=actor, now=now)
+        audit.record(session, actor=actor.username, action="bpmn.deploy_requested", object_type="deployment_request",
+                     object_id=request.id, now=now, details={"key": key, "sha256": request.sha256})
+        return Outcome(None, False, request)
+    definition, created = runtime.deploy(session, xml, actor=actor.username, now=now, expected_key=key)
+    if created:
+        audit.record(session, actor=actor.username, action="bpmn.deploy", object_type="process_definition",
+                     object_id=definition.id, now=now,
+                     details={"key": key, "version": definition.version, "sha256": definition.sha256})
+    return Outcome(definition, created)
 
 
-def rollback(session: Session, runtime: Runtime, *, key: str, version: int, actor: User, now: datetime):
-    """Deploy an earlier version's diagram again, as the newest version."""
-    return deploy(session, runtime, key=key, xml=get_version(session, key, version).xml, actor=actor, now=now)
+def rollback(session: Session, runtime: Runtime, config: dict, *, key: str, version: int, actor: User,
+             now: datetime) -> Outcome:
+    """Deploy an earlier version's diagram again, as the newest version (through approval when it is on)."""
+    return deploy(session, runtime, config, key=key, xml=get_version(session, key, version).xml, actor=actor, now=now)
 
 
 @dataclass

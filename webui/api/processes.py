@@ -86,17 +86,21 @@ def validate(key):
 @blp.route("/processes/<key>/versions", methods=["POST"])
 @blp.doc(**XML_BODY)
 def deploy(key):
-    """Deploy a diagram as the newest version (201); the same diagram as the newest again makes no version (200)."""
-    definition, created = procedures.deploy(db(), guichet().runtime, key=key, xml=_xml_body(), actor=actor(), now=now())
-    return _version(definition), 201 if created else 200
+    """Deploy a diagram as the newest version (201); the same as the newest makes no version (200); with four-eyes
+    deployment on, it waits for a second manager (202)."""
+    services = guichet()
+    outcome = procedures.deploy(db(), services.runtime, services.config, key=key, xml=_xml_body(), actor=actor(),
+                                now=now())
+    return _outcome(outcome)
 
 
 @blp.route("/processes/<key>/versions/<int:version>/rollback", methods=["POST"])
 def rollback(key, version):
     """Deploy an earlier version again as the newest."""
-    definition, created = procedures.rollback(db(), guichet().runtime, key=key, version=version, actor=actor(),
-                                              now=now())
-    return _version(definition), 201 if created else 200
+    services = guichet()
+    outcome = procedures.rollback(db(), services.runtime, services.config, key=key, version=version, actor=actor(),
+                                  now=now())
+    return _outcome(outcome)
 
 
 @blp.route("/processes/<key>/compare", methods=["GET"])
@@ -128,6 +132,14 @@ def instance(instance_id):
     for k in ("started_at", "ended_at"):
         view[k] = view[k].isoformat() if view[k] else None
     return view
+
+
+def _outcome(outcome):
+    """201 with a new version, 200 when nothing changed, 202 when a second manager must approve it first."""
+    if outcome.request is not None:
+        return {"status": "pending_approval", "request_id": outcome.request.id,
+                "message": "已提交部署审批, 待另一位管理层成员批准"}, 202
+    return _version(outcome.definition), 201 if outcome.created else 200
 
 
 def _version(definition) -> dict:

@@ -80,27 +80,35 @@ def validate(key: str):
 @login_required
 def deploy(key: str):
     """Deploy the modeler's diagram as the newest version."""
+    services = guichet()
     try:
-        definition, created = procedures.deploy(db(), guichet().runtime, key=key, xml=request.get_data(as_text=True),
-                                                actor=actor(), now=now())
+        outcome = procedures.deploy(db(), services.runtime, services.config, key=key,
+                                    xml=request.get_data(as_text=True), actor=actor(), now=now())
     except DeploymentError as exc:
         return jsonify({"valid": False, "problems": [{"element_id": p.element_id, "message": p.message}
                                                      for p in exc.problems]}), 422
-    message = (_("已部署为版本 %(v)s", v=definition.version) if created
-               else _("与最新版本相同, 未产生新版本"))
-    flash(message)
-    return jsonify({"version": definition.version, "created": created,
-                    "redirect": url_for("procedures.detail", key=key)}), (201 if created else 200)
+    redirect_to = url_for("procedures.detail", key=key)
+    if outcome.request is not None:
+        flash(_("已提交部署审批, 待另一位管理层成员批准"))
+        return jsonify({"pending": True, "request_id": outcome.request.id, "redirect": redirect_to}), 202
+    flash(_("已部署为版本 %(v)s", v=outcome.definition.version) if outcome.created
+          else _("与最新版本相同, 未产生新版本"))
+    return jsonify({"version": outcome.definition.version, "created": outcome.created, "redirect": redirect_to}), (
+        201 if outcome.created else 200)
 
 
 @bp.route("/procedures/<key>/versions/<int:version>/rollback", methods=["POST"])
 @login_required
 def rollback(key: str, version: int):
     """Deploy an earlier version again as the newest."""
-    definition, created = procedures.rollback(db(), guichet().runtime, key=key, version=version, actor=actor(),
-                                              now=now())
-    flash(_("已回滚: 版本 %(old)s 重新部署为版本 %(v)s", old=version, v=definition.version) if created
-          else _("与最新版本相同, 未产生新版本"))
+    services = guichet()
+    outcome = procedures.rollback(db(), services.runtime, services.config, key=key, version=version, actor=actor(),
+                                  now=now())
+    if outcome.request is not None:
+        flash(_("已提交部署审批, 待另一位管理层成员批准"))
+    else:
+        flash(_("已回滚: 版本 %(old)s 重新部署为版本 %(v)s", old=version, v=outcome.definition.version)
+              if outcome.created else _("与最新版本相同, 未产生新版本"))
     return redirect(url_for("procedures.detail", key=key))
 
 

@@ -107,7 +107,7 @@
   $("btn-deploy").addEventListener("click", function () {
     $("status").textContent = "…";
     send(canvasBox.getAttribute("data-deploy")).then(function (r) {
-      if (r.status === 201 || r.status === 200) { window.location = r.body.redirect; return; }
+      if (r.status === 201 || r.status === 200 || r.status === 202) { window.location = r.body.redirect; return; }
       mark(r.body.problems || []);
       $("status").textContent = r.body.message || "部署被拒绝: 请先修正标出的问题";
       $("status").className = "error";
