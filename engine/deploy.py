@@ -109,6 +109,8 @@ def check_spec(spec, *, operations: set, functions: set) -> list[Problem]:
         problems.append(Problem(spec.name, "流程缺少开始事件"))
     if not any(type(s).__name__ == "EndEvent" for s in specs):
         problems.append(Problem(spec.name, "流程缺少结束事件"))
+    if not _end_reachable(spec):
+        problems.append(Problem(spec.name, "从开始事件无法到达任何结束事件"))
     for ts in specs:
         if isinstance(ts, UserTask) and not ts.lane:
             problems.append(Problem(ts.bpmn_id or ts.name, "用户任务必须位于一个泳道(部门/角色)内"))
@@ -123,6 +125,21 @@ def check_spec(spec, *, operations: set, functions: set) -> list[Problem]:
         if isinstance(ts, CatchingEvent) and isinstance(ts.event_definition, TimerEventDefinition):
             problems += _check_timer(ts, functions)
     return problems
+
+
+def _end_reachable(spec) -> bool:
+    """Whether some end event can be reached from the start (following outgoing flows and boundary events)."""
+    start = spec.task_specs.get("Start")
+    seen, todo = set(), [start] if start is not None else []
+    while todo:
+        ts = todo.pop()
+        if ts is None or ts.name in seen:
+            continue
+        seen.add(ts.name)
+        if type(ts).__name__ == "EndEvent":
+            return True
+        todo.extend(ts.outputs)
+    return False
 
 
 def condition_text(condition) -> str:

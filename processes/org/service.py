@@ -28,6 +28,20 @@ def authenticate(session: Session, username: str, password: str, *, ph: Password
     return user
 
 
+# Lanes that name a role rather than a department (e.g. 设计部门负责人); stages register the ones they route.
+ROLE_LANES: dict[str, str] = {}
+
+
+def register_role_lane(name: str, meaning: str) -> None:
+    """Let diagrams use a lane named `name`; the registering stage routes its items."""
+    ROLE_LANES[name] = meaning
+
+
+def lane_names(session: Session) -> set[str]:
+    """Every lane name a diagram may use: department names and registered role lanes."""
+    return set(session.scalars(select(Department.name))) | set(ROLE_LANES)
+
+
 def _remembered(session: Session, key: tuple, load):
     """Org lookups repeat within one transaction (a batch of escalations): ask the database once."""
     memo = session.info.setdefault("guichet_org", {})

@@ -11,12 +11,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine import deploy as deployment
-from engine.deploy import DeploymentError
+from engine.deploy import DeploymentError, Problem
 from engine.models import ProcessDefinition, ProcessInstance, WorkItem
 from engine.runtime import Runtime
 
 from ..audit import service as audit
 from ..errors import Forbidden, NotFound
+from ..org import service as org
 from ..org.models import User
 from . import approval
 from .models import DeploymentRequest
@@ -77,13 +78,22 @@ def get_version(session: Session, key: str, version: int) -> ProcessDefinition:
     return definition
 
 
-def validate(runtime: Runtime, key: str, xml: str) -> list[dict]:
-    """The diagram's problems, each on its element (an empty list when it can be deployed)."""
+def problems_of(session: Session, runtime: Runtime, key: str, xml: str) -> list[Problem]:
+    """What stops a diagram from being deployed: the engine's checks, then lanes this organisation does not have."""
     try:
         runtime.validate(xml, expected_key=key)
     except DeploymentError as exc:
-        return [{"element_id": p.element_id, "message": p.message} for p in exc.problems]
-    return []
+        return exc.problems
+    known = org.lane_names(session)
+    root = etree.fromstring(xml.encode("utf-8"), _SAFE)
+    return [Problem(lane.get("id", ""), f"泳道“{lane.get('name') or ''}”不是已知的部门或角色; "
+                                         f"可用: {'、'.join(sorted(known))}")
+            for lane in root.iter(f"{_BPMN}lane") if (lane.get("name") or "").strip() not in known]
+
+
+def validate(session: Session, runtime: Runtime, key: str, xml: str) -> list[dict]:
+    """The diagram's problems, each on its element (an empty list when it can be deployed)."""
+    return [{"element_id": p.element_id, "message": p.message} for p in problems_of(session, runtime, key, xml)]
 
 
 @dataclass
@@ -99,8 +109,10 @@ def deploy(session: Session, runtime: Runtime, config: dict, *, key: str, xml: s
            now: datetime) -> Outcome:
     """Deploy as the newest version (management only), or file it for a second manager when the switch is on."""
     ensure_can_deploy(actor)
+    problems = problems_of(session, runtime, key, xml)
+    if problems:
+        raise DeploymentError(problems)
     if approval.needs_approval(config):
-        runtime.validate(xml, expected_key=key)
         latest = deployment.latest_definition(session, key)
         if latest is not None and latest.sha256 == hashlib.sha256(xml.encode("utf-8")).hexdigest():
             return Outcome(latest, False)

@@ -5,6 +5,7 @@ from engine.runtime import Runtime, ServiceCall
 
 from ..forms.models import TemplateVersion
 from ..inbox import actions
+from ..org import service as org
 from . import service
 
 
@@ -27,3 +28,4 @@ def register(runtime: Runtime, config: dict) -> None:
     runtime.register_operation("publish_template", publish_template)
     runtime.register_operation("reject_template", reject_template)
     actions.register(service.PROCESS_KEY, service.complete_item, decisions=("approve", "return"))
+    org.register_role_lane("设计部门负责人", "the head of the department that designed the template")

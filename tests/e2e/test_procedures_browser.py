@@ -31,7 +31,7 @@ def test_manager_edits_validates_and_deploys(new_page):
 
     click_element(page, "Lane_credit")  # the credit lane now belongs to 风险合规部
     page.locator("#p-lane").select_option("风险合规部")
-    click_element(page, "late_credit")  # its SLA becomes two hours
+    click_element(page, "hop_credit")  # its SLA (the boundary timer) becomes two hours
     page.locator("#p-timer").fill('"R2/PT2H"')
     page.locator("#p-timer").dispatch_event("change")
     click_element(page, "flow_credit_return")  # break the return condition

@@ -89,3 +89,9 @@ def test_a_diagram_cannot_take_another_process_key():
 def test_structurally_broken_bpmn_is_refused_not_crashed():
     broken = XML.replace('targetRef="hop_close"', 'targetRef="nowhere"', 1)
     assert problems(broken)
+
+
+def test_an_end_must_be_reachable_from_the_start():
+    xml = XML.replace('<bpmn:sequenceFlow id="flow_start" sourceRef="start" targetRef="hop_credit" />', "")
+    xml = xml.replace("<bpmn:outgoing>flow_start</bpmn:outgoing>", "").replace("<bpmn:incoming>flow_start</bpmn:incoming>", "")
+    assert ("internal_transfer", "从开始事件无法到达任何结束事件") in problems(xml)

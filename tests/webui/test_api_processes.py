@@ -157,3 +157,14 @@ def test_escape_payloads_are_refused_or_fail_harmlessly(client, auth, submit_for
         assert time.monotonic() - started < 5, payload
     assert client.get("/healthz").json["status"] == "ok"
     assert outcomes["refused"] >= 30
+
+
+def test_lanes_must_be_known_departments_or_roles(client, auth):
+    r = post_xml(client, f"{BASE}/validate", auth("manager"), XML.replace('name="信贷部"', 'name="外星部"', 1))
+    assert r.status_code == 422
+    (problem,) = r.json["problems"]
+    assert problem["element_id"] == "Lane_credit" and "外星部" in problem["message"] and "信贷部" in problem["message"]
+    moved = XML.replace('name="信贷部"', 'name="风险合规部"', 1)
+    assert post_xml(client, f"{BASE}/validate", auth("manager"), moved).status_code == 200
+    r = post_xml(client, f"{BASE}/versions", auth("manager"), XML.replace('name="信贷部"', 'name="外星部"', 1))
+    assert r.status_code == 422 and r.json["problems"][0]["element_id"] == "Lane_credit"

@@ -77,7 +77,7 @@ def version_xml(key, version):
 def validate(key):
     """Check a diagram without deploying it: 200 when it can be deployed, 422 with each problem on its element."""
     procedures.ensure_can_view(actor())
-    problems = procedures.validate(guichet().runtime, key, _xml_body())
+    problems = procedures.validate(db(), guichet().runtime, key, _xml_body())
     if problems:
         return _problems(problems)
     return {"valid": True, "problems": []}

@@ -72,7 +72,7 @@ def version_xml(key: str, version: int):
 def validate(key: str):
     """Validate the modeler's diagram; problems come back with their element ids."""
     procedures.ensure_can_deploy(actor())
-    problems = procedures.validate(guichet().runtime, key, request.get_data(as_text=True))
+    problems = procedures.validate(db(), guichet().runtime, key, request.get_data(as_text=True))
     return jsonify({"valid": not problems, "problems": problems}), (422 if problems else 200)
 
 

@@ -15,7 +15,7 @@
   var registry = modeler.get("elementRegistry");
   var csrf = document.querySelector('meta[name="csrf-token"]').getAttribute("content");
   var $ = function (id) { return document.getElementById(id); };
-  var selected = null, problems = {};
+  var selected = null, timerHost = null, problems = {};
 
   function show(field, on) { document.querySelector('[data-for="' + field + '"]').hidden = !on; }
   function timerDefinition(bo) {
@@ -42,7 +42,12 @@
     $("p-id").textContent = bo.id;
     $("p-type").textContent = selected.type.replace("bpmn:", "");
     $("p-name").value = bo.name || "";
-    var isLane = selected.type === "bpmn:Lane", timer = timerDefinition(bo), op = operatorOf(bo);
+    var isLane = selected.type === "bpmn:Lane", op = operatorOf(bo);
+    // A user task's SLA is the timer on its boundary: edit it from the task itself.
+    timerHost = timerDefinition(bo) ? selected : (selected.attachers || []).filter(function (a) {
+      return timerDefinition(a.businessObject);
+    })[0] || null;
+    var timer = timerHost && timerDefinition(timerHost.businessObject);
     show("lane", isLane); if (isLane) $("p-lane").value = bo.name || "";
     show("timer", !!timer); if (timer) $("p-timer").value = timerBody(timer);
     show("operation", selected.type === "bpmn:ServiceTask"); if (op) $("p-operation").value = op.id;
@@ -55,10 +60,11 @@
   $("p-name").addEventListener("change", function () { if (selected) modeling.updateLabel(selected, this.value); });
   $("p-lane").addEventListener("change", function () { if (selected) modeling.updateLabel(selected, this.value); });
   $("p-timer").addEventListener("change", function () {
-    var def = timerDefinition(selected.businessObject); if (!def) return;
+    if (!timerHost) return;
+    var def = timerDefinition(timerHost.businessObject);
     var key = def.timeCycle ? "timeCycle" : def.timeDate ? "timeDate" : "timeDuration", props = {};
     props[key] = moddle.create("bpmn:FormalExpression", { body: this.value });
-    modeling.updateModdleProperties(selected, def, props);
+    modeling.updateModdleProperties(timerHost, def, props);
   });
   $("p-condition").addEventListener("change", function () {
     var value = this.value.trim();
