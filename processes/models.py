@@ -1,6 +1,12 @@
 """Every stage's tables, imported together for migrations and test set-up."""
 from .audit.models import AuditEvent, AuditHead  # noqa: F401
-from .forms.models import Correction, Form, FormTemplate, SensitiveValue, TemplateVersion  # noqa: F401
+from .forms.models import (  # noqa: F401
+    Correction,
+    Form,
+    FormTemplate,
+    SensitiveValue,
+    TemplateVersion,
+)
 from .org.models import Department, User  # noqa: F401
 from .procedures.models import DeploymentRequest  # noqa: F401
 from .templates.models import TemplateReview  # noqa: F401

@@ -14,8 +14,8 @@ from engine.runtime import Runtime
 from ..audit import service as audit
 from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
 from ..org.models import User
-from .models import Form, FormTemplate, TemplateVersion
 from . import personal
+from .models import Form, FormTemplate, TemplateVersion
 from .schemas import GENERAL_TEMPLATE_FIELDS, schema_for
 from .validators import mask
 

@@ -67,6 +67,12 @@ def department_by_name(session: Session, name: str) -> Department | None:
                        lambda: session.scalars(select(Department).where(Department.name == name)).first())
 
 
+def members_of(session: Session, department: str) -> list[User]:
+    """The active staff of a department (by the name lanes use)."""
+    return list(session.scalars(select(User).join(Department, User.department_id == Department.id)
+                                .where(Department.name == department, User.active.is_(True)).order_by(User.id)))
+
+
 def superior_chain(session: Session, user: User, depth: int = 5) -> list[User]:
     """The user's superiors, nearest first."""
     chain, seen, current = [], {user.id}, user

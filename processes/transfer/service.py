@@ -61,6 +61,30 @@ def claim(session: Session, runtime: Runtime, *, item_id: str, actor: User, now:
     return item
 
 
+def may_assign(session: Session, actor: User, item: WorkItem) -> bool:
+    """Whether the actor heads the item's department (or is management), so may hand it to someone."""
+    if item.kind != "task" or item.status != "open":
+        return False
+    department = org.department_by_name(session, item.candidate_group or "")
+    return actor.role == "manager" or (department is not None and department.head_id == actor.id)
+
+
+def assign(session: Session, runtime: Runtime, *, item_id: str, actor: User, assignee: str, now: datetime) -> WorkItem:
+    """指派: the head of the item's department (or management) gives a queued item to a member of that department."""
+    item = runtime.get_item(session, item_id)
+    if item.kind != "task":
+        raise Invalid("督办事项不能指派", code="not_assignable")
+    if not may_assign(session, actor, item):
+        raise Forbidden("只有该部门负责人或管理层可以指派")
+    target = org.get_by_username(session, assignee or "")
+    if target is None or not target.active:
+        raise ValidationFailed({"assignee": "找不到该人员"})
+    if item.candidate_group not in target.groups:
+        raise ValidationFailed({"assignee": f"{target.display_name} 不在 {item.candidate_group}, 不能指派"})
+    _hand_to(session, item, target, now)
+    return item
+
+
 def release(session: Session, runtime: Runtime, *, item_id: str, actor: User, now: datetime) -> WorkItem:
     """Put a claimed item back in its queue."""
     item = runtime.get_item(session, item_id)

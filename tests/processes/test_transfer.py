@@ -133,3 +133,17 @@ def test_other_departments_cannot_touch_the_item(client, auth, submit_form):
     client.post(f"/api/v1/tasks/{hop['id']}/claim", headers=auth("handler"))
     r = client.post(f"/api/v1/tasks/{hop['id']}/claim", headers=auth("head"))
     assert r.status_code == 409 and r.json["code"] == "already_claimed"
+
+
+def test_the_head_assigns_a_queued_item(client, auth, submit_form):
+    submit_form()
+    (hop,) = tasks(client, auth, "handler")
+    r = client.post(f"/api/v1/tasks/{hop['id']}/assign", headers=auth("handler"), json={"assignee": "handler"})
+    assert r.status_code == 403 and "部门负责人" in r.json["message"]
+    r = client.post(f"/api/v1/tasks/{hop['id']}/assign", headers=auth("head"), json={"assignee": "clerk"})
+    assert r.status_code == 422 and "不在 信贷部" in r.json["fields"]["assignee"]
+    r = client.post(f"/api/v1/tasks/{hop['id']}/assign", headers=auth("head"), json={"assignee": "handler"})
+    assert r.status_code == 200 and r.json["assignee"] == "handler"
+    assert tasks(client, auth, "handler", scope="mine")[0]["id"] == hop["id"]
+    history = client.get(f"/api/v1/forms/{hop['form_id']}/handovers", headers=auth("clerk")).json
+    assert (history[0]["to_user"], history[0]["status"]) == ("handler", "received")

@@ -148,3 +148,15 @@ def test_vendor_files_are_served_and_fenced(client):
 def test_unknown_page_is_a_friendly_404(client):
     r = client.get("/no-such-page")
     assert r.status_code == 404 and "您访问的内容不存在" in r.get_data(as_text=True)
+
+
+def test_head_assigns_from_the_task_page(login, submit_form):
+    submit_form()
+    head = login("head")
+    item_id = re.search(r'data-item="([^"]+)"', head.get("/inbox").get_data(as_text=True)).group(1)
+    page = head.get(f"/tasks/{item_id}").get_data(as_text=True)
+    assert "指派" in page and 'value="handler"' in page
+    r = head.post(f"/tasks/{item_id}/assign", data={"assignee": "handler", "csrf_token": head.token})
+    assert r.status_code == 302
+    assert "已指派给 handler" in head.get(r.headers["Location"]).get_data(as_text=True)
+    assert f'action="/tasks/{item_id}/assign"' not in login("handler").get(f"/tasks/{item_id}").get_data(as_text=True)

@@ -52,6 +52,14 @@ def claim(item_id):
     return transfer.claim(db(), guichet().runtime, item_id=item_id, actor=actor(), now=now())
 
 
+@blp.route("/<item_id>/assign", methods=["POST"])
+@blp.arguments(ReassignSchema)
+@blp.response(200, TaskReadSchema)
+def assign(body, item_id):
+    """指派: the department head gives a queued item to a member of the department."""
+    return transfer.assign(db(), guichet().runtime, item_id=item_id, actor=actor(), assignee=body["assignee"], now=now())
+
+
 @blp.route("/<item_id>/release", methods=["POST"])
 @blp.response(200, TaskReadSchema)
 def release(item_id):

@@ -10,6 +10,7 @@ from engine.models import WorkItem
 from processes.errors import Forbidden
 from processes.forms.models import Form, TemplateVersion
 from processes.inbox import actions
+from processes.org import service as org
 from processes.templates import service as templates
 from processes.transfer import service as transfer
 
@@ -26,15 +27,11 @@ def _page(item: WorkItem, *, errors=None, message=None, values=None, status=200)
     reviews = templates.reviews_of(session, [version.id])[version.id] if version else []
     hop = session.get(WorkItem, item.parent_id) if item.parent_id else None
     decisions = actions.decisions(session, services.runtime, item) if item.status == "open" else []
-    colleagues = []
-    if item.kind == "escalation" and hop is not None:
-        from sqlalchemy import select
-
-        from processes.org.models import Department, User
-
-        colleagues = session.scalars(select(User).join(Department, User.department_id == Department.id)
-                                     .where(Department.name == hop.candidate_group, User.active.is_(True))).all()
+    colleagues = org.members_of(session, hop.candidate_group) if item.kind == "escalation" and hop is not None else []
+    can_assign = transfer.may_assign(session, user, item)
+    members = org.members_of(session, item.candidate_group) if can_assign else []
     return render_template("task.html", item=item, form=form, hop=hop, decisions=decisions, colleagues=colleagues,
+                           can_assign=can_assign, members=members,
                            version=version, reviews=reviews,
                            handovers=transfer.handovers_of(session, form.id) if form else [], errors=errors or {},
                            message=message, values=values or {}, now=now(), user=user), status
@@ -81,6 +78,16 @@ def complete(item_id: str):
     done = {"return": _("已退回") if approval else _("已退回补正"), "approve": _("已批准")}
     flash(done.get(data["decision"], _("已办理完成并移交")))
     return redirect(url_for("inbox.index"))
+
+
+@bp.route("/tasks/<item_id>/assign", methods=["POST"])
+@login_required
+def assign(item_id: str):
+    """指派."""
+    item = transfer.assign(db(), guichet().runtime, item_id=item_id, actor=actor(),
+                           assignee=request.form.get("assignee", ""), now=now())
+    flash(_("已指派给 %(who)s", who=item.assignee))
+    return redirect(url_for("tasks.detail", item_id=item_id))
 
 
 @bp.route("/tasks/<item_id>/urge", methods=["POST"])
