@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_every_ui_string_is_translated_to_english(tmp_path):
     pot = tmp_path / "messages.pot"
     pybabel = Path(sys.executable).parent / "pybabel"
-    subprocess.run([str(pybabel), "extract", "-q", "-F", "babel.cfg", "-k", "_l", "-o", str(pot), "."], cwd=ROOT,
+    subprocess.run([str(pybabel), "extract", "-F", "babel.cfg", "-k", "_l", "-o", str(pot), "."], cwd=ROOT,
                    check=True, capture_output=True)
     with open(pot, "rb") as fh:
         wanted = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(fh) if m.id}
