@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 PG_URL  ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-sqlite test-postgres browser-deps postgres-up bench translations clean
+.PHONY: install run test lint test-sqlite test-postgres browser-deps postgres-up bench translations clean
 
 install: $(VENV)/.installed node_modules/.installed translations
 
@@ -40,17 +40,21 @@ postgres-up:
 	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
 	@for i in 1 2 3 4 5 6 7 8 9 10; do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
 
-test: install browser-deps postgres-up
+lint: install
+	@echo "==> Lint (pyflakes rules)"
+	$(BIN)/ruff check --select F,E9 engine processes webui tests bench
+
+test: install lint browser-deps postgres-up
 	@echo "==> Tests on SQLite (with browser tests)"
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
 	@echo "==> Tests on PostgreSQL"
-	GUICHET_TEST_DATABASE_URL=$(PG_URL) $(PY) -m pytest -m "not browser" $(PYTEST_ARGS)
+	GUICHET_TEST_DATABASE_URL=$(PG_URL) $(PY) -m pytest -n 2 -m "not browser" $(PYTEST_ARGS)
 
 test-sqlite: install browser-deps
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
 test-postgres: install postgres-up
-	GUICHET_TEST_DATABASE_URL=$(PG_URL) $(PY) -m pytest -m "not browser" $(PYTEST_ARGS)
+	GUICHET_TEST_DATABASE_URL=$(PG_URL) $(PY) -m pytest -n 2 -m "not browser" $(PYTEST_ARGS)
 
 bench: install postgres-up
 	$(PY) -m bench
