@@ -1,6 +1,7 @@
 """Filling and submitting forms."""
 from __future__ import annotations
 
+import math
 import uuid
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -126,7 +127,12 @@ def _draft_data(version: TemplateVersion, data: dict) -> dict:
     unknown = sorted(set(data) - known)
     if unknown:
         raise ValidationFailed({code: "不是本模板的字段" for code in unknown})
-    return {k: v for k, v in data.items() if isinstance(v, (str, int, float)) and len(str(v)) <= 5000}
+    bad = sorted(k for k, v in data.items() if isinstance(v, float) and not math.isfinite(v))
+    if bad:
+        raise ValidationFailed({code: "不是有效的数值" for code in bad})
+    # A draft keeps what can be kept as typed (text and numbers); anything else waits for the full check on submit.
+    return {k: v for k, v in data.items() if isinstance(v, (str, int, float)) and not isinstance(v, bool)
+            and len(str(v)) <= 5000}
 
 
 def _ensure_own_draft(form: Form, actor: User) -> None:

@@ -72,3 +72,23 @@ def test_no_input_with_chinese_formats_yields_a_500(client, auth, kyc_template, 
     assert r.status_code in (201, 422), (r.status_code, r.json)
     if r.status_code == 422:
         assert all(isinstance(m, str) and m for m in r.json["fields"].values())
+
+
+def test_non_finite_numbers_are_refused_not_stored(client, auth, services, clock):
+    for value in (float("inf"), float("nan")):
+        r = client.post("/api/v1/forms", headers=auth("clerk"),
+                        json={"template_id": 1, "data": {"business_type": value}, "submit": False})
+        assert r.status_code == 422 and r.json["fields"] == {"business_type": "不是有效的数值"}
+    from engine.db import unit_of_work
+    from processes.errors import ValidationFailed
+    from processes.forms.service import create_form
+    from processes.org.service import get_by_username
+
+    with unit_of_work(services.sessions) as s:  # and a caller that is not HTTP is refused too
+        try:
+            create_form(s, services.runtime, services.config, actor=get_by_username(s, "clerk"), template_id=1,
+                        data={"business_type": float("inf")}, submit=False, now=clock())
+        except ValidationFailed as exc:
+            assert exc.details["fields"] == {"business_type": "不是有效的数值"}
+        else:
+            raise AssertionError("a non-finite number was accepted")
