@@ -19,6 +19,7 @@ from processes.forms import personal
 from processes.org import service as org
 
 from .context import Guichet, db
+from .errors import error_response
 
 log = logging.getLogger("guichet")
 csrf = CSRFProtect()
@@ -66,6 +67,7 @@ def create_app(overrides: dict | None = None, *, config: dict | None = None, clo
     app.jinja_env.filters["localtime"] = lambda value: format_datetime(value, "yyyy-MM-dd HH:mm") if value else ""
     init_api(app, csrf)
     init_pages(app)
+    app.before_request(_refuse_nul)
     app.after_request(_commit_if_ok)
     app.teardown_request(_close_transaction)
     return app
@@ -86,6 +88,21 @@ def _select_locale() -> str:
     return "zh_CN"
 
 
+def _refuse_nul():
+    """NUL characters are never part of a business form, and PostgreSQL cannot store them: refuse them up front."""
+    if request.mimetype.startswith("multipart/"):
+        return None
+    if request.mimetype == "application/x-www-form-urlencoded":
+        values = [*request.args.values(), *request.form.values()]
+        found = any("\x00" in v for v in values)
+    else:
+        raw = request.get_data(cache=True).lower()
+        found = b"\x00" in raw or b"\\u0000" in raw or any("\x00" in v for v in request.args.values())
+    if found:
+        return error_response(400, "bad_request", "请求含有不允许的控制字符 (NUL), 请检查输入")
+    return None
+
+
 def _commit_if_ok(response):
     """The request is the transaction boundary: commit when it succeeded, roll back when it did not."""
     session = g.get("db")
@@ -99,8 +116,6 @@ def _commit_if_ok(response):
     except SQLAlchemyError:
         session.rollback()
         log.exception("commit failed")
-        from .errors import error_response
-
         return error_response(409, "commit_failed", "保存失败: 数据已被他人同时修改, 请刷新后重试")
     return response
 

@@ -114,3 +114,19 @@ def test_healthz(client):
 def test_unknown_api_path_is_json_404(client, auth):
     r = client.get("/api/v1/nothing", headers=auth("clerk"))
     assert r.status_code == 404 and r.json == {"code": "not_found", "message": "您访问的内容不存在"}
+
+
+@pytest.mark.parametrize("where", ["json", "query", "form"])
+def test_nul_characters_are_refused_up_front(client, auth, where):
+    if where == "json":
+        r = client.post("/api/v1/forms", headers=auth("clerk"),
+                        json={"template_id": 1, "data": {**GOOD_FORM, "customer_name": "张\x00三"}, "submit": True})
+    elif where == "query":
+        r = client.get("/api/v1/tasks?q=%00", headers=auth("handler"))
+    else:
+        import re
+
+        token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True)).group(1)
+        r = client.post("/login", data={"username": "clerk\x00", "password": "x", "csrf_token": token})
+    assert r.status_code == 400 and "NUL" in (r.json["message"] if r.is_json else r.get_data(as_text=True))
+    assert client.get("/api/v1/tasks", headers=auth("handler")).json == []
