@@ -7,6 +7,7 @@ import shutil
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
 
 from engine.config import ROOT, load_config
@@ -14,6 +15,11 @@ from engine.db import Base, unit_of_work
 from engine.migrate import upgrade
 
 PG_URL = os.environ.get("GUICHET_TEST_DATABASE_URL", "")
+
+# CI explores the same property-test examples every run (reproducible); developers get fresh ones.
+hypothesis_settings.register_profile("ci", derandomize=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 DEMO_PASSWORD = "guichet-demo"
 START = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)  # Monday 09:00 in Shanghai
 
