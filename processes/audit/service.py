@@ -25,6 +25,10 @@ def event_hash(prev_hash: str, *, seq: int, at: datetime, actor: str, action: st
 
 
 def _head(session: Session) -> AuditHead:
+    # Locked once per transaction and kept: later events of the same transaction append without asking again.
+    held = session.info.get("guichet_audit_head")
+    if held is not None:
+        return held
     head = session.get(AuditHead, 1, with_for_update=True, populate_existing=True)
     if head is None:
         try:
@@ -33,6 +37,7 @@ def _head(session: Session) -> AuditHead:
         except IntegrityError:  # another transaction created it first
             pass
         head = session.get(AuditHead, 1, with_for_update=True, populate_existing=True)
+    session.info["guichet_audit_head"] = head
     return head
 
 
