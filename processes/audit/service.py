@@ -53,8 +53,7 @@ def record(session: Session, *, actor: str, action: str, object_type: str, objec
     event = AuditEvent(seq=seq, at=at, actor=actor, action=action, object_type=object_type, object_id=str(object_id),
                        details=details, prev_hash=head.hash, hash=digest)
     session.add(event)
-    head.seq, head.hash = seq, digest
-    session.flush()
+    head.seq, head.hash = seq, digest  # written with the transaction's next flush or its commit
     return event
 
 
