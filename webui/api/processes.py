@@ -3,41 +3,17 @@ from __future__ import annotations
 
 from flask import Response, jsonify, request
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
 
 from processes.errors import Invalid
 from processes.procedures import service as procedures
 
 from ..auth import actor, require_bearer
 from ..context import db, guichet, now
+from .schemas import ProcessSchema, VersionSchema
 
 blp = Blueprint("api_processes", __name__, url_prefix="/api/v1", description="流程管理 · Procedures")
 blp.before_request(require_bearer)
 XML_BODY = {"requestBody": {"required": True, "content": {"application/xml": {"schema": {"type": "string"}}}}}
-
-
-class ProcessSchema(Schema):
-    """A process and its newest version."""
-
-    key = fields.String()
-    name = fields.String()
-    latest_version = fields.Integer()
-    versions = fields.Integer()
-    running_instances = fields.Integer()
-    deployed_at = fields.DateTime()
-    deployed_by = fields.String()
-
-
-class VersionSchema(Schema):
-    """One deployed version."""
-
-    key = fields.String()
-    version = fields.Integer()
-    name = fields.String()
-    sha256 = fields.String()
-    deployed_by = fields.String()
-    deployed_at = fields.DateTime()
-    running_instances = fields.Integer()
 
 
 def _xml_body() -> str:

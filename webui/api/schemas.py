@@ -104,3 +104,27 @@ class ReassignSchema(Schema):
     """POST /tasks/{id}/reassign."""
 
     assignee = fields.String(required=True)
+
+
+class ProcessSchema(Schema):
+    """A process and its newest version."""
+
+    key = fields.String()
+    name = fields.String()
+    latest_version = fields.Integer()
+    versions = fields.Integer()
+    running_instances = fields.Integer()
+    deployed_at = fields.DateTime()
+    deployed_by = fields.String()
+
+
+class VersionSchema(Schema):
+    """One deployed version."""
+
+    key = fields.String()
+    version = fields.Integer()
+    name = fields.String()
+    sha256 = fields.String()
+    deployed_by = fields.String()
+    deployed_at = fields.DateTime()
+    running_instances = fields.Integer()

@@ -5,7 +5,11 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from processes.forms import service as forms
-from processes.forms.schemas import TemplateCreateSchema, TemplateReadSchema, TemplateVersionCreateSchema
+from processes.forms.schemas import (
+    TemplateCreateSchema,
+    TemplateReadSchema,
+    TemplateVersionCreateSchema,
+)
 from processes.templates import service as templates
 
 from ..auth import actor, require_bearer
