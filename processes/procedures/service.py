@@ -151,7 +151,7 @@ def _elements(xml: str) -> dict[str, Element]:
     for process in root.iter(f"{_BPMN}process"):
         for el in process.iter():
             ident = el.get("id") if isinstance(el.tag, str) else None
-            if not ident or el is process:
+            if not ident or el is process or _folded(el):
                 continue
             kind = etree.QName(el).localname
             texts = [f"{etree.QName(c).localname}={(c.text or '').strip()}" for c in _own_parts(el)
@@ -161,10 +161,15 @@ def _elements(xml: str) -> dict[str, Element]:
     return found
 
 
+def _folded(el) -> bool:
+    """Event definitions are part of their event: a changed timer is a change of the event that holds it."""
+    return etree.QName(el).localname.endswith("EventDefinition")
+
+
 def _own_parts(el):
     """Descendants that belong to this element (not to a nested element with an id of its own)."""
     for child in el:
-        if isinstance(child.tag, str) and not child.get("id"):
+        if isinstance(child.tag, str) and (not child.get("id") or _folded(child)):
             yield child
             yield from _own_parts(child)
 

@@ -56,6 +56,12 @@ def test_manager_edits_validates_and_deploys(new_page):
     expect(page.locator("table.versions tr[data-version]")).to_have_count(2)
     shoot(page, "21-procedure-versions")
 
+    page.locator("form.filters button").click()  # compare v1 → v2, side by side
+    expect(page.locator('#cmp-new[data-ready="1"]')).to_be_attached()
+    expect(page.locator('#cmp-new [data-element-id="Lane_credit"]').first).to_have_class(re.compile(r"\bdiff-changed\b"))
+    expect(page.locator('#cmp-old [data-element-id="late_credit"]').first).to_have_class(re.compile(r"\bdiff-changed\b"))
+    shoot(page, "24-procedure-compare")
+
     xml = page.request.get("/procedures/internal_transfer/versions/2.bpmn").text()
     assert 'name="风险合规部"' in xml and "R2/PT2H" in xml and 'decision == "return"' in xml
 
