@@ -1,6 +1,7 @@
 """Every stage's tables, imported together for migrations and test set-up."""
 from .audit.models import AuditEvent, AuditHead  # noqa: F401
 from .forms.models import (  # noqa: F401
+    Attachment,
     Correction,
     Form,
     FormTemplate,

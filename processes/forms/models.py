@@ -3,7 +3,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine.db import Base, UTCDateTime
@@ -126,3 +134,19 @@ class Correction(Base):
     def stamp(self) -> str:
         """更正章: the stamp's text."""
         return f"更正 第{self.seq}号 · {self.corrected_by} · {self.corrected_at:%Y-%m-%d %H:%M} UTC"
+
+
+class Attachment(Base):
+    """附件: a file on a form's attachment field, sealed with the form's data key."""
+
+    __tablename__ = "attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    form_id: Mapped[int] = mapped_column(ForeignKey("form.id"), index=True)
+    field_code: Mapped[str] = mapped_column(String(100))
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded_by: Mapped[str] = mapped_column(String(100))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -153,7 +153,9 @@ def submit_form(session: Session, runtime: Runtime, config: dict, *, form: Form,
 
 def _start(session: Session, runtime: Runtime, config: dict, *, form: Form, actor: User, now: datetime) -> None:
     from ..transfer.service import start_transfer
+    from .attachments import check_references
 
+    check_references(session, form)
     form.status, form.submitted_at = "in_transfer", now
     start_transfer(session, runtime, config, form=form, actor=actor, now=now)
 

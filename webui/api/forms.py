@@ -1,9 +1,13 @@
 """Forms: create (and submit), read, handover history."""
 from __future__ import annotations
 
+from urllib.parse import quote
+
+from flask import Response, request
 from flask_smorest import Blueprint
 
-from processes.forms import amendments
+from processes.errors import ValidationFailed
+from processes.forms import amendments, attachments
 from processes.forms import service as forms
 from processes.forms.schemas import (
     CorrectionCreateSchema,
@@ -104,3 +108,43 @@ def corrections(form_id):
     form = forms.get_form(db(), form_id)
     ensure_can_view_form(db(), actor(), form)
     return amendments.corrections_of(db(), guichet().config, form)
+
+
+def _attachment_json(a) -> dict:
+    return {"id": a.id, "field": a.field_code, "filename": a.filename, "content_type": a.content_type, "size": a.size,
+            "uploaded_by": a.uploaded_by, "uploaded_at": a.uploaded_at.isoformat()}
+
+
+@blp.route("/<int:form_id>/attachments", methods=["POST"])
+@blp.doc(requestBody={"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "properties": {"field": {"type": "string"}, "file": {"type": "string", "format": "binary"}}}}}})
+def add_attachment(form_id):
+    """Attach a file to a draft's attachment field (multipart: `field`, `file`); it is stored encrypted."""
+    upload = request.files.get("file")
+    if upload is None:
+        raise ValidationFailed({"file": "请选择要上传的文件"})
+    form = forms.get_form(db(), form_id)
+    found = attachments.add(db(), guichet().config, form=form, actor=actor(), field=request.form.get("field", ""),
+                            filename=upload.filename or "", content_type=upload.mimetype or "",
+                            content=upload.read(attachments.MAX_BYTES + 1), now=now())
+    return _attachment_json(found), 201
+
+
+@blp.route("/<int:form_id>/attachments", methods=["GET"])
+def list_attachments(form_id):
+    """The form's attachments (names and sizes)."""
+    form = forms.get_form(db(), form_id)
+    ensure_can_view_form(db(), actor(), form)
+    return [_attachment_json(a) for a in attachments.of_form(db(), form)]
+
+
+@blp.route("/<int:form_id>/attachments/<int:attachment_id>", methods=["GET"])
+def get_attachment(form_id, attachment_id):
+    """One attachment's file, for those who may see the form's personal data; audited."""
+    form = forms.get_form(db(), form_id)
+    ensure_can_view_form(db(), actor(), form)
+    found, content = attachments.open_file(db(), guichet().config, form=form, attachment_id=attachment_id,
+                                           actor=actor(), now=now())
+    return Response(content, mimetype=found.content_type, headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(found.filename)}",
+        "X-Content-Type-Options": "nosniff"})

@@ -1,8 +1,11 @@
 """Form pages: fill a new form (or resume a draft), see a form with its history and diagram, reveal, correct."""
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from flask import (
     Blueprint,
+    Response,
     abort,
     flash,
     jsonify,
@@ -17,7 +20,7 @@ from flask_login import login_required
 from engine.errors import EngineError
 from engine.models import ProcessDefinition, ProcessInstance, WorkItem
 from processes.errors import ValidationFailed
-from processes.forms import amendments
+from processes.forms import amendments, attachments
 from processes.forms import service as forms
 from processes.forms.schemas import FIELD_TYPES
 from processes.org import service as org
@@ -55,10 +58,15 @@ def new():
         return _fill_page(templates, version)
     values = {f["code"]: request.form.get(f["code"], "") for f in version.fields}
     submit = request.form.get("action") != "draft"
+    files = _uploaded(version)
     services = guichet()
     try:
         form = forms.create_form(db(), services.runtime, services.config, actor=actor(),
-                                 template_id=version.template_id, data=values, submit=submit, now=now())
+                                 template_id=version.template_id, data=values, submit=submit and not files, now=now())
+        if files:  # files need the form (its data key) first: save as a draft, attach, then submit
+            _attach(form, files)
+            if submit:
+                forms.submit_form(db(), services.runtime, services.config, form=form, actor=actor(), now=now())
     except ValidationFailed as exc:
         return _fill_page(templates, version, values=values, errors=exc.details["fields"], message=exc.message, status=422)
     flash(_("业务单 %(number)s 已提交, 已移交下一环节", number=form.number) if submit
@@ -77,12 +85,18 @@ def edit(form_id: int):
     if request.method == "GET":
         values = {k: v for k, v in form.data.items() if k not in form.sensitive_fields}
         return _fill_page([version], version, values=values, draft=form)
-    values = {f["code"]: request.form.get(f["code"], "") for f in version.fields}
+    files = _uploaded(version)
+    values = {f["code"]: request.form.get(f["code"], "") or (form.data.get(f["code"], "")
+              if f.get("type") == "attachment" else "") for f in version.fields}
     submit = request.form.get("action") != "draft"
     services = guichet()
     try:
         forms.update_draft(db(), services.runtime, services.config, form=form, actor=actor(), data=values,
-                           submit=submit, now=now())
+                           submit=submit and not files, now=now())
+        if files:
+            _attach(form, files)
+            if submit:
+                forms.submit_form(db(), services.runtime, services.config, form=form, actor=actor(), now=now())
     except ValidationFailed as exc:
         db().rollback()
         form = forms.get_form(db(), form_id)
@@ -91,6 +105,30 @@ def edit(form_id: int):
     flash(_("业务单 %(number)s 已提交, 已移交下一环节", number=form.number) if submit
           else _("业务单 %(number)s 已保存为草稿", number=form.number))
     return redirect(url_for("forms.detail", form_id=form.id))
+
+
+def _uploaded(version) -> dict:
+    """The files chosen for the version's attachment fields."""
+    codes = {f["code"] for f in version.fields if f.get("type") == "attachment"}
+    return {code: f for code, f in request.files.items() if code in codes and f and f.filename}
+
+
+def _attach(form, files: dict) -> None:
+    for code, upload in files.items():
+        attachments.add(db(), guichet().config, form=form, actor=actor(), field=code, filename=upload.filename,
+                        content_type=upload.mimetype or "", content=upload.read(attachments.MAX_BYTES + 1), now=now())
+
+
+@bp.route("/forms/<int:form_id>/attachments/<int:attachment_id>")
+@login_required
+def attachment(form_id: int, attachment_id: int):
+    """Open an attachment (for those who may see the form's personal data; audited)."""
+    form = forms.get_form(db(), form_id)
+    found, content = attachments.open_file(db(), guichet().config, form=form, attachment_id=attachment_id,
+                                           actor=actor(), now=now())
+    return Response(content, mimetype=found.content_type, headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(found.filename)}",
+        "X-Content-Type-Options": "nosniff"})
 
 
 def _detail_page(form, *, revealed=None, errors=None, message=None, values=None, status=200):
@@ -104,7 +142,7 @@ def _detail_page(form, *, revealed=None, errors=None, message=None, values=None,
         escalations=transfer.escalations_of(session, form.id), open_items=open_items, now=now(),
         corrections=amendments.corrections_of(session, guichet().config, form) if form.corrections else [],
         may_reveal=amendments.may_reveal(session, user, form), may_correct=may_correct, revealed=revealed or {},
-        errors=errors or {}, message=message, values=values or {},
+        errors=errors or {}, message=message, values=values or {}, attachments=attachments.of_form(session, form),
     ), status
 
 
