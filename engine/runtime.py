@@ -365,7 +365,7 @@ def _sync_work_items(session: Session, instance, workflow, now, result: StepResu
 
 @event.listens_for(Session, "after_commit")
 def _warm_after_commit(session):
-    if session.in_transaction():
+    if session.in_nested_transaction():
         return  # a savepoint was released; the outer transaction may still roll back
     for runtime, instance_id, version, workflow in session.info.pop("guichet_warm", []):
         runtime._remember(instance_id, version, workflow)
@@ -374,7 +374,7 @@ def _warm_after_commit(session):
 
 @event.listens_for(Session, "after_rollback")
 def _forget_after_rollback(session):
-    if session.in_transaction():
+    if session.in_nested_transaction():
         return  # a savepoint was rolled back; the scheduler forgets that instance itself
     session.info.pop("guichet_warm", None)
     _end_of_transaction(session)

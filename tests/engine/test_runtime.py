@@ -145,3 +145,28 @@ def test_running_instances_stay_on_their_version(services):
                                      now=services.clock()).instance.id
         titles = {i.instance_id: i.title for i in s.scalars(select(WorkItem)).all()}
     assert titles[old] == "信贷部办理" and titles[new] == "信贷部审核办理"
+
+
+def test_a_committed_step_leaves_its_workflow_warm_and_a_rolled_back_one_does_not(services, monkeypatch):
+    from engine import runtime as runtime_module
+
+    loads = []
+    real_load = runtime_module.load_state
+    monkeypatch.setattr(runtime_module, "load_state", lambda *a, **k: loads.append(1) or real_load(*a, **k))
+    with unit_of_work(services.sessions) as s:
+        result = services.runtime.start(s, "internal_transfer", data={"handover_sla": "PT4H"}, actor="t",
+                                        now=services.clock())
+        item_id = result.opened[0].id
+    with pytest.raises(RuntimeError):
+        with unit_of_work(services.sessions) as s:
+            services.runtime.complete(s, item_id, actor="t", now=services.clock(), data={"decision": "return"})
+            raise RuntimeError("the request failed after the step")
+    assert loads == []  # the start's workflow came from the cache
+    with unit_of_work(services.sessions) as s:
+        services.runtime.complete(s, item_id, actor="t", now=services.clock(), data={"decision": "complete"})
+    assert loads == [1]  # the rolled-back step's workflow was not reused: it was restored from the database
+    with unit_of_work(services.sessions) as s:
+        (item,) = s.scalars(select(WorkItem).where(WorkItem.status == "open")).all()
+        assert item.task_name == "hop_close"
+        services.runtime.complete(s, item.id, actor="t", now=services.clock(), data={"decision": "complete"})
+    assert loads == [1]  # warm again after a commit
