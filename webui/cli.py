@@ -199,9 +199,8 @@ def rotate_key() -> None:
 
 
 def _scheduler(services):
-    from engine.scheduler import TimerScheduler
-
     from engine.db import database_now
+    from engine.scheduler import TimerScheduler
 
     cfg = services.config["scheduler"]
     return TimerScheduler(services.runtime, services.sessions, tick_seconds=cfg["tick_seconds"],

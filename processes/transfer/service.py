@@ -76,13 +76,18 @@ def assign(session: Session, runtime: Runtime, *, item_id: str, actor: User, ass
         raise Invalid("督办事项不能指派", code="not_assignable")
     if not may_assign(session, actor, item):
         raise Forbidden("只有该部门负责人或管理层可以指派")
-    target = org.get_by_username(session, assignee or "")
+    _hand_to(session, item, _member_of(session, item.candidate_group, assignee, "指派"), now)
+    return item
+
+
+def _member_of(session: Session, department: str | None, username: str, verb: str) -> User:
+    """The active member of `department` an item is given to; ValidationFailed names what is wrong."""
+    target = org.get_by_username(session, username or "")
     if target is None or not target.active:
         raise ValidationFailed({"assignee": "找不到该人员"})
-    if item.candidate_group not in target.groups:
-        raise ValidationFailed({"assignee": f"{target.display_name} 不在 {item.candidate_group}, 不能指派"})
-    _hand_to(session, item, target, now)
-    return item
+    if department not in target.groups:
+        raise ValidationFailed({"assignee": f"{target.display_name} 不在 {department}, 不能{verb}"})
+    return target
 
 
 def release(session: Session, runtime: Runtime, *, item_id: str, actor: User, now: datetime) -> WorkItem:
@@ -207,11 +212,7 @@ def urge(session: Session, runtime: Runtime, *, item_id: str, actor: User, now: 
 def reassign(session: Session, runtime: Runtime, *, item_id: str, actor: User, assignee: str, now: datetime) -> WorkItem:
     """改派: give the late hop to another member of its department."""
     _item, hop, esc = _escalation_for(session, runtime, item_id, actor)
-    target = org.get_by_username(session, assignee or "")
-    if target is None or not target.active:
-        raise ValidationFailed({"assignee": "找不到该人员"})
-    if hop.candidate_group not in target.groups:
-        raise ValidationFailed({"assignee": f"{target.display_name} 不在 {hop.candidate_group}, 不能改派"})
+    target = _member_of(session, hop.candidate_group, assignee, "改派")
     _hand_to(session, hop, target, now)
     esc.last_action, esc.last_action_at = f"{actor.display_name} 改派给 {target.display_name}", now
     return hop

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from .helpers import shoot, submit_new_form
 from playwright.sync_api import expect
+
+from .helpers import shoot, submit_new_form
 
 pytestmark = pytest.mark.browser
 

@@ -5,20 +5,9 @@ import pytest
 
 import processes
 from engine.runtime import Runtime
-from tests.conftest import GOOD_FORM
+from tests.conftest import GOOD_FORM, KYC_FIELDS
 
-FIELDS = [
-    {"code": "business_type", "label": "业务类型", "type": "text", "required": True},
-    {"code": "customer_name", "label": "客户姓名", "type": "text", "required": True},
-    {"code": "customer_id", "label": "身份证号码", "type": "id_card", "required": True, "sensitive": True},
-    {"code": "card_no", "label": "银行卡号", "type": "bank_card", "required": False, "sensitive": True},
-    {"code": "mobile", "label": "手机号码", "type": "mobile", "required": False},
-    {"code": "amount", "label": "贷款金额", "type": "amount", "required": True},
-    {"code": "term", "label": "期限", "type": "choice", "required": True, "choices": ["12个月", "24个月"]},
-    {"code": "content", "label": "业务内容", "type": "text", "required": True},
-    {"code": "handled_at", "label": "办理时间", "type": "datetime", "required": True},
-    {"code": "handled_by", "label": "经办人员", "type": "text", "required": True},
-]
+FIELDS = [f for f in KYC_FIELDS if f["code"] not in ("birth", "count", "proof")]
 
 
 def design(client, auth, user="handler", **changes):

@@ -1,9 +1,7 @@
 """Forms: create (and submit), read, handover history."""
 from __future__ import annotations
 
-from urllib.parse import quote
-
-from flask import Response, request
+from flask import request
 from flask_smorest import Blueprint
 
 from processes.errors import ValidationFailed
@@ -22,6 +20,7 @@ from processes.transfer import service as transfer
 
 from ..auth import actor, require_bearer
 from ..context import db, guichet, now
+from ..downloads import attachment_response
 from ..permissions import ensure_can_view_form
 from .schemas import HandoverReadSchema
 
@@ -145,6 +144,4 @@ def get_attachment(form_id, attachment_id):
     ensure_can_view_form(db(), actor(), form)
     found, content = attachments.open_file(db(), guichet().config, form=form, attachment_id=attachment_id,
                                            actor=actor(), now=now())
-    return Response(content, mimetype=found.content_type, headers={
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(found.filename)}",
-        "X-Content-Type-Options": "nosniff"})
+    return attachment_response(found.filename, found.content_type, content)

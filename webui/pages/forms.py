@@ -1,11 +1,8 @@
 """Form pages: fill a new form (or resume a draft), see a form with its history and diagram, reveal, correct."""
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from flask import (
     Blueprint,
-    Response,
     abort,
     flash,
     jsonify,
@@ -28,6 +25,7 @@ from processes.transfer import service as transfer
 
 from ..auth import actor
 from ..context import db, guichet, now
+from ..downloads import attachment_response
 from ..permissions import ensure_can_view_form
 
 bp = Blueprint("forms", __name__)
@@ -126,9 +124,7 @@ def attachment(form_id: int, attachment_id: int):
     form = forms.get_form(db(), form_id)
     found, content = attachments.open_file(db(), guichet().config, form=form, attachment_id=attachment_id,
                                            actor=actor(), now=now())
-    return Response(content, mimetype=found.content_type, headers={
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(found.filename)}",
-        "X-Content-Type-Options": "nosniff"})
+    return attachment_response(found.filename, found.content_type, content)
 
 
 def _detail_page(form, *, revealed=None, errors=None, message=None, values=None, status=200):

@@ -8,7 +8,11 @@ from marshmallow import ValidationError
 
 from processes.errors import ValidationFailed
 from processes.forms.models import TemplateVersion
-from processes.forms.schemas import FIELD_TYPES, GENERAL_TEMPLATE_FIELDS, TemplateCreateSchema
+from processes.forms.schemas import (
+    FIELD_TYPES,
+    GENERAL_TEMPLATE_FIELDS,
+    TemplateCreateSchema,
+)
 from processes.templates import service as templates
 
 from ..auth import actor
