@@ -27,12 +27,14 @@ class Driver:
         self.services = app.extensions["guichet"]
         with unit_of_work(self.services.sessions) as session:
             self.template_id = session.scalars(select(FormTemplate.id).where(FormTemplate.code == "general")).one()
-            self.user_ids = {u.username: u.id for u in users(session, "clerk", "handler")}
+            # Signed-in users are held detached for the whole run, as the web app's token cache holds them.
+            self.actors = {u.username: u for u in users(session, "clerk", "handler")}
+            for user in self.actors.values():
+                session.expunge(user)
+                session.expunge(user.department)
 
     def _actor(self, session, name):
-        from processes.org.models import User
-
-        return session.get(User, self.user_ids[name])
+        return self.actors[name]
 
     def create(self, *, data=GOOD_FORM, now=None) -> tuple[int, str]:
         """Submit a form; (form id, id of the item it opened)."""

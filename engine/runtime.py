@@ -19,15 +19,16 @@ from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import event, select, update
+from sqlalchemy import event
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from . import deploy as deployment
 from . import expressions
+from . import rows
 from .clock import step_time
 from .errors import Conflict, Invalid, NotFound
-from .models import NO_DEADLINE, ProcessInstance, WorkItem
+from .models import NO_DEADLINE
+from .rows import Instance, Item
 from .serializer import STATE_VERSION, dump_state, load_state
 from .timers import sync_timers, timer_fire_at
 
@@ -39,10 +40,10 @@ _DECISION = re.compile(r"""decision\s*==\s*["']([A-Za-z_]+)["']""")
 class StepResult:
     """What one step changed: the item completed (if any) and the items opened and closed."""
 
-    instance: ProcessInstance
-    completed: WorkItem | None = None
-    opened: list[WorkItem] = field(default_factory=list)
-    closed: list[WorkItem] = field(default_factory=list)
+    instance: Instance
+    completed: Item | None = None
+    opened: list[Item] = field(default_factory=list)
+    closed: list[Item] = field(default_factory=list)
 
 
 @dataclass
@@ -51,13 +52,13 @@ class ServiceCall:
 
     session: Session
     now: datetime
-    instance: ProcessInstance
+    instance: Instance
     task: object
     params: dict
-    attached_item: WorkItem | None
+    attached_item: Item | None
     runtime: "Runtime"
 
-    def add_follow_up(self, parent: WorkItem, **kwargs) -> WorkItem:
+    def add_follow_up(self, parent: Item, **kwargs) -> Item:
         """Attach a follow-up item (e.g. an escalation) to the task item `parent`."""
         return self.runtime.add_follow_up(self.session, parent, now=self.now, **kwargs)
 
@@ -66,7 +67,7 @@ class ServiceCall:
 class _Step:
     session: Session
     now: datetime
-    instance: ProcessInstance | None
+    instance: Instance | None
 
 
 _current_step: ContextVar[_Step | None] = ContextVar("guichet_current_step", default=None)
@@ -113,20 +114,26 @@ class Runtime:
             raise NotFound(f"流程未部署: {key}", code="process_not_deployed")
         parsed = self.specs.by_id(session, definition_id)
         workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=self.script_engine)
-        instance = ProcessInstance(
+        instance = Instance(
             definition_id=definition_id, process_key=key, business_key=business_key, subject=subject,
             ref_type=ref_type, ref_id=ref_id, status="running", state="", serializer_version=STATE_VERSION,
             started_by=actor, started_at=now, updated_at=now,
         )
-        session.add(instance)
         workflow.task_tree.data = dict(data)
         with self._step(session, now, instance):
             self._advance(workflow)
         return self._save(session, instance, workflow, now, new=True)
 
-    def complete(self, session: Session, item_id: str, *, actor: str, now: datetime, data: dict | None = None) -> StepResult:
-        """Complete an open task item with `data` merged into its task."""
-        item = self.get_item(session, item_id)
+    def complete(self, session: Session, item: Item | str, *, actor: str, now: datetime,
+                 data: dict | None = None) -> StepResult:
+        """Complete an open task item (or the item with that id) with `data` merged into its task.
+
+        An item nobody had claimed counts as claimed by whoever completes it.
+        """
+        if not isinstance(item, Item):
+            item = self.get_item(session, item)
+        if item.status != "open":
+            raise Conflict("该事项已办结或已关闭", code="task_closed")
         if item.kind != "task":
             raise Invalid("该事项不是流程任务, 不能直接办结", code="not_a_task")
         instance = self.instance_of(session, item)
@@ -141,13 +148,14 @@ class Runtime:
             except SpiffWorkflowException as exc:
                 raise Invalid(f"流程无法继续: {exc}", code="process_error") from None
             self._advance(workflow)
+        if item.assignee is None:
+            item.assignee, item.claimed_at = actor, now
         item.completed_by = actor
-        result = self._save(session, instance, workflow, now, completed=item)
-        return result
+        return self._save(session, instance, workflow, now, completed=item)
 
     def fire_timers(self, session: Session, instance_id: int, now: datetime) -> StepResult:
         """Let due timers of one instance fire and run what follows them."""
-        instance = session.get(ProcessInstance, instance_id)
+        instance = rows.get_instance(session, instance_id)
         if instance is None:
             raise NotFound("流程实例不存在")
         workflow = self._load(session, instance)
@@ -156,19 +164,19 @@ class Runtime:
             self._advance(workflow)
         return self._save(session, instance, workflow, now)
 
-    def get_item(self, session: Session, item_id: str, *, open_only: bool = True) -> WorkItem:
+    def get_item(self, session: Session, item_id: str, *, open_only: bool = True) -> Item:
         """An item by id; Conflict when it is no longer open."""
-        item = session.get(WorkItem, item_id)
+        item = rows.get_item(session, item_id)
         if item is None:
             raise NotFound("待办事项不存在", code="task_not_found")
         if open_only and item.status != "open":
             raise Conflict("该事项已办结或已关闭", code="task_closed")
         return item
 
-    def add_follow_up(self, session: Session, parent: WorkItem, *, kind: str, title: str, assignee: str | None,
-                      now: datetime, escalation_level: int = 0, candidate_group: str | None = None) -> WorkItem:
+    def add_follow_up(self, session: Session, parent: Item, *, kind: str, title: str, assignee: str | None,
+                      now: datetime, escalation_level: int = 0, candidate_group: str | None = None) -> Item:
         """Attach an item (e.g. an escalation) to an open task item; it closes when the task does."""
-        item = WorkItem(
+        item = Item(
             id=str(uuid.uuid4()), instance_id=parent.instance_id, parent_id=parent.id, kind=kind, task_id=parent.task_id,
             task_name=parent.task_name, title=title, process_key=parent.process_key, lane=parent.lane,
             candidate_group=candidate_group, assignee=assignee, status="open", subject=parent.subject,
@@ -176,11 +184,19 @@ class Runtime:
             escalation_level=escalation_level,
             has_follow_ups=False, created_at=now,
         )
-        parent.has_follow_ups = True
-        session.add(item)
+        rows.insert_items(session, [item])
+        if not parent.has_follow_ups:
+            rows.update_item(session, parent, has_follow_ups=True)
         return item
 
-    def decisions(self, session: Session, item: WorkItem) -> set[str]:
+    def update_item(self, session: Session, item: Item, **values) -> None:
+        """Change who holds an item, its queue or its escalation level (written at once)."""
+        unknown = set(values) - {"assignee", "claimed_at", "candidate_group", "escalation_level"}
+        if unknown:
+            raise ValueError(f"work item columns the runtime owns: {sorted(unknown)}")
+        rows.update_item(session, item, **values)
+
+    def decisions(self, session: Session, item: Item) -> set[str]:
         """The `decision` values the gateway after an item's task tests for (e.g. {"return"})."""
         instance = self.instance_of(session, item)
         key = (instance.definition_id, item.task_name)
@@ -194,12 +210,12 @@ class Runtime:
             self._decisions[key] = found
         return found
 
-    def instance_of(self, session: Session, item: WorkItem) -> ProcessInstance:
+    def instance_of(self, session: Session, item: Item) -> Instance:
         """The instance an item belongs to, kept for the rest of the transaction."""
         held = session.info.setdefault("guichet_instances", {})
         instance = held.get(item.instance_id)
         if instance is None:
-            instance = held[item.instance_id] = session.get(ProcessInstance, item.instance_id)
+            instance = held[item.instance_id] = rows.get_instance(session, item.instance_id)
         return instance
 
     # --- internals --------------------------------------------------------------------------
@@ -229,19 +245,17 @@ class Runtime:
         if handler is None or step is None:
             raise Invalid(f"未注册的服务操作: {operation_name}", code="unknown_operation")
         if step.instance.id is None:
-            step.session.flush()  # a service task at start may want the instance's id
+            rows.insert_instance(step.session, step.instance)  # a service task at start may want the instance's id
         params = {name: p["value"] for name, p in (operation_params or {}).items()}
         attached = _attached_task(task)
         item = None
         if attached is not None:
-            item = step.session.scalars(
-                select(WorkItem).where(WorkItem.instance_id == step.instance.id, WorkItem.task_id == str(attached.id),
-                                       WorkItem.kind == "task", WorkItem.status == "open")
-            ).first()
+            item = next((i for i in rows.open_task_items(step.session, step.instance.id)
+                         if i.task_id == str(attached.id)), None)
         result = handler(ServiceCall(step.session, step.now, step.instance, task, params, item, self))
         return json.dumps(result)
 
-    def _load(self, session: Session, instance: ProcessInstance) -> BpmnWorkflow:
+    def _load(self, session: Session, instance: Instance) -> BpmnWorkflow:
         with self._cache_lock:
             entry = self._cache.get(instance.id)
             if entry is not None and entry[0] == instance.lock_version:
@@ -266,21 +280,21 @@ class Runtime:
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
 
-    def _save(self, session, instance, workflow, now, completed: WorkItem | None = None, new: bool = False) -> StepResult:
+    def _save(self, session, instance: Instance, workflow, now, completed: Item | None = None,
+              new: bool = False) -> StepResult:
         instance.state = dump_state(workflow)
         instance.serializer_version = STATE_VERSION
         instance.updated_at = now
         if workflow.completed:
             instance.status, instance.ended_at = "completed", now
-        if new:
-            session.flush()  # the instance's id, for the derived rows
+        if instance.id is None:
+            rows.insert_instance(session, instance)
+        elif not rows.update_instance(session, instance):
+            raise Conflict("该业务已被他人同时办理, 请刷新后重试", code="concurrent_update")
         result = StepResult(instance=instance, completed=completed)
         _sync_work_items(session, instance, workflow, now, result, new=new)
         sync_timers(session, instance, workflow, new=new)
-        try:
-            session.flush()
-        except StaleDataError:
-            raise Conflict("该业务已被他人同时办理, 请刷新后重试", code="concurrent_update") from None
+        session.info.setdefault("guichet_instances", {})[instance.id] = instance
         session.info.setdefault("guichet_warm", []).append((self, instance.id, instance.lock_version, workflow))
         return result
 
@@ -329,38 +343,39 @@ def _due_at(task) -> datetime | None:
     return min(times) if times else None
 
 
-def _sync_work_items(session: Session, instance, workflow, now, result: StepResult, new: bool = False) -> None:
+def _sync_work_items(session: Session, instance: Instance, workflow, now, result: StepResult, new: bool = False) -> None:
     ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
-    open_items = [] if new else session.scalars(
-        select(WorkItem).where(WorkItem.instance_id == instance.id, WorkItem.status == "open", WorkItem.kind == "task")
-    ).all()
-    closed_ids = []
-    for item in open_items:
-        if item.task_id in ready and item is not result.completed:
+    completed = result.completed
+    cancelled, with_follow_ups = [], []
+    for item in [] if new else rows.open_task_items(session, instance.id):
+        if completed is not None and item.id == completed.id:
+            continue
+        if item.task_id in ready:
             del ready[item.task_id]
             continue
-        item.status = "done" if item is result.completed else "cancelled"
-        item.completed_at = now
+        item.status, item.completed_at = "cancelled", now
+        cancelled.append(item.id)
         if item.has_follow_ups:
-            closed_ids.append(item.id)
-        if item is not result.completed:
-            result.closed.append(item)
-    if closed_ids:
-        session.execute(
-            update(WorkItem).where(WorkItem.parent_id.in_(closed_ids), WorkItem.status == "open")
-            .values(status="closed", completed_at=now)
-        )
+            with_follow_ups.append(item.id)
+        result.closed.append(item)
+    if completed is not None:
+        completed.status, completed.completed_at = "done", now
+        rows.update_item(session, completed, status="done", completed_at=now, completed_by=completed.completed_by,
+                         assignee=completed.assignee, claimed_at=completed.claimed_at)
+        if completed.has_follow_ups:
+            with_follow_ups.append(completed.id)
+    rows.close_items(session, cancelled, status="cancelled", now=now)
+    rows.close_follow_ups(session, with_follow_ups, now)
     for task_id, task in ready.items():
         spec = task.task_spec
         due_at = _due_at(task)
-        item = WorkItem(
+        result.opened.append(Item(
             id=str(uuid.uuid4()), instance_id=instance.id, kind="task", task_id=task_id, task_name=spec.bpmn_id or spec.name,
             title=spec.bpmn_name or spec.name, process_key=instance.process_key, lane=spec.lane, candidate_group=spec.lane,
             assignee=None, status="open", subject=instance.subject, ref_type=instance.ref_type, ref_id=instance.ref_id,
             due_at=due_at, sort_due=due_at or NO_DEADLINE, escalation_level=0, has_follow_ups=False, created_at=now,
-        )
-        session.add(item)
-        result.opened.append(item)
+        ))
+    rows.insert_items(session, result.opened)
 
 
 @event.listens_for(Session, "after_commit")
@@ -375,7 +390,11 @@ def _warm_after_commit(session):
 @event.listens_for(Session, "after_rollback")
 def _forget_after_rollback(session):
     if session.in_nested_transaction():
-        return  # a savepoint was rolled back; the scheduler forgets that instance itself
+        # A savepoint was rolled back: the scheduler forgets that instance itself, and what a stage keeps
+        # for the transaction under a "guichet_txn_" key may no longer match the rows, so it goes.
+        for key in [k for k in session.info if k.startswith("guichet_txn_")]:
+            del session.info[key]
+        return
     session.info.pop("guichet_warm", None)
     _end_of_transaction(session)
 

@@ -17,6 +17,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from . import rows
 from .models import Timer
 
 
@@ -44,29 +45,24 @@ def sync_timers(session: Session, instance, workflow, new: bool = False) -> None
         fire_at = timer_fire_at(task)
         if fire_at is not None:
             waiting[str(task.id)] = (task.task_spec.bpmn_id or task.task_spec.name, fire_at)
-    rows = [] if new else session.scalars(select(Timer).where(Timer.instance_id == instance.id)).all()
+    existing = [] if new else rows.timers_of(session, instance.id)
     stale = []
-    for row in rows:
+    for row in existing:
         entry = waiting.pop(row.task_id, None)
         if entry is None:
-            stale.append(row)
+            stale.append(row.id)
         elif row.fire_at != entry[1] or row.lease_owner is not None:
-            _reset(row, row.task_id, *entry)
+            rows.reset_timer(session, row.id, task_id=row.task_id, task_name=entry[0], fire_at=entry[1])
+    added = []
     for task_id, (name, fire_at) in waiting.items():
-        if stale:
-            _reset(stale.pop(), task_id, name, fire_at)  # a hop's next timer takes over the finished one's row
+        if stale:  # a hop's next timer takes over the finished one's row
+            rows.reset_timer(session, stale.pop(), task_id=task_id, task_name=name, fire_at=fire_at)
         else:
-            session.add(Timer(instance_id=instance.id, task_id=task_id, task_name=name, fire_at=fire_at,
-                              status="waiting", fence=0, attempts=0))
-    for row in stale:
-        session.delete(row)
-
-
-def _reset(row: Timer, task_id: str, name: str, fire_at: datetime) -> None:
-    row.task_id, row.task_name, row.fire_at, row.status = task_id, name, fire_at, "waiting"
-    row.lease_owner = row.lease_until = row.last_error = None
-    row.attempts = 0
-    row.fence += 1
+            added.append({"instance_id": instance.id, "task_id": task_id, "task_name": name, "fire_at": fire_at,
+                          "status": "waiting", "fence": 0, "lease_owner": None, "lease_until": None, "attempts": 0,
+                          "last_error": None})
+    rows.insert_timers(session, added)
+    rows.delete_timers(session, stale)
 
 
 @dataclass(frozen=True)

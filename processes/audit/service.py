@@ -24,37 +24,48 @@ def event_hash(prev_hash: str, *, seq: int, at: datetime, actor: str, action: st
     return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
 
 
-def _head(session: Session) -> AuditHead:
+# Appending is on every step's path, so it uses Core statements (see engine/rows.py for why).
+EVENTS, HEAD = AuditEvent.__table__, AuditHead.__table__
+_HELD = "guichet_txn_audit_head"  # dropped when a savepoint rolls back (engine/runtime.py)
+_INSERT_EVENT = EVENTS.insert()
+_MOVE_HEAD = HEAD.update().where(HEAD.c.id == 1)
+_SELECT_HEAD = select(HEAD.c.seq, HEAD.c.hash).where(HEAD.c.id == 1)
+_LOCK_HEAD = _SELECT_HEAD.with_for_update()
+
+
+def _head(session: Session) -> dict:
     # Locked once per transaction and kept: later events of the same transaction append without asking again.
-    held = session.info.get("guichet_audit_head")
+    held = session.info.get(_HELD)
     if held is not None:
         return held
-    head = session.get(AuditHead, 1, with_for_update=True, populate_existing=True)
-    if head is None:
+    query = _LOCK_HEAD if session.get_bind().dialect.name == "postgresql" else _SELECT_HEAD
+    row = session.connection().execute(query).first()
+    if row is None:
         try:
             with session.begin_nested():
-                session.add(AuditHead(id=1, seq=0, hash=GENESIS))
+                session.connection().execute(HEAD.insert(), {"id": 1, "seq": 0, "hash": GENESIS})
         except IntegrityError:  # another transaction created it first
             pass
-        head = session.get(AuditHead, 1, with_for_update=True, populate_existing=True)
-    session.info["guichet_audit_head"] = head
-    return head
+        row = session.connection().execute(query).first()
+    held = session.info[_HELD] = {"seq": row.seq, "hash": row.hash}
+    return held
 
 
 def record(session: Session, *, actor: str, action: str, object_type: str, object_id, now: datetime,
-           details: dict | None = None) -> AuditEvent:
-    """Append one event (details must hold no personal data: field codes and masked values only)."""
+           details: dict | None = None) -> int:
+    """Append one event (details must hold no personal data: field codes and masked values only); its seq."""
     head = _head(session)
-    at = now
     details = dict(details or {})
-    seq = head.seq + 1
-    digest = event_hash(head.hash, seq=seq, at=at, actor=actor, action=action, object_type=object_type,
+    seq = head["seq"] + 1
+    digest = event_hash(head["hash"], seq=seq, at=now, actor=actor, action=action, object_type=object_type,
                         object_id=str(object_id), details=details)
-    event = AuditEvent(seq=seq, at=at, actor=actor, action=action, object_type=object_type, object_id=str(object_id),
-                       details=details, prev_hash=head.hash, hash=digest)
-    session.add(event)
-    head.seq, head.hash = seq, digest  # written with the transaction's next flush or its commit
-    return event
+    conn = session.connection()
+    conn.execute(_INSERT_EVENT, {"seq": seq, "at": now, "actor": actor, "action": action, "object_type": object_type,
+                                   "object_id": str(object_id), "details": details, "prev_hash": head["hash"],
+                                   "hash": digest})
+    conn.execute(_MOVE_HEAD, {"seq": seq, "hash": digest})
+    head["seq"], head["hash"] = seq, digest
+    return seq
 
 
 @dataclass

@@ -60,9 +60,7 @@ def complete_item(session: Session, runtime: Runtime, *, item_id: str, actor: Us
     if decision == "return" and not comment:
         raise ValidationFailed({"comment": "退回时请说明原因"})
     pending.decided_by, pending.decided_at, pending.comment = actor.username, now, comment
-    if item.assignee is None:
-        item.assignee, item.claimed_at = actor.username, now
-    return runtime.complete(session, item.id, actor=actor.username, now=now, data={"decision": decision})
+    return runtime.complete(session, item, actor=actor.username, now=now, data={"decision": decision})
 
 
 def deploy_request(call: ServiceCall) -> dict:

@@ -89,7 +89,7 @@ def submit_version(session: Session, runtime: Runtime, *, version: TemplateVersi
                            business_key=f"{version.template.code}v{version.version}", subject=version.template.name,
                            ref_type="template_version", ref_id=version.id)
     version.process_instance_id = result.instance.id
-    _route(session, result, version)
+    _route(session, runtime, result, version)
     return result
 
 
@@ -109,9 +109,7 @@ def complete_item(session: Session, runtime: Runtime, *, item_id: str, actor: Us
         raise ValidationFailed({"decision": "请选择“批准”或“退回”"})
     if decision == "return" and not comment:
         raise ValidationFailed({"comment": "退回时请填写意见"})
-    if item.assignee is None:
-        item.assignee, item.claimed_at = actor.username, now
-    result = runtime.complete(session, item.id, actor=actor.username, now=now, data={"decision": decision})
+    result = runtime.complete(session, item, actor=actor.username, now=now, data={"decision": decision})
     session.add(TemplateReview(version_id=version.id, step=step, decision=decision, comment=comment or None,
                                decided_by=actor.username, decided_at=now))
     audit.record(session, actor=actor.username, action=f"template.{step}", object_type="template_version",
@@ -121,7 +119,7 @@ def complete_item(session: Session, runtime: Runtime, *, item_id: str, actor: Us
         audit.record(session, actor=actor.username, action="template.publish", object_type="template_version",
                      object_id=version.id, now=now, details={"template_id": version.template_id,
                                                              "version": version.version})
-    _route(session, result, version)
+    _route(session, runtime, result, version)
     return result
 
 
@@ -212,13 +210,12 @@ def _ensure_approver(session: Session, actor: User, version: TemplateVersion, st
         raise Forbidden("只有公司管理层可以批准模板")
 
 
-def _route(session: Session, result: StepResult, version: TemplateVersion) -> None:
+def _route(session: Session, runtime: Runtime, result: StepResult, version: TemplateVersion) -> None:
     """A review item goes to the designing department's queue, assigned to its head."""
     for opened in result.opened:
         if opened.task_name != REVIEW_STEP:
             continue
         dept = session.get(Department, version.template.department_id) if version.template.department_id else None
         if dept is not None:
-            opened.candidate_group = dept.name
             head = org.get_user(session, dept.head_id) if dept.head_id else None
-            opened.assignee = head.username if head else None
+            runtime.update_item(session, opened, candidate_group=dept.name, assignee=head.username if head else None)

@@ -1,13 +1,17 @@
 """What the internal-transfer diagram calls: `escalate`, on a hop's SLA boundary timer."""
 from __future__ import annotations
 
+from sqlalchemy import bindparam, select
+
 from engine.runtime import Runtime, ServiceCall
 
 from ..org import service as org
-from .models import Escalation
-from .service import current_handover
+from .service import ESCALATION, HANDOVER
 
 LEVEL_NAMES = {1: "一级", 2: "二级", 3: "三级"}
+_HANDOVER_OF = select(HANDOVER.c.id).where(HANDOVER.c.work_item_id == bindparam("b_item"))
+_OVERDUE = HANDOVER.update().where(HANDOVER.c.id == bindparam("b_id"))
+_INSERT_ESCALATION = ESCALATION.insert()
 
 
 def escalate(call: ServiceCall):
@@ -16,10 +20,11 @@ def escalate(call: ServiceCall):
     if item is None:
         return None  # the hop finished in the same step; nothing to escalate
     level = item.escalation_level + 1
-    item.escalation_level = level
-    handover = current_handover(call.session, item)
-    if handover is not None:
-        handover.overdue = True
+    call.runtime.update_item(call.session, item, escalation_level=level)
+    conn = call.session.connection()
+    handover_id = conn.execute(_HANDOVER_OF, {"b_item": item.id}).scalar()
+    if handover_id is not None:
+        conn.execute(_OVERDUE, {"b_id": handover_id, "overdue": True})
     chain = org.responsible_chain(call.session, assignee=item.assignee, department=item.candidate_group)
     superior = chain[level - 1] if len(chain) >= level else None
     follow_up = None
@@ -28,10 +33,11 @@ def escalate(call: ServiceCall):
             item, kind="escalation", title=f"逾期督办({LEVEL_NAMES.get(level, level)}): {item.title}",
             assignee=superior.username, escalation_level=level,
         )
-    if handover is not None:
-        call.session.add(Escalation(
-            handover_id=handover.id, work_item_id=follow_up.id if follow_up else None, level=level,
-            superior=superior.username if superior else None, created_at=call.now,
+    if handover_id is not None:
+        conn.execute(_INSERT_ESCALATION, dict(
+            handover_id=handover_id, work_item_id=follow_up.id if follow_up else None, level=level,
+            superior=superior.username if superior else None, created_at=call.now, closed_at=None, urge_count=0,
+            last_action=None, last_action_at=None,
         ))
     return {"level": level}
 

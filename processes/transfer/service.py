@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
-from engine.models import WorkItem
+from engine.db import UTCDateTime
+from engine.rows import Item
 from engine.runtime import Runtime, StepResult
 
 from ..audit import service as audit
@@ -36,14 +38,14 @@ def start_transfer(session: Session, runtime: Runtime, config: dict, *, form: Fo
     return result
 
 
-def may_work_on(actor: User, item: WorkItem) -> bool:
+def may_work_on(actor: User, item: Item) -> bool:
     """Whether the actor holds the item, or it waits unclaimed in one of the actor's queues."""
     if item.assignee is not None:
         return item.assignee == actor.username
     return item.candidate_group in actor.groups
 
 
-def claim(session: Session, runtime: Runtime, *, item_id: str, actor: User, now: datetime) -> WorkItem:
+def claim(session: Session, runtime: Runtime, *, item_id: str, actor: User, now: datetime) -> Item:
     """Take an unclaimed item from a queue; the handover counts as received."""
     item = runtime.get_item(session, item_id)
     if item.kind != "task":
@@ -54,14 +56,12 @@ def claim(session: Session, runtime: Runtime, *, item_id: str, actor: User, now:
         raise Conflict(f"该事项已由 {item.assignee} 签收", code="already_claimed")
     if item.candidate_group not in actor.groups:
         raise Forbidden("该事项不在您所在部门的队列中")
-    item.assignee, item.claimed_at = actor.username, now
-    handover = current_handover(session, item)
-    if handover is not None:
-        handover.to_user, handover.received_at, handover.status = actor.username, now, "received"
+    runtime.update_item(session, item, assignee=actor.username, claimed_at=now)
+    _received(session, item, actor.username, now)
     return item
 
 
-def may_assign(session: Session, actor: User, item: WorkItem) -> bool:
+def may_assign(session: Session, actor: User, item: Item) -> bool:
     """Whether the actor heads the item's department (or is management), so may hand it to someone."""
     if item.kind != "task" or item.status != "open":
         return False
@@ -69,14 +69,14 @@ def may_assign(session: Session, actor: User, item: WorkItem) -> bool:
     return actor.role == "manager" or (department is not None and department.head_id == actor.id)
 
 
-def assign(session: Session, runtime: Runtime, *, item_id: str, actor: User, assignee: str, now: datetime) -> WorkItem:
+def assign(session: Session, runtime: Runtime, *, item_id: str, actor: User, assignee: str, now: datetime) -> Item:
     """指派: the head of the item's department (or management) gives a queued item to a member of that department."""
     item = runtime.get_item(session, item_id)
     if item.kind != "task":
         raise Invalid("督办事项不能指派", code="not_assignable")
     if not may_assign(session, actor, item):
         raise Forbidden("只有该部门负责人或管理层可以指派")
-    _hand_to(session, item, _member_of(session, item.candidate_group, assignee, "指派"), now)
+    _hand_to(session, runtime, item, _member_of(session, item.candidate_group, assignee, "指派"), now)
     return item
 
 
@@ -90,12 +90,12 @@ def _member_of(session: Session, department: str | None, username: str, verb: st
     return target
 
 
-def release(session: Session, runtime: Runtime, *, item_id: str, actor: User, now: datetime) -> WorkItem:
+def release(session: Session, runtime: Runtime, *, item_id: str, actor: User, now: datetime) -> Item:
     """Put a claimed item back in its queue."""
     item = runtime.get_item(session, item_id)
     if item.assignee != actor.username:
         raise Forbidden("只能退回自己签收的事项")
-    item.assignee, item.claimed_at = None, None
+    runtime.update_item(session, item, assignee=None, claimed_at=None)
     return item
 
 
@@ -114,26 +114,21 @@ def complete_hop(session: Session, runtime: Runtime, *, item_id: str, actor: Use
     if item.is_overdue(now) and not late_reason:
         raise ValidationFailed({"late_reason": "已超过办理时限, 请填写逾期原因"}, message="已超过办理时限, 请填写逾期原因 (R4.2.2)")
     comment = str(data.get("comment") or "").strip()[:2000] or None
-    if item.assignee is None:
-        item.assignee, item.claimed_at = actor.username, now
-    handover = current_handover(session, item)
-    result = runtime.complete(session, item.id, actor=actor.username, now=now, data={"decision": decision})
-    if handover is not None:
-        handover.status = "returned" if decision == "return" else "completed"
-        handover.completed_at, handover.completed_by = now, actor.username
-        handover.late_reason = late_reason or None
-        handover.comment = comment
-        handover.overdue = handover.overdue or item.is_overdue(now) or (item.due_at is not None and item.due_at <= now)
-        if handover.received_at is None:
-            handover.received_at, handover.to_user = now, actor.username
+    late = item.is_overdue(now)  # asked before the step closes the item
+    result = runtime.complete(session, item, actor=actor.username, now=now, data={"decision": decision})
+    _finish_handover(session, item, status="returned" if decision == "return" else "completed", actor=actor.username,
+                     late=late, late_reason=late_reason or None, comment=comment, now=now)
     if item.escalation_level:
         _close_escalations(session, item, now)
     if item.ref_type == "form":
         _record_new_hops(session, result, form_id=item.ref_id, from_department=item.lane or actor.department.name,
                          from_user=actor.username, kind="return" if decision == "return" else "handover", now=now)
         if result.instance.status == "completed":
-            form = session.get(Form, item.ref_id)
-            form.status, form.closed_at = "closed", now
+            session.connection().execute(_CLOSE_FORM, {"b_id": item.ref_id, "status": "closed", "closed_at": now})
+            held = session.identity_map.get(session.identity_key(Form, item.ref_id))
+            if held is not None:  # a copy this transaction already loaded must not contradict the row
+                set_committed_value(held, "status", "closed")
+                set_committed_value(held, "closed_at", now)
         _audit_hop(session, result, form_id=item.ref_id, number=result.instance.business_key, actor=actor,
                    decision=decision, step=item.task_name, now=now)
     return result
@@ -148,29 +143,58 @@ def _audit_hop(session, result: StepResult, *, form_id, number, actor: User, dec
                           "closed": result.instance.status == "completed"})
 
 
-def current_handover(session: Session, item: WorkItem) -> Handover | None:
+def current_handover(session: Session, item: Item) -> Handover | None:
     """The handover record a task item stands for."""
     return session.scalars(select(Handover).where(Handover.work_item_id == item.id)).first()
 
 
+# The hot path writes handover rows with Core statements built once (see engine/rows.py for why).
+HANDOVER, ESCALATION, FORM = Handover.__table__, Escalation.__table__, Form.__table__
+_INSERT_HANDOVER = HANDOVER.insert()
+_RECEIVED = HANDOVER.update().where(HANDOVER.c.work_item_id == bindparam("b_item")).values(
+    received_at=func.coalesce(HANDOVER.c.received_at, bindparam("b_now", type_=UTCDateTime())), status="received")
+_FINISHED = HANDOVER.update().where(HANDOVER.c.work_item_id == bindparam("b_item")).values(
+    to_user=func.coalesce(HANDOVER.c.to_user, bindparam("b_actor")),
+    received_at=func.coalesce(HANDOVER.c.received_at, bindparam("b_now", type_=UTCDateTime())))
+_CANCELLED = HANDOVER.update().where(HANDOVER.c.work_item_id.in_(bindparam("b_items", expanding=True)),
+                                     HANDOVER.c.status.in_(("pending", "received")))
+_CLOSE_ESCALATIONS = ESCALATION.update().where(
+    ESCALATION.c.closed_at.is_(None),
+    ESCALATION.c.handover_id.in_(select(HANDOVER.c.id).where(HANDOVER.c.work_item_id == bindparam("b_item"))))
+_CLOSE_FORM = FORM.update().where(FORM.c.id == bindparam("b_id"))
+
+
+def _received(session: Session, item: Item, username: str, now: datetime) -> None:
+    """The hop's handover now lies with `username` (received now unless it already was)."""
+    session.connection().execute(_RECEIVED, {"b_item": item.id, "b_now": now, "to_user": username})
+
+
+def _finish_handover(session: Session, item: Item, *, status: str, actor: str, late: bool, late_reason, comment,
+                     now: datetime) -> None:
+    """Close the hop's handover record: how it ended, by whom, and whether it was late (R4.2.2)."""
+    values = dict(b_item=item.id, b_actor=actor, b_now=now, status=status, completed_at=now, completed_by=actor,
+                  late_reason=late_reason, comment=comment)
+    if late:
+        values["overdue"] = True
+    session.connection().execute(_FINISHED, values)
+
+
 def _record_new_hops(session, result: StepResult, *, form_id, from_department, from_user, kind, now) -> None:
-    for opened in result.opened:
-        session.add(Handover(
+    if result.opened:
+        session.connection().execute(_INSERT_HANDOVER, [dict(
             form_id=form_id, instance_id=result.instance.id, work_item_id=opened.id, kind=kind, step=opened.task_name,
             step_name=opened.title, from_department=from_department, from_user=from_user,
-            to_department=opened.candidate_group, to_user=opened.assignee, handed_at=now, due_at=opened.due_at,
-            status="pending",
-        ))
-    for closed in result.closed:
-        handover = current_handover(session, closed)
-        if handover is not None and handover.status in ("pending", "received"):
-            handover.status, handover.completed_at = "cancelled", now
+            to_department=opened.candidate_group, to_user=opened.assignee, handed_at=now, received_at=None,
+            due_at=opened.due_at, completed_at=None, completed_by=None, status="pending", overdue=False,
+            late_reason=None, comment=None,
+        ) for opened in result.opened])
+    if result.closed:
+        session.connection().execute(_CANCELLED, {"b_items": [c.id for c in result.closed], "status": "cancelled",
+                                                  "completed_at": now})
 
 
-def _close_escalations(session: Session, item: WorkItem, now: datetime) -> None:
-    for esc in session.scalars(select(Escalation).join(Handover).where(Handover.work_item_id == item.id,
-                                                                      Escalation.closed_at.is_(None))).all():
-        esc.closed_at = now
+def _close_escalations(session: Session, item: Item, now: datetime) -> None:
+    session.connection().execute(_CLOSE_ESCALATIONS, {"b_item": item.id, "closed_at": now})
 
 
 def handovers_of(session: Session, form_id: int) -> list[Handover]:
@@ -186,13 +210,13 @@ def escalations_of(session: Session, form_id: int) -> list[Escalation]:
 
 
 # --- the superior's escalation item -----------------------------------------------------------
-def _escalation_for(session: Session, runtime: Runtime, item_id: str, actor: User) -> tuple[WorkItem, WorkItem, Escalation]:
+def _escalation_for(session: Session, runtime: Runtime, item_id: str, actor: User) -> tuple[Item, Item, Escalation]:
     item = runtime.get_item(session, item_id)
     if item.kind != "escalation":
         raise Invalid("该事项不是督办事项", code="not_an_escalation")
     if item.assignee != actor.username:
         raise Forbidden("只有被督办的上级可以处理该督办事项")
-    hop = session.get(WorkItem, item.parent_id)
+    hop = runtime.get_item(session, item.parent_id, open_only=False) if item.parent_id else None
     if hop is None or hop.status != "open":
         raise Conflict("原事项已办结", code="task_closed")
     esc = session.scalars(select(Escalation).where(Escalation.work_item_id == item.id)).first()
@@ -209,30 +233,26 @@ def urge(session: Session, runtime: Runtime, *, item_id: str, actor: User, now: 
     return esc
 
 
-def reassign(session: Session, runtime: Runtime, *, item_id: str, actor: User, assignee: str, now: datetime) -> WorkItem:
+def reassign(session: Session, runtime: Runtime, *, item_id: str, actor: User, assignee: str, now: datetime) -> Item:
     """改派: give the late hop to another member of its department."""
     _item, hop, esc = _escalation_for(session, runtime, item_id, actor)
     target = _member_of(session, hop.candidate_group, assignee, "改派")
-    _hand_to(session, hop, target, now)
+    _hand_to(session, runtime, hop, target, now)
     esc.last_action, esc.last_action_at = f"{actor.display_name} 改派给 {target.display_name}", now
     return hop
 
 
-def take_over(session: Session, runtime: Runtime, *, item_id: str, actor: User, now: datetime) -> WorkItem:
+def take_over(session: Session, runtime: Runtime, *, item_id: str, actor: User, now: datetime) -> Item:
     """接办: the superior takes the late hop over."""
     _item, hop, esc = _escalation_for(session, runtime, item_id, actor)
-    _hand_to(session, hop, actor, now)
+    _hand_to(session, runtime, hop, actor, now)
     esc.last_action, esc.last_action_at = f"{actor.display_name} 接办", now
     return hop
 
 
-def _hand_to(session: Session, hop: WorkItem, user: User, now: datetime) -> None:
-    hop.assignee, hop.claimed_at = user.username, now
-    handover = current_handover(session, hop)
-    if handover is not None:
-        handover.to_user = user.username
-        handover.received_at = handover.received_at or now
-        handover.status = "received"
+def _hand_to(session: Session, runtime: Runtime, hop: Item, user: User, now: datetime) -> None:
+    runtime.update_item(session, hop, assignee=user.username, claimed_at=now)
+    _received(session, hop, user.username, now)
 
 
 def urge_counts(session: Session, item_ids: list[str]) -> dict[str, int]:
