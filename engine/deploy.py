@@ -20,7 +20,7 @@ from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask, UserTask
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from . import expressions
@@ -199,9 +199,12 @@ def deploy(session: Session, xml: str, *, actor: str, now: datetime, operations=
 
 def latest_definition_id(session: Session, key: str) -> int | None:
     """The id of the newest deployed version of a process (without reading its XML), or None."""
-    return session.scalar(
-        select(ProcessDefinition.id).where(ProcessDefinition.key == key).order_by(ProcessDefinition.version.desc()).limit(1)
-    )
+    return session.connection().execute(_LATEST_ID, {"b_key": key}).scalar()
+
+
+_DEFINITION = ProcessDefinition.__table__
+_LATEST_ID = (select(_DEFINITION.c.id).where(_DEFINITION.c.key == bindparam("b_key"))
+              .order_by(_DEFINITION.c.version.desc()).limit(1))
 
 
 def latest_definition(session: Session, key: str) -> ProcessDefinition | None:

@@ -1,9 +1,12 @@
 """Filling and submitting forms."""
 from __future__ import annotations
 
+import json
 import math
 import uuid
+from collections import OrderedDict
 from datetime import date, datetime
+from threading import Lock
 from zoneinfo import ZoneInfo
 
 from marshmallow import ValidationError
@@ -57,12 +60,32 @@ def validate_data(version: TemplateVersion, data: dict, today: date | None = Non
     # An empty or blank input is "not filled in": required fields say so, optional ones are left out.
     data = {k: v for k, v in data.items() if not (v is None or (isinstance(v, str) and not v.strip()))}
     try:
-        cleaned = schema_for(version.fields, today).load(data)
+        cleaned = _schema(version.fields, today).load(data)
     except ValidationError as exc:
         messages = {code: (" ".join(m) if isinstance(m, list) else str(m)) for code, m in exc.messages.items()}
         messages = {code: ("不是本模板的字段" if msg == "Unknown field." else msg) for code, msg in messages.items()}
         raise ValidationFailed(messages) from None
     return {k: (str(v) if not isinstance(v, (str, int, float, bool)) and v is not None else v) for k, v in cleaned.items()}
+
+
+_schemas: OrderedDict[tuple, object] = OrderedDict()
+_schemas_lock = Lock()
+
+
+def _schema(template_fields: list[dict], today: date | None):
+    """schema_for, built once per field list and business date (building one costs more than loading with it)."""
+    key = (json.dumps(template_fields, sort_keys=True, ensure_ascii=False), today)
+    with _schemas_lock:
+        schema = _schemas.get(key)
+        if schema is not None:
+            _schemas.move_to_end(key)
+            return schema
+    schema = schema_for(template_fields, today)
+    with _schemas_lock:
+        _schemas[key] = schema
+        while len(_schemas) > 256:
+            _schemas.popitem(last=False)
+    return schema
 
 
 def create_form(session: Session, runtime: Runtime, config: dict, *, actor: User, template_id: int, data: dict,
