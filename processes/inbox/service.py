@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.orm import Session
 
+from engine.db import UTCDateTime
 from engine.rows import ITEM, Item
 
 from ..org.models import User
@@ -23,35 +25,54 @@ class InboxFilter:
     limit: int = 50
 
 
-def _base(actor: User, scope: str, f: InboxFilter, now: datetime):
+def _base(scope: str, f: InboxFilter):
+    """The WHERE of one scope, with bind parameters: b_user, b_groups, b_process, b_now, b_text."""
     c = ITEM.c
     if scope == "mine":
-        cond = and_(c.status == "open", c.assignee == actor.username)
+        cond = and_(c.status == "open", c.assignee == bindparam("b_user"))
     else:
-        cond = and_(c.status == "open", c.assignee.is_(None), c.candidate_group.in_(actor.groups))
+        cond = and_(c.status == "open", c.assignee.is_(None), c.candidate_group.in_(bindparam("b_groups", expanding=True)))
     if f.process:
-        cond = and_(cond, c.process_key == f.process)
+        cond = and_(cond, c.process_key == bindparam("b_process"))
     if f.overdue_only:
-        cond = and_(cond, c.sort_due <= now)
+        cond = and_(cond, c.sort_due <= bindparam("b_now", type_=UTCDateTime()))
     if f.text:
-        cond = and_(cond, c.subject.contains(f.text, autoescape=True))
+        cond = and_(cond, c.subject.like(bindparam("b_text"), escape="/"))
     return cond
 
 
-def _page(session: Session, cond, limit: int) -> list[Item]:
+def _params(actor: User, f: InboxFilter, now: datetime) -> dict:
+    return {"b_user": actor.username, "b_groups": list(actor.groups), "b_process": f.process, "b_now": now,
+            "b_text": _contains_pattern(f.text) if f.text else None, "b_limit": f.limit}
+
+
+def _contains_pattern(text: str) -> str:
+    """A LIKE pattern matching `text` anywhere, its own % and _ taken literally."""
+    return "%" + text.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
+
+
+@lru_cache(maxsize=64)
+def _page_query(scope: str, process: bool, overdue_only: bool, text: bool):
+    # One statement per kind of filter, built once: building a statement costs as much as running it.
+    f = InboxFilter(process="x" if process else None, overdue_only=overdue_only, text="x" if text else None)
     # sort_due is due_at, or a far-future value for items without one: overdue first, straight off the index.
+    return select(ITEM).where(_base(scope, f)).order_by(ITEM.c.sort_due).limit(bindparam("b_limit"))
+
+
+def _page(session: Session, scope: str, f: InboxFilter, params: dict) -> list[Item]:
     # Read with Core into plain items: a page of ORM objects costs several times the query.
-    rows = session.connection().execute(select(ITEM).where(cond).order_by(ITEM.c.sort_due).limit(limit))
-    return [Item.from_row(r) for r in rows]
+    query = _page_query(scope, bool(f.process), f.overdue_only, bool(f.text))
+    return [Item.from_row(r) for r in session.connection().execute(query, params)]
 
 
 def list_items(session: Session, *, actor: User, now: datetime, f: InboxFilter | None = None) -> list[Item]:
     """The actor's open items (assigned to them, and unclaimed in their queues), overdue first."""
     f = f or InboxFilter()
     scopes = ["mine", "queue"] if f.scope == "all" else [f.scope]
+    params = _params(actor, f, now)
     items: list[Item] = []
     for scope in scopes:
-        items += _page(session, _base(actor, scope, f, now), f.limit)
+        items += _page(session, scope, f, params)
     items.sort(key=lambda i: (i.sort_due, i.created_at))
     return items[: f.limit]
 
@@ -59,10 +80,11 @@ def list_items(session: Session, *, actor: User, now: datetime, f: InboxFilter |
 def counts(session: Session, *, actor: User, now: datetime) -> dict[str, int]:
     """How many items are mine, in my queues, and overdue among both."""
     result = {}
+    params = _params(actor, InboxFilter(), now)
     for scope in ("mine", "queue"):
-        cond = _base(actor, scope, InboxFilter(), now)
+        cond = _base(scope, InboxFilter())
         conn = session.connection()
-        result[scope] = conn.execute(select(func.count()).select_from(ITEM).where(cond)).scalar() or 0
+        result[scope] = conn.execute(select(func.count()).select_from(ITEM).where(cond), params).scalar() or 0
         result[f"{scope}_overdue"] = conn.execute(
-            select(func.count()).select_from(ITEM).where(cond, ITEM.c.sort_due <= now)).scalar() or 0
+            select(func.count()).select_from(ITEM).where(cond, ITEM.c.sort_due <= now), params).scalar() or 0
     return result

@@ -50,7 +50,7 @@ def ensure_auditor(user) -> None:
 
 
 @blp.route("", methods=["GET"])
-@blp.arguments(AuditQuerySchema, location="query")
+@blp.arguments(AuditQuerySchema(), location="query")
 @blp.response(200, AuditEventSchema(many=True))
 def list_events(query):
     """Audit events, newest first."""

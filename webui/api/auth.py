@@ -14,7 +14,7 @@ blp = Blueprint("api_auth", __name__, url_prefix="/api/v1/auth", description="ç™
 
 
 @blp.route("/token", methods=["POST"])
-@blp.arguments(TokenRequestSchema)
+@blp.arguments(TokenRequestSchema())
 @blp.response(200, TokenSchema)
 def token(body):
     """Exchange a username and password for a bearer token."""

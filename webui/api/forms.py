@@ -29,7 +29,7 @@ blp.before_request(require_bearer)
 
 
 @blp.route("", methods=["POST"])
-@blp.arguments(FormCreateSchema)
+@blp.arguments(FormCreateSchema())
 @blp.response(201, FormReadSchema)
 def create(body):
     """Fill a form on a template; with "submit": true it is handed to the internal transfer at once."""
@@ -66,7 +66,7 @@ def handovers(form_id):
 
 
 @blp.route("/<int:form_id>", methods=["PUT"])
-@blp.arguments(FormDraftSchema)
+@blp.arguments(FormDraftSchema())
 @blp.response(200, FormReadSchema)
 def update_draft(body, form_id):
     """Resume a draft: replace its values; "submit": true validates it and hands it on."""
@@ -77,7 +77,7 @@ def update_draft(body, form_id):
 
 
 @blp.route("/<int:form_id>/reveal", methods=["POST"])
-@blp.arguments(RevealSchema)
+@blp.arguments(RevealSchema())
 def reveal(body, form_id):
     """One sensitive value in clear, for the filling clerk, the current handler and management; audited with the reason."""
     form = forms.get_form(db(), form_id)
@@ -87,7 +87,7 @@ def reveal(body, form_id):
 
 
 @blp.route("/<int:form_id>/corrections", methods=["POST"])
-@blp.arguments(CorrectionCreateSchema)
+@blp.arguments(CorrectionCreateSchema())
 @blp.response(201, CorrectionReadSchema)
 def correct(body, form_id):
     """更正: append an amendment, signed by re-entering the password (R4.1.3)."""

@@ -23,7 +23,7 @@ blp.before_request(require_bearer)
 
 
 @blp.route("", methods=["GET"])
-@blp.arguments(TaskQuerySchema, location="query")
+@blp.arguments(TaskQuerySchema(), location="query")
 @blp.response(200, TaskReadSchema(many=True))
 def list_tasks(query):
     """The caller's open items: assigned to them and claimable in their queues, overdue first."""
@@ -53,7 +53,7 @@ def claim(item_id):
 
 
 @blp.route("/<item_id>/assign", methods=["POST"])
-@blp.arguments(ReassignSchema)
+@blp.arguments(ReassignSchema())
 @blp.response(200, TaskReadSchema)
 def assign(body, item_id):
     """指派: the department head gives a queued item to a member of the department."""
@@ -68,7 +68,7 @@ def release(item_id):
 
 
 @blp.route("/<item_id>/complete", methods=["POST"])
-@blp.arguments(TaskCompleteSchema)
+@blp.arguments(TaskCompleteSchema())
 @blp.response(200, TaskReadSchema(many=True))
 def complete(body, item_id):
     """Complete an item ("decision": "return" sends it back for correction; late needs "late_reason").
@@ -87,7 +87,7 @@ def urge(item_id):
 
 
 @blp.route("/<item_id>/reassign", methods=["POST"])
-@blp.arguments(ReassignSchema)
+@blp.arguments(ReassignSchema())
 @blp.response(200, TaskReadSchema)
 def reassign(body, item_id):
     """改派: the superior gives a late hop to another member of its department."""

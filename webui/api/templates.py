@@ -74,7 +74,7 @@ def _detail(template) -> dict:
 
 
 @blp.route("", methods=["GET"])
-@blp.arguments(TemplateQuerySchema, location="query")
+@blp.arguments(TemplateQuerySchema(), location="query")
 @blp.response(200, TemplateReadSchema(many=True))
 def list_templates(query):
     """Active templates, each with its ordered fields; with all=true every template's newest version."""
@@ -92,7 +92,7 @@ def list_templates(query):
 
 
 @blp.route("", methods=["POST"])
-@blp.arguments(TemplateCreateSchema)
+@blp.arguments(TemplateCreateSchema())
 @blp.response(201, TemplateDetailSchema)
 def create(body):
     """Design a template (模板设计); "submit": true sends version 1 to the department head and management."""
@@ -110,7 +110,7 @@ def read(template_id):
 
 
 @blp.route("/<int:template_id>/versions", methods=["POST"])
-@blp.arguments(TemplateVersionCreateSchema)
+@blp.arguments(TemplateVersionCreateSchema())
 @blp.response(201, TemplateDetailSchema)
 def new_version(body, template_id):
     """A change to a template: a new version through the same approval."""
