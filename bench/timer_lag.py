@@ -79,6 +79,7 @@ def run() -> tuple[dict, dict]:
         processes.register_all(runtime, services.config)
     scheduler = RecordingScheduler(runtime, services.sessions, tick_seconds=0.2,
                                    batch_size=config["scheduler"]["batch_size"],
+                                   prefetch_seconds=config["scheduler"]["prefetch_seconds"],
                                    lease_seconds=config["scheduler"]["lease_seconds"])
     logging.getLogger("apscheduler").setLevel(logging.ERROR)  # "skipped: maximum number of running instances"
     scheduler.start()
@@ -113,6 +114,7 @@ def run() -> tuple[dict, dict]:
         "timer_fires_per_s": round(len(commits) / span, 1) if span and span > 0 else None,
         "timer_escalated": len(rows),
     }, {"timers": f"{n} hop_credit timers due at the same instant (SLA PT{sla}S from one step time); "
-                  f"scheduler tick 0.2 s, batch {config['scheduler']['batch_size']}, {os.environ.get('BENCH_TIMER_RUNTIME', 'cold')} Runtime; lag = "
+                  f"scheduler tick 0.2 s, batch {config['scheduler']['batch_size']}, "
+                  f"prefetch {config['scheduler']['prefetch_seconds']} s, {os.environ.get('BENCH_TIMER_RUNTIME', 'cold')} Runtime; lag = "
                   f"commit wall time - Handover.due_at (timer_step_lag uses Escalation.created_at); "
                   f"{len(rows)} level-1 escalations{overrun}"}

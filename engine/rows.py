@@ -78,6 +78,9 @@ _CLOSE_FOLLOW_UPS = ITEM.update().where(ITEM.c.parent_id.in_(bindparam("b_ids", 
 _SELECT_TIMERS = select(TIMER.c.id, TIMER.c.task_id, TIMER.c.fire_at, TIMER.c.lease_owner).where(
     TIMER.c.instance_id == bindparam("b_instance"))
 _RESET_TIMER = TIMER.update().where(TIMER.c.id == bindparam("b_id")).values(fence=TIMER.c.fence + 1)
+_STATES = select(INSTANCE.c.id, INSTANCE.c.definition_id, INSTANCE.c.state, INSTANCE.c.serializer_version,
+                 INSTANCE.c.lock_version).where(INSTANCE.c.id.in_(bindparam("b_ids", expanding=True)),
+                                                INSTANCE.c.status == "running")
 _INSERT_INSTANCE, _INSERT_ITEM, _INSERT_TIMER = INSTANCE.insert(), ITEM.insert(), TIMER.insert()
 _DELETE_TIMERS = TIMER.delete().where(TIMER.c.id.in_(bindparam("b_ids", expanding=True)))
 
@@ -106,6 +109,13 @@ def update_instance(session: Session, instance: Instance) -> bool:
         return False
     instance.lock_version += 1
     return True
+
+
+def states_of(session: Session, instance_ids: list[int]):
+    """(id, definition_id, state, serializer_version, lock_version) of running instances."""
+    if not instance_ids:
+        return []
+    return connection(session).execute(_STATES, {"b_ids": instance_ids}).all()
 
 
 # --- work items --------------------------------------------------------------------------------

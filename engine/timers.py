@@ -97,6 +97,17 @@ def claim_due(session: Session, *, owner: str, now: datetime, limit: int, lease_
     return [Claim(r.id, r.instance_id, r.fence + 1) for r in rows]
 
 
+def due_soon(session: Session, *, after: tuple[datetime, int], until: datetime, limit: int) -> list[tuple]:
+    """(fire_at, id, instance_id) of waiting timers due after the (fire_at, id) cursor and by `until`, soonest first."""
+    at, timer_id = after
+    return session.execute(
+        select(Timer.fire_at, Timer.id, Timer.instance_id)
+        .where(Timer.status == "waiting", Timer.fire_at <= until,
+               (Timer.fire_at > at) | ((Timer.fire_at == at) & (Timer.id > timer_id)))
+        .order_by(Timer.fire_at, Timer.id).limit(limit)
+    ).all()
+
+
 def still_ours(session: Session, claims: list[Claim], owner: str) -> list[Claim]:
     """The claims whose fence still holds (no other scheduler took the timer over); locks them on PostgreSQL."""
     query = select(Timer.id, Timer.fence, Timer.lease_owner).where(Timer.id.in_([c.timer_id for c in claims]))

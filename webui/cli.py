@@ -205,7 +205,8 @@ def _scheduler(services):
     cfg = services.config["scheduler"]
     return TimerScheduler(services.runtime, services.sessions, tick_seconds=cfg["tick_seconds"],
                           batch_size=cfg["batch_size"], lease_seconds=cfg["lease_seconds"],
-                          max_attempts=cfg["max_attempts"], clock=lambda: database_now(services.sessions))
+                          max_attempts=cfg["max_attempts"], prefetch_seconds=cfg.get("prefetch_seconds", 0),
+                          clock=lambda: database_now(services.sessions))
 
 
 if __name__ == "__main__":

@@ -114,3 +114,29 @@ def test_database_clock_is_utc_and_current(services):
     from engine.db import database_now, utcnow
 
     assert abs((database_now(services.sessions) - utcnow()).total_seconds()) < 5
+
+
+def test_prefetch_restores_workflows_due_soon_and_a_stale_one_is_not_used(services, clock):
+    import processes
+    from engine.runtime import Runtime
+
+    soon, later = start(services, sla="PT5M"), start(services, sla="PT2H")
+    assert later != soon
+    cold = Runtime()  # as `guichet scheduler` starts: nothing warm
+    processes.register_all(cold, services.config)
+    scheduler = TimerScheduler(cold, services.sessions, clock=clock, prefetch_seconds=600)
+    assert scheduler.tick() == 0
+    assert set(cold._cache) == {soon}  # due within ten minutes; the other is not
+    stale_version = cold._cache[soon][0]
+    # The instance steps elsewhere after the prefetch: its warm copy is stale and must not be used.
+    with unit_of_work(services.sessions) as s:
+        item = s.scalars(select(WorkItem).where(WorkItem.instance_id == soon, WorkItem.status == "open")).one()
+        services.runtime.complete(s, item.id, actor="handler", now=clock.now, data={"decision": "complete"})
+    clock.advance(minutes=5, seconds=1)
+    assert scheduler.tick() == 1  # the next hop's timer (from the stored state), not the finished hop's
+    with unit_of_work(services.sessions) as s:
+        (esc,) = s.scalars(select(WorkItem).where(WorkItem.kind == "escalation")).all()
+    assert (esc.instance_id, esc.task_name) == (soon, "hop_close")
+    assert cold._cache[soon][0] > stale_version
+    clock.advance(hours=2)
+    assert scheduler.tick() == 2  # hop_close at level 2 and the other instance's first hop
