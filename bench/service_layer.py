@@ -10,7 +10,7 @@ import time
 from sqlalchemy import select
 
 from engine.db import unit_of_work
-from engine.models import WorkItem
+from engine import rows
 from processes.forms import service as forms
 from processes.forms.models import FormTemplate
 from processes.transfer import service as transfer
@@ -42,10 +42,8 @@ class Driver:
         with unit_of_work(s.sessions) as session:
             form = forms.create_form(session, s.runtime, s.config, actor=self._actor(session, "clerk"),
                                      template_id=self.template_id, data=dict(data), submit=True, now=now or utcnow())
-            item_id = session.scalars(select(WorkItem.id).where(
-                WorkItem.instance_id == form.process_instance_id, WorkItem.status == "open",
-                WorkItem.kind == "task")).one()
-            return form.id, item_id
+            (item,) = rows.open_task_items(session, form.process_instance_id)
+            return form.id, item.id
 
     def complete(self, item_id: str, who: str, decision: str = "complete", now=None) -> list[str]:
         """Complete an item as `who`; ids of the task items the step opened."""

@@ -5,7 +5,7 @@ import json
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from engine.db import unit_of_work
 from engine.models import ProcessInstance, WorkItem
@@ -92,3 +92,20 @@ def test_non_finite_numbers_are_refused_not_stored(client, auth, services, clock
             assert exc.details["fields"] == {"business_type": "不是有效的数值"}
         else:
             raise AssertionError("a non-finite number was accepted")
+
+
+def test_a_cached_template_version_is_not_taken_for_another_database_s_version_with_the_same_id(services):
+    """One process may serve several databases (tests do): the same version id there is another version."""
+    from processes.forms import service as forms
+    from processes.forms.models import FormTemplate
+
+    with unit_of_work(services.sessions) as s:
+        template_id = s.scalars(select(FormTemplate.id).where(FormTemplate.code == "general")).one()
+        version = forms.active_version(s, template_id)
+        version_id, codes = version.id, [f["code"] for f in version.fields]
+    with unit_of_work(services.sessions) as s:  # what a second database with the same ids would hold
+        s.execute(text("UPDATE template_version SET fields = :f WHERE id = :id"),
+                  {"f": '[{"code": "other", "label": "其他", "type": "text"}]', "id": version_id})
+    with unit_of_work(services.sessions) as s:
+        assert [f["code"] for f in forms.active_version(s, template_id).fields] == ["other"]
+    assert codes != ["other"]
