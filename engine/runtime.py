@@ -281,9 +281,10 @@ class Runtime:
             workflow = load_state(row.state, row.serializer_version, parsed.spec, parsed.subprocess_specs)
             workflow.script_engine = self.script_engine
             with self._cache_lock:
-                if row.id not in self._cache:  # a step that committed meanwhile keeps its newer entry
-                    self._cache[row.id] = (row.lock_version, workflow)
-                    restored += 1
+                if row.id in self._cache:
+                    continue  # a step that committed meanwhile keeps its newer entry
+            self._remember(row.id, row.lock_version, workflow)
+            restored += 1
         return restored
 
     def forget(self, session: Session, instance_id: int) -> None:
