@@ -69,6 +69,9 @@ _SELECT_INSTANCE = select(INSTANCE).where(INSTANCE.c.id == bindparam("b_id"))
 _UPDATE_INSTANCE = INSTANCE.update().where(INSTANCE.c.id == bindparam("b_id"),
                                            INSTANCE.c.lock_version == bindparam("b_lock"))
 _SELECT_ITEM = select(ITEM).where(ITEM.c.id == bindparam("b_id"))
+_INSTANCE_COLUMNS = [c.label(f"instance__{c.name}") for c in INSTANCE.c]
+_SELECT_ITEM_AND_INSTANCE = (select(ITEM, *_INSTANCE_COLUMNS).join(INSTANCE, INSTANCE.c.id == ITEM.c.instance_id)
+                             .where(ITEM.c.id == bindparam("b_id")))
 _SELECT_OPEN_TASKS = select(ITEM).where(ITEM.c.instance_id == bindparam("b_instance"), ITEM.c.status == "open",
                                         ITEM.c.kind == "task")
 _UPDATE_ITEM = ITEM.update().where(ITEM.c.id == bindparam("b_id"))
@@ -122,6 +125,16 @@ def states_of(session: Session, instance_ids: list[int]):
 def get_item(session: Session, item_id: str) -> Item | None:
     row = connection(session).execute(_SELECT_ITEM, {"b_id": item_id}).first()
     return Item.from_row(row) if row is not None else None
+
+
+def get_item_and_instance(session: Session, item_id: str) -> tuple[Item | None, Instance | None]:
+    """An item and its instance, read together (a step needs both)."""
+    row = connection(session).execute(_SELECT_ITEM_AND_INSTANCE, {"b_id": item_id}).first()
+    if row is None:
+        return None, None
+    values = row._mapping
+    instance = Instance(**{c.name: values[f"instance__{c.name}"] for c in INSTANCE.c})
+    return Item(**{c.name: values[c.name] for c in ITEM.c}), instance
 
 
 def open_task_items(session: Session, instance_id: int) -> list[Item]:

@@ -121,8 +121,8 @@ class Runtime:
         )
         workflow.task_tree.data = dict(data)
         with self._step(session, now, instance):
-            self._advance(workflow)
-        return self._save(session, instance, workflow, now, new=True)
+            ready = self._advance(workflow)
+        return self._save(session, instance, workflow, now, ready, new=True)
 
     def complete(self, session: Session, item: Item | str, *, actor: str, now: datetime,
                  data: dict | None = None) -> StepResult:
@@ -147,11 +147,11 @@ class Runtime:
                 task.run()
             except SpiffWorkflowException as exc:
                 raise Invalid(f"流程无法继续: {exc}", code="process_error") from None
-            self._advance(workflow)
+            ready = self._advance(workflow)
         if item.assignee is None:
             item.assignee, item.claimed_at = actor, now
         item.completed_by = actor
-        return self._save(session, instance, workflow, now, completed=item)
+        return self._save(session, instance, workflow, now, ready, completed=item)
 
     def fire_timers(self, session: Session, instance_id: int, now: datetime) -> StepResult:
         """Let due timers of one instance fire and run what follows them."""
@@ -161,12 +161,15 @@ class Runtime:
         workflow = self._load(session, instance)
         with self._step(session, now, instance):
             workflow.refresh_timers()
-            self._advance(workflow)
-        return self._save(session, instance, workflow, now)
+            ready = self._advance(workflow)
+        return self._save(session, instance, workflow, now, ready)
 
     def get_item(self, session: Session, item_id: str, *, open_only: bool = True) -> Item:
-        """An item by id; Conflict when it is no longer open."""
-        item = rows.get_item(session, item_id)
+        """An item by id; Conflict when it is no longer open. Its instance is kept for the transaction's step."""
+        held = session.info.setdefault("guichet_instances", {})
+        item, instance = rows.get_item_and_instance(session, item_id)
+        if instance is not None:
+            held.setdefault(instance.id, instance)
         if item is None:
             raise NotFound("待办事项不存在", code="task_not_found")
         if open_only and item.status != "open":
@@ -229,13 +232,16 @@ class Runtime:
         finally:
             _current_step.reset(token)
 
-    def _advance(self, workflow: BpmnWorkflow) -> None:
+    def _advance(self, workflow: BpmnWorkflow) -> list:
+        """Run engine steps; the READY user tasks they leave (one scan serves the rewind check and the save)."""
         try:
             workflow.do_engine_steps()
             for _ in range(MAX_REWINDS):
-                if not _rewind_one_loop(workflow):
-                    break
+                ready = workflow.get_tasks(state=TaskState.READY, manual=True)
+                if not _rewind_one_loop(workflow, ready):
+                    return ready
                 workflow.do_engine_steps()
+            return workflow.get_tasks(state=TaskState.READY, manual=True)
         except SpiffWorkflowException as exc:
             raise Invalid(f"流程执行出错: {exc}", code="process_error") from None
 
@@ -300,7 +306,7 @@ class Runtime:
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
 
-    def _save(self, session, instance: Instance, workflow, now, completed: Item | None = None,
+    def _save(self, session, instance: Instance, workflow, now, ready: list, completed: Item | None = None,
               new: bool = False) -> StepResult:
         instance.state = dump_state(workflow)
         instance.serializer_version = STATE_VERSION
@@ -312,20 +318,20 @@ class Runtime:
         elif not rows.update_instance(session, instance):
             raise Conflict("该业务已被他人同时办理, 请刷新后重试", code="concurrent_update")
         result = StepResult(instance=instance, completed=completed)
-        _sync_work_items(session, instance, workflow, now, result, new=new)
+        _sync_work_items(session, instance, ready, now, result, new=new)
         sync_timers(session, instance, workflow, new=new)
         session.info.setdefault("guichet_instances", {})[instance.id] = instance
         session.info.setdefault("guichet_warm", []).append((self, instance.id, instance.lock_version, workflow))
         return result
 
 
-def _rewind_one_loop(workflow: BpmnWorkflow) -> bool:
+def _rewind_one_loop(workflow: BpmnWorkflow, ready: list) -> bool:
     """Flat history: a READY task that re-enters its own ancestry restarts that ancestor instead.
 
     SpiffWorkflow keeps every finished task in the tree, so a correction loop would make each step
     slower; the history lives in the stage's own records (handovers) instead.
     """
-    for task in workflow.get_tasks(state=TaskState.READY, manual=True):
+    for task in ready:
         ancestor = task.parent
         while ancestor is not None and ancestor.task_spec is not task.task_spec:
             ancestor = ancestor.parent
@@ -363,8 +369,9 @@ def _due_at(task) -> datetime | None:
     return min(times) if times else None
 
 
-def _sync_work_items(session: Session, instance: Instance, workflow, now, result: StepResult, new: bool = False) -> None:
-    ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+def _sync_work_items(session: Session, instance: Instance, ready_tasks: list, now, result: StepResult,
+                     new: bool = False) -> None:
+    ready = {str(t.id): t for t in ready_tasks}
     completed = result.completed
     cancelled, with_follow_ups = [], []
     for item in [] if new else rows.open_task_items(session, instance.id):
