@@ -25,6 +25,8 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # The ticker's own chatter (every tick, and "skipped" while a long tick runs) is noise; timers log their own.
     logging.getLogger("apscheduler").setLevel(logging.ERROR)
+    # SpiffWorkflow logs every task state change at INFO: several lines per step, and a cost on every step.
+    logging.getLogger("spiff").setLevel(logging.WARNING)
 
 
 @main.command()
