@@ -92,6 +92,9 @@ def main(argv: list[str]) -> int:
     if "engine_only_cpu_ms_per_lifecycle" in metrics and metrics.get("guichet_cpu_ms_per_lifecycle_sqlite"):
         metrics["guichet_vs_engine_sqlite_cpu"] = round(
             metrics["guichet_cpu_ms_per_lifecycle_sqlite"] / metrics["engine_only_cpu_ms_per_lifecycle"], 2)
+    if "engine_only_cpu_ms_per_lifecycle" in metrics and metrics.get("guichet_runtime_only_cpu_ms_per_lifecycle_sqlite"):
+        metrics["runtime_only_vs_engine_sqlite_cpu"] = round(
+            metrics["guichet_runtime_only_cpu_ms_per_lifecycle_sqlite"] / metrics["engine_only_cpu_ms_per_lifecycle"], 2)
     if "engine_only_per_s" in metrics and metrics.get("guichet_per_s_postgres"):
         metrics["guichet_vs_engine_postgres"] = round(metrics["engine_only_per_s"] / metrics["guichet_per_s_postgres"], 2)
 
