@@ -106,7 +106,7 @@ def test_handler_claims_and_hands_on_then_clerk_closes(new_page):
     expect(handler.locator(".flash")).to_have_text("已签收")
     handler.goto("/inbox")
     row = inbox_row(handler, number, "信贷部办理")
-    expect(row.locator("td").nth(2)).to_have_text("handler")
+    expect(row.locator("td").nth(2)).to_have_text("张经办(信贷部)")  # claimed: shown by name
     expect(row.get_by_role("button", name="签收")).to_have_count(0)
     open_item(handler, row)
     expect(handler.locator("h1")).to_contain_text("信贷部办理")

@@ -33,7 +33,8 @@ def index():
     user = actor()
     items = inbox.list_items(db(), actor=user, now=now(), f=f)
     urged = transfer.urge_counts(db(), [i.id for i in items if i.kind == "task"])
-    context = {"items": items, "urged": urged, "f": f, "now": now(), "counts": inbox.counts(db(), actor=user, now=now())}
+    context = {"items": items, "urged": urged, "f": f, "now": now(), "me": user,
+               "counts": inbox.counts(db(), actor=user, now=now())}
     if request.headers.get("HX-Request"):
         return render_template("_inbox_items.html", **context)
     return render_template("inbox.html", **context)
