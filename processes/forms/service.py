@@ -6,6 +6,7 @@ import math
 import uuid
 from collections import OrderedDict
 from datetime import date, datetime
+from functools import lru_cache
 from threading import Lock
 from zoneinfo import ZoneInfo
 
@@ -108,24 +109,14 @@ def validate_data(version: TemplateVersion, data: dict, today: date | None = Non
     return {k: (str(v) if not isinstance(v, (str, int, float, bool)) and v is not None else v) for k, v in cleaned.items()}
 
 
-_schemas: OrderedDict[tuple, object] = OrderedDict()
-_schemas_lock = Lock()
-
-
 def _schema(template_fields: list[dict], today: date | None):
     """schema_for, built once per field list and business date (building one costs more than loading with it)."""
-    key = (json.dumps(template_fields, sort_keys=True, ensure_ascii=False), today)
-    with _schemas_lock:
-        schema = _schemas.get(key)
-        if schema is not None:
-            _schemas.move_to_end(key)
-            return schema
-    schema = schema_for(template_fields, today)
-    with _schemas_lock:
-        _schemas[key] = schema
-        while len(_schemas) > 256:
-            _schemas.popitem(last=False)
-    return schema
+    return _schema_of(json.dumps(template_fields, sort_keys=True, ensure_ascii=False), today)
+
+
+@lru_cache(maxsize=256)
+def _schema_of(fields_json: str, today: date | None):
+    return schema_for(json.loads(fields_json), today)
 
 
 def create_form(session: Session, runtime: Runtime, config: dict, *, actor: User, template_id: int, data: dict,
