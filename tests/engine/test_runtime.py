@@ -170,3 +170,19 @@ def test_a_committed_step_leaves_its_workflow_warm_and_a_rolled_back_one_does_no
         assert item.task_name == "hop_close"
         services.runtime.complete(s, item.id, actor="t", now=services.clock(), data={"decision": "complete"})
     assert loads == [1]  # warm again after a commit
+
+
+def test_items_change_only_through_the_columns_the_runtime_lets_callers_change(services):
+    """Status, task and instance of an item are the runtime's; callers may only reassign, requeue or escalate."""
+    with unit_of_work(services.sessions) as s:
+        (item,) = services.runtime.start(s, "internal_transfer", data={"handover_sla": "PT1H"}, actor="t",
+                                         now=services.clock()).opened
+        with pytest.raises(ValueError):
+            services.runtime.update_item(s, item, status="done")
+        services.runtime.update_item(s, item, assignee="handler", claimed_at=services.clock())
+    with unit_of_work(services.sessions) as s:
+        stored = s.get(WorkItem, item.id)
+        assert (stored.status, stored.assignee) == ("open", "handler")
+        result = services.runtime.complete(s, item.id, actor="handler", now=services.clock(),
+                                           data={"decision": "complete"})
+        assert (result.completed.status, result.completed.completed_by) == ("done", "handler")

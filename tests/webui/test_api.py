@@ -93,6 +93,7 @@ def test_task_filters(client, auth, submit_form):
                          client.get("/api/v1/tasks", headers=auth("handler"), query_string=q).json]
     assert sorted(names()) == ["开户", "挂失"]
     assert names(q="挂失") == ["挂失"]
+    assert names(q="%") == [] and names(q="_") == []  # LIKE wildcards in the search text are taken literally
     assert names(process="template_approval") == []
     assert names(overdue="true") == []
     assert names(scope="mine") == []
