@@ -1,0 +1,148 @@
+"""Hot-path statements: a Core statement compiled once per dialect and run straight on the driver's cursor.
+
+A step runs about a dozen small statements. Through `Connection.execute` each one costs several times
+what the database spends on it (parameter and result set-up, the compiled-cache lookup, the result
+object), which made SQLAlchemy's execution machinery the largest single cost of a step. A `Prepared`
+statement keeps SQLAlchemy for what it is good at, building the SQL for each dialect and converting
+values with the column types, and does the per-call part itself:
+
+- bind values are converted with the types' own `bind_processor`s, in the dialect's parameter style;
+- result values with the types' `result_processor`s, into plain tuples;
+- driver errors are raised as SQLAlchemy's `DBAPIError` subclasses, as `Connection.execute` raises them;
+- the engine's `before_cursor_execute` / `after_cursor_execute` listeners still see every statement.
+
+It runs on the session's own connection, so it shares its transaction and savepoints. Statements with
+an expanding IN are not supported (run them once per value, or through the session).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from threading import Lock
+
+from sqlalchemy import exc
+from sqlalchemy.orm import Session
+
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """One statement compiled for one dialect and one set of parameter names."""
+
+    sql: str
+    names: tuple[str, ...]         # the compiled bind names, in the order the driver wants them
+    keys: tuple[str, ...]          # the caller's parameter key for each name
+    statics: tuple                 # the converted value of a bind the statement itself fixes, else _MISSING
+    binders: tuple                 # a bind processor per name, or None
+    readers: tuple | None          # a result processor per column (None: no result rows)
+    positional: bool
+
+
+class Prepared:
+    """A Core statement run on the driver's cursor; compiled once per dialect and parameter names."""
+
+    def __init__(self, statement):
+        self.statement = statement
+        self._plans: dict[tuple, _Plan] = {}
+        self._lock = Lock()
+
+    # --- running ------------------------------------------------------------------------------
+    def execute(self, session: Session, params: dict | None = None):
+        """Run with one set of parameters; the driver's cursor (rowcount, fetch*)."""
+        params = params or {}
+        conn = session.connection()
+        plan = self._plan(conn.dialect, params)
+        return _run(conn, plan, _values(plan, params), many=False)
+
+    def execute_many(self, session: Session, param_list: list[dict]) -> None:
+        """Run once per set of parameters (all with the same keys), in one driver call."""
+        if not param_list:
+            return
+        conn = session.connection()
+        plan = self._plan(conn.dialect, param_list[0])
+        _run(conn, plan, [_values(plan, p) for p in param_list], many=True)
+
+    def all(self, session: Session, params: dict | None = None) -> list[tuple]:
+        """All result rows as tuples of converted values."""
+        params = params or {}
+        conn = session.connection()
+        plan = self._plan(conn.dialect, params)
+        fetched = _run(conn, plan, _values(plan, params), many=False).fetchall()
+        return [_read(plan.readers, row) for row in fetched]
+
+    def first(self, session: Session, params: dict | None = None) -> tuple | None:
+        """The first result row as a tuple of converted values, or None."""
+        params = params or {}
+        conn = session.connection()
+        plan = self._plan(conn.dialect, params)
+        row = _run(conn, plan, _values(plan, params), many=False).fetchone()
+        return None if row is None else _read(plan.readers, row)
+
+    # --- compiling ----------------------------------------------------------------------------
+    def _plan(self, dialect, params: dict) -> _Plan:
+        signature = (dialect.name, dialect.paramstyle, tuple(params))
+        plan = self._plans.get(signature)
+        if plan is None:
+            with self._lock:
+                plan = self._plans[signature] = _compile(self.statement, dialect, sorted(params))
+        return plan
+
+
+def _compile(statement, dialect, column_keys: list[str]) -> _Plan:
+    compiled = statement.compile(dialect=dialect, column_keys=column_keys)
+    if compiled.post_compile_params or compiled.literal_execute_params:
+        raise ValueError("a prepared statement cannot hold an expanding IN; run it once per value instead")
+    positional = compiled.positiontup is not None
+    names = tuple(compiled.positiontup) if positional else tuple(compiled.binds)
+    keys, statics, binders = [], [], []
+    for name in names:
+        bind = compiled.binds[name]
+        processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        keys.append(bind.key)
+        if bind.key in column_keys or bind.callable is not None or bind.required:
+            statics.append(_MISSING)
+        else:  # a value the statement itself fixes, e.g. .values(status="received"): converted once
+            value = bind.effective_value
+            statics.append(processor(value) if processor is not None else value)
+        binders.append(processor)
+    columns = statement.selected_columns if statement.is_select else getattr(statement, "exported_columns", ())
+    readers = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns) or None
+    sql = compiled.string
+    if not positional:
+        escaped = getattr(compiled, "escaped_bind_names", None) or {}
+        names = tuple(escaped.get(name, name) for name in names)
+    return _Plan(sql, names, tuple(keys), tuple(statics), tuple(binders), readers, positional)
+
+
+def _values(plan: _Plan, params: dict):
+    out = []
+    for key, static, binder in zip(plan.keys, plan.statics, plan.binders):
+        if static is not _MISSING and key not in params:
+            out.append(static)
+            continue
+        value = params[key]
+        out.append(binder(value) if binder is not None and value is not None else value)
+    return tuple(out) if plan.positional else dict(zip(plan.names, out))
+
+
+def _read(readers, row) -> tuple:
+    return tuple(value if reader is None or value is None else reader(value) for reader, value in zip(readers, row))
+
+
+def _run(conn, plan: _Plan, values, *, many: bool):
+    dbapi_conn = conn.connection.dbapi_connection
+    cursor = dbapi_conn.cursor()
+    dispatch = conn.dispatch
+    if dispatch.before_cursor_execute:
+        dispatch.before_cursor_execute(conn, cursor, plan.sql, values, None, many)
+    try:
+        if many:
+            cursor.executemany(plan.sql, values)
+        else:
+            cursor.execute(plan.sql, values)
+    except conn.dialect.loaded_dbapi.Error as error:
+        raise exc.DBAPIError.instance(plan.sql, values, error, conn.dialect.loaded_dbapi.Error,
+                                      dialect=conn.dialect) from error
+    if dispatch.after_cursor_execute:
+        dispatch.after_cursor_execute(conn, cursor, plan.sql, values, None, many)
+    return cursor
