@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from . import expressions
 from .models import ProcessDefinition
+from .prepared import Prepared
 
 _SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True, remove_comments=True, huge_tree=False)
 MAX_BYTES = 2 * 1024 * 1024  # a real diagram is tens of kilobytes
@@ -199,12 +200,13 @@ def deploy(session: Session, xml: str, *, actor: str, now: datetime, operations=
 
 def latest_definition_id(session: Session, key: str) -> int | None:
     """The id of the newest deployed version of a process (without reading its XML), or None."""
-    return session.connection().execute(_LATEST_ID, {"b_key": key}).scalar()
+    row = _LATEST_ID.first(session, {"b_key": key})
+    return row[0] if row is not None else None
 
 
 _DEFINITION = ProcessDefinition.__table__
-_LATEST_ID = (select(_DEFINITION.c.id).where(_DEFINITION.c.key == bindparam("b_key"))
-              .order_by(_DEFINITION.c.version.desc()).limit(1))
+_LATEST_ID = Prepared(select(_DEFINITION.c.id).where(_DEFINITION.c.key == bindparam("b_key"))
+                      .order_by(_DEFINITION.c.version.desc()).limit(1))
 
 
 def latest_definition(session: Session, key: str) -> ProcessDefinition | None:

@@ -10,6 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from engine.prepared import Prepared
+
 from .models import AuditEvent, AuditHead
 
 GENESIS = "0" * 64
@@ -24,13 +26,14 @@ def event_hash(prev_hash: str, *, seq: int, at: datetime, actor: str, action: st
     return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
 
 
-# Appending is on every step's path, so it uses Core statements (see engine/rows.py for why).
+# Appending is on every step's path, so it uses prepared statements (see engine/rows.py for why).
 EVENTS, HEAD = AuditEvent.__table__, AuditHead.__table__
 _HELD = "guichet_txn_audit_head"  # dropped when a savepoint rolls back (engine/runtime.py)
-_INSERT_EVENT = EVENTS.insert()
-_MOVE_HEAD = HEAD.update().where(HEAD.c.id == 1)
+_INSERT_EVENT = Prepared(EVENTS.insert())
+_MOVE_HEAD = Prepared(HEAD.update().where(HEAD.c.id == 1))
 _SELECT_HEAD = select(HEAD.c.seq, HEAD.c.hash).where(HEAD.c.id == 1)
-_LOCK_HEAD = _SELECT_HEAD.with_for_update()
+_READ_HEAD = {"postgresql": Prepared(_SELECT_HEAD.with_for_update())}
+_READ_HEAD_DEFAULT = Prepared(_SELECT_HEAD)
 
 
 def _head(session: Session) -> dict:
@@ -38,16 +41,16 @@ def _head(session: Session) -> dict:
     held = session.info.get(_HELD)
     if held is not None:
         return held
-    query = _LOCK_HEAD if session.get_bind().dialect.name == "postgresql" else _SELECT_HEAD
-    row = session.connection().execute(query).first()
+    query = _READ_HEAD.get(session.get_bind().dialect.name, _READ_HEAD_DEFAULT)
+    row = query.first(session)
     if row is None:
         try:
             with session.begin_nested():
                 session.connection().execute(HEAD.insert(), {"id": 1, "seq": 0, "hash": GENESIS})
         except IntegrityError:  # another transaction created it first
             pass
-        row = session.connection().execute(query).first()
-    held = session.info[_HELD] = {"seq": row.seq, "hash": row.hash}
+        row = query.first(session)
+    held = session.info[_HELD] = {"seq": row[0], "hash": row[1]}
     return held
 
 
@@ -59,11 +62,10 @@ def record(session: Session, *, actor: str, action: str, object_type: str, objec
     seq = head["seq"] + 1
     digest = event_hash(head["hash"], seq=seq, at=now, actor=actor, action=action, object_type=object_type,
                         object_id=str(object_id), details=details)
-    conn = session.connection()
-    conn.execute(_INSERT_EVENT, {"seq": seq, "at": now, "actor": actor, "action": action, "object_type": object_type,
-                                   "object_id": str(object_id), "details": details, "prev_hash": head["hash"],
-                                   "hash": digest})
-    conn.execute(_MOVE_HEAD, {"seq": seq, "hash": digest})
+    _INSERT_EVENT.execute(session, {"seq": seq, "at": now, "actor": actor, "action": action,
+                                    "object_type": object_type, "object_id": str(object_id), "details": details,
+                                    "prev_hash": head["hash"], "hash": digest})
+    _MOVE_HEAD.execute(session, {"seq": seq, "hash": digest})
     head["seq"], head["hash"] = seq, digest
     return seq
 

@@ -15,6 +15,7 @@ from sqlalchemy import bindparam, inspect, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
+from engine.prepared import Prepared
 from engine.runtime import Runtime
 
 from ..audit import service as audit
@@ -35,16 +36,16 @@ def active_templates(session: Session) -> list[TemplateVersion]:
 
 def active_version(session: Session, template_id: int) -> TemplateVersion:
     """The active version of a template; NotFound when there is none."""
-    row = session.connection().execute(_ACTIVE_VERSION, {"b_template": template_id}).first()
+    row = _ACTIVE_VERSION.first(session, {"b_template": template_id})
     if row is None:
         raise NotFound("模板不存在或未启用", code="template_not_found")
     with _versions_lock:
-        snapshot = _versions.get(row.id)
+        snapshot = _versions.get(row[0])
     if snapshot is not None and _same(snapshot, row):
         return session.merge(snapshot, load=False)
-    version = session.get(TemplateVersion, row.id)
+    version = session.get(TemplateVersion, row[0])
     with _versions_lock:
-        _versions[row.id] = _snapshot(version)
+        _versions[row[0]] = _snapshot(version)
         while len(_versions) > 256:
             _versions.popitem(last=False)
     return version
@@ -55,7 +56,7 @@ def active_version(session: Session, template_id: int) -> TemplateVersion:
 # instead of loaded: a tenth of the cost. The copy is used only if the row still says what it says (one
 # process may serve several databases, e.g. tests, where the same id is another version).
 _VERSIONS, _TEMPLATES = TemplateVersion.__table__, FormTemplate.__table__
-_ACTIVE_VERSION = (
+_ACTIVE_VERSION = Prepared(
     select(_VERSIONS.c.id, _VERSIONS.c.version, _VERSIONS.c.fields, _VERSIONS.c.created_at, _TEMPLATES.c.code,
            _TEMPLATES.c.name, _TEMPLATES.c.business_type)
     .join(_TEMPLATES, _TEMPLATES.c.id == _VERSIONS.c.template_id)
@@ -64,10 +65,11 @@ _versions: OrderedDict[int, TemplateVersion] = OrderedDict()
 _versions_lock = Lock()
 
 
-def _same(snapshot: TemplateVersion, row) -> bool:
+def _same(snapshot: TemplateVersion, row: tuple) -> bool:
+    """Whether the copy says what the row (as _ACTIVE_VERSION reads it) says."""
     template = snapshot.template
-    return (snapshot.version, snapshot.fields, snapshot.created_at, template.code, template.name,
-            template.business_type) == (row.version, row.fields, row.created_at, row.code, row.name, row.business_type)
+    return (snapshot.id, snapshot.version, snapshot.fields, snapshot.created_at, template.code, template.name,
+            template.business_type) == row
 
 
 def _snapshot(version: TemplateVersion) -> TemplateVersion:
@@ -136,11 +138,11 @@ def create_form(session: Session, runtime: Runtime, config: dict, *, actor: User
     return form
 
 
-# Filling a form is on every lifecycle's path: the new row is written with two Core statements rather than
+# Filling a form is on every lifecycle's path: the new row is written with two prepared statements rather than
 # two unit-of-work flushes, which cost several times as much (see engine/rows.py).
 _FORMS = Form.__table__
-_INSERT_FORM = _FORMS.insert()
-_UPDATE_FORM = _FORMS.update().where(_FORMS.c.id == bindparam("b_id"))
+_INSERT_FORM = Prepared(_FORMS.insert().returning(_FORMS.c.id))
+_UPDATE_FORM = Prepared(_FORMS.update().where(_FORMS.c.id == bindparam("b_id")))
 _FORM_COLUMNS = [c.name for c in _FORMS.c if c.name != "id"]
 
 
@@ -149,7 +151,7 @@ def _insert_form(session: Session, version: TemplateVersion, *, actor: User, now
     values = dict(number=f"tmp-{uuid.uuid4().hex}", template_version_id=version.id, business_type="", status="draft",
                   data={}, created_by=actor.username, department_id=actor.department_id, created_at=now,
                   submitted_at=None, closed_at=None, process_instance_id=None, wrapped_key=None, key_id=None)
-    form_id = session.connection().execute(_INSERT_FORM, values).inserted_primary_key[0]
+    ((form_id,),) = _INSERT_FORM.execute(session, values).fetchall()
     form = Form(id=form_id, **values)
     form.template_version = version
     form.corrections = []
@@ -163,7 +165,7 @@ def _write_through(session: Session, form: Form) -> None:
     state = inspect(form)
     changed = {name: getattr(form, name) for name in _FORM_COLUMNS if state.attrs[name].history.has_changes()}
     if changed:
-        session.connection().execute(_UPDATE_FORM, {"b_id": form.id, **changed})
+        _UPDATE_FORM.execute(session, {"b_id": form.id, **changed})
         for name, value in changed.items():
             set_committed_value(form, name, value)
 

@@ -3,15 +3,16 @@ from __future__ import annotations
 
 from sqlalchemy import bindparam, select
 
+from engine.prepared import Prepared
 from engine.runtime import Runtime, ServiceCall
 
 from ..org import service as org
 from .service import ESCALATION, HANDOVER
 
 LEVEL_NAMES = {1: "一级", 2: "二级", 3: "三级"}
-_HANDOVER_OF = select(HANDOVER.c.id).where(HANDOVER.c.work_item_id == bindparam("b_item"))
-_OVERDUE = HANDOVER.update().where(HANDOVER.c.id == bindparam("b_id"))
-_INSERT_ESCALATION = ESCALATION.insert()
+_HANDOVER_OF = Prepared(select(HANDOVER.c.id).where(HANDOVER.c.work_item_id == bindparam("b_item")))
+_OVERDUE = Prepared(HANDOVER.update().where(HANDOVER.c.id == bindparam("b_id")))
+_INSERT_ESCALATION = Prepared(ESCALATION.insert())
 
 
 def escalate(call: ServiceCall):
@@ -21,10 +22,11 @@ def escalate(call: ServiceCall):
         return None  # the hop finished in the same step; nothing to escalate
     level = item.escalation_level + 1
     call.runtime.update_item(call.session, item, escalation_level=level)
-    conn = call.session.connection()
-    handover_id = conn.execute(_HANDOVER_OF, {"b_item": item.id}).scalar()
+    session = call.session
+    row = _HANDOVER_OF.first(session, {"b_item": item.id})
+    handover_id = row[0] if row is not None else None
     if handover_id is not None:
-        conn.execute(_OVERDUE, {"b_id": handover_id, "overdue": True})
+        _OVERDUE.execute(session, {"b_id": handover_id, "overdue": True})
     chain = org.responsible_chain(call.session, assignee=item.assignee, department=item.candidate_group)
     superior = chain[level - 1] if len(chain) >= level else None
     follow_up = None
@@ -34,7 +36,7 @@ def escalate(call: ServiceCall):
             assignee=superior.username, escalation_level=level,
         )
     if handover_id is not None:
-        conn.execute(_INSERT_ESCALATION, dict(
+        _INSERT_ESCALATION.execute(session, dict(
             handover_id=handover_id, work_item_id=follow_up.id if follow_up else None, level=level,
             superior=superior.username if superior else None, created_at=call.now, closed_at=None, urge_count=0,
             last_action=None, last_action_at=None,

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from engine.db import UTCDateTime
+from engine.prepared import Prepared
 from engine.rows import Item
 from engine.runtime import Runtime, StepResult
 
@@ -124,7 +125,7 @@ def complete_hop(session: Session, runtime: Runtime, *, item_id: str, actor: Use
         _record_new_hops(session, result, form_id=item.ref_id, from_department=item.lane or actor.department.name,
                          from_user=actor.username, kind="return" if decision == "return" else "handover", now=now)
         if result.instance.status == "completed":
-            session.connection().execute(_CLOSE_FORM, {"b_id": item.ref_id, "status": "closed", "closed_at": now})
+            _CLOSE_FORM.execute(session, {"b_id": item.ref_id, "status": "closed", "closed_at": now})
             held = session.identity_map.get(session.identity_key(Form, item.ref_id))
             if held is not None:  # a copy this transaction already loaded must not contradict the row
                 set_committed_value(held, "status", "closed")
@@ -148,25 +149,25 @@ def current_handover(session: Session, item: Item) -> Handover | None:
     return session.scalars(select(Handover).where(Handover.work_item_id == item.id)).first()
 
 
-# The hot path writes handover rows with Core statements built once (see engine/rows.py for why).
+# The hot path writes handover rows with prepared statements (see engine/rows.py for why).
 HANDOVER, ESCALATION, FORM = Handover.__table__, Escalation.__table__, Form.__table__
-_INSERT_HANDOVER = HANDOVER.insert()
-_RECEIVED = HANDOVER.update().where(HANDOVER.c.work_item_id == bindparam("b_item")).values(
-    received_at=func.coalesce(HANDOVER.c.received_at, bindparam("b_now", type_=UTCDateTime())), status="received")
-_FINISHED = HANDOVER.update().where(HANDOVER.c.work_item_id == bindparam("b_item")).values(
+_INSERT_HANDOVER = Prepared(HANDOVER.insert())
+_RECEIVED = Prepared(HANDOVER.update().where(HANDOVER.c.work_item_id == bindparam("b_item")).values(
+    received_at=func.coalesce(HANDOVER.c.received_at, bindparam("b_now", type_=UTCDateTime())), status="received"))
+_FINISHED = Prepared(HANDOVER.update().where(HANDOVER.c.work_item_id == bindparam("b_item")).values(
     to_user=func.coalesce(HANDOVER.c.to_user, bindparam("b_actor")),
-    received_at=func.coalesce(HANDOVER.c.received_at, bindparam("b_now", type_=UTCDateTime())))
-_CANCELLED = HANDOVER.update().where(HANDOVER.c.work_item_id.in_(bindparam("b_items", expanding=True)),
-                                     HANDOVER.c.status.in_(("pending", "received")))
-_CLOSE_ESCALATIONS = ESCALATION.update().where(
+    received_at=func.coalesce(HANDOVER.c.received_at, bindparam("b_now", type_=UTCDateTime()))))
+_CANCELLED = Prepared(HANDOVER.update().where(HANDOVER.c.work_item_id == bindparam("b_item"),
+                                              HANDOVER.c.status.in_(("pending", "received"))))
+_CLOSE_ESCALATIONS = Prepared(ESCALATION.update().where(
     ESCALATION.c.closed_at.is_(None),
-    ESCALATION.c.handover_id.in_(select(HANDOVER.c.id).where(HANDOVER.c.work_item_id == bindparam("b_item"))))
-_CLOSE_FORM = FORM.update().where(FORM.c.id == bindparam("b_id"))
+    ESCALATION.c.handover_id.in_(select(HANDOVER.c.id).where(HANDOVER.c.work_item_id == bindparam("b_item")))))
+_CLOSE_FORM = Prepared(FORM.update().where(FORM.c.id == bindparam("b_id")))
 
 
 def _received(session: Session, item: Item, username: str, now: datetime) -> None:
     """The hop's handover now lies with `username` (received now unless it already was)."""
-    session.connection().execute(_RECEIVED, {"b_item": item.id, "b_now": now, "to_user": username})
+    _RECEIVED.execute(session, {"b_item": item.id, "b_now": now, "to_user": username})
 
 
 def _finish_handover(session: Session, item: Item, *, status: str, actor: str, late: bool, late_reason, comment,
@@ -176,12 +177,12 @@ def _finish_handover(session: Session, item: Item, *, status: str, actor: str, l
                   late_reason=late_reason, comment=comment)
     if late:
         values["overdue"] = True
-    session.connection().execute(_FINISHED, values)
+    _FINISHED.execute(session, values)
 
 
 def _record_new_hops(session, result: StepResult, *, form_id, from_department, from_user, kind, now) -> None:
     if result.opened:
-        session.connection().execute(_INSERT_HANDOVER, [dict(
+        _INSERT_HANDOVER.execute_many(session, [dict(
             form_id=form_id, instance_id=result.instance.id, work_item_id=opened.id, kind=kind, step=opened.task_name,
             step_name=opened.title, from_department=from_department, from_user=from_user,
             to_department=opened.candidate_group, to_user=opened.assignee, handed_at=now, received_at=None,
@@ -189,12 +190,12 @@ def _record_new_hops(session, result: StepResult, *, form_id, from_department, f
             late_reason=None, comment=None,
         ) for opened in result.opened])
     if result.closed:
-        session.connection().execute(_CANCELLED, {"b_items": [c.id for c in result.closed], "status": "cancelled",
-                                                  "completed_at": now})
+        _CANCELLED.execute_many(session, [{"b_item": c.id, "status": "cancelled", "completed_at": now}
+                                          for c in result.closed])
 
 
 def _close_escalations(session: Session, item: Item, now: datetime) -> None:
-    session.connection().execute(_CLOSE_ESCALATIONS, {"b_item": item.id, "closed_at": now})
+    _CLOSE_ESCALATIONS.execute(session, {"b_item": item.id, "closed_at": now})
 
 
 def handovers_of(session: Session, form_id: int) -> list[Handover]:
