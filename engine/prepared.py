@@ -23,6 +23,7 @@ from sqlalchemy import exc
 from sqlalchemy.orm import Session
 
 _MISSING = object()
+_HELD = "guichet_connection"
 
 
 @dataclass(frozen=True)
@@ -50,32 +51,32 @@ class Prepared:
     def execute(self, session: Session, params: dict | None = None):
         """Run with one set of parameters; the driver's cursor (rowcount, fetch*)."""
         params = params or {}
-        conn = session.connection()
+        conn, dbapi_conn = _connection(session)
         plan = self._plan(conn.dialect, params)
-        return _run(conn, plan, _values(plan, params), many=False)
+        return _run(conn, dbapi_conn, plan, _values(plan, params), many=False)
 
     def execute_many(self, session: Session, param_list: list[dict]) -> None:
         """Run once per set of parameters (all with the same keys), in one driver call."""
         if not param_list:
             return
-        conn = session.connection()
+        conn, dbapi_conn = _connection(session)
         plan = self._plan(conn.dialect, param_list[0])
-        _run(conn, plan, [_values(plan, p) for p in param_list], many=True)
+        _run(conn, dbapi_conn, plan, [_values(plan, p) for p in param_list], many=True)
 
     def all(self, session: Session, params: dict | None = None) -> list[tuple]:
         """All result rows as tuples of converted values."""
         params = params or {}
-        conn = session.connection()
+        conn, dbapi_conn = _connection(session)
         plan = self._plan(conn.dialect, params)
-        fetched = _run(conn, plan, _values(plan, params), many=False).fetchall()
+        fetched = _run(conn, dbapi_conn, plan, _values(plan, params), many=False).fetchall()
         return [_read(plan.readers, row) for row in fetched]
 
     def first(self, session: Session, params: dict | None = None) -> tuple | None:
         """The first result row as a tuple of converted values, or None."""
         params = params or {}
-        conn = session.connection()
+        conn, dbapi_conn = _connection(session)
         plan = self._plan(conn.dialect, params)
-        row = _run(conn, plan, _values(plan, params), many=False).fetchone()
+        row = _run(conn, dbapi_conn, plan, _values(plan, params), many=False).fetchone()
         return None if row is None else _read(plan.readers, row)
 
     # --- compiling ----------------------------------------------------------------------------
@@ -129,8 +130,22 @@ def _read(readers, row) -> tuple:
     return tuple(value if reader is None or value is None else reader(value) for reader, value in zip(readers, row))
 
 
-def _run(conn, plan: _Plan, values, *, many: bool):
+def _connection(session: Session):
+    """The session's connection and its driver connection, kept while the same transaction lasts.
+
+    Asking the session each time costs more than most statements here; the copy is checked against the
+    session's current (outermost) transaction, so it is never used after a commit or rollback.
+    """
+    held = session.info.get(_HELD)
+    if held is not None and held[0] is session.get_transaction():
+        return held[1], held[2]
+    conn = session.connection()
     dbapi_conn = conn.connection.dbapi_connection
+    session.info[_HELD] = (session.get_transaction(), conn, dbapi_conn)
+    return conn, dbapi_conn
+
+
+def _run(conn, dbapi_conn, plan: _Plan, values, *, many: bool):
     cursor = dbapi_conn.cursor()
     dispatch = conn.dispatch
     if dispatch.before_cursor_execute:
