@@ -125,3 +125,34 @@ def test_concurrent_appends_keep_one_chain(app, client, auth, services):
     assert codes == [201] * 8
     verdict = _verify(services)
     assert verdict.ok and verdict.checked == 16
+
+
+def _append(services, action, *, commit=True):
+    session = services.sessions()
+    try:
+        audit.record(session, actor="clerk", action=action, object_type="form", object_id=1, now=services.clock())
+        session.commit() if commit else session.rollback()
+    finally:
+        session.close()
+
+
+def test_an_append_after_another_process_moved_the_head_chains_onto_the_row(services):
+    """This process's remembered head is only a guess: another writer's events are chained onto, not forked."""
+    _append(services, "a.first")
+    remembered = dict(audit._last_head[services.sessions.kw["bind"]])
+    _append(services, "a.second")  # stands for another process: it moves the head past what we remember
+    audit._last_head[services.sessions.kw["bind"]] = remembered
+    _append(services, "a.third")
+    assert [a for _s, a in _events(services)] == ["a.first", "a.second", "a.third"]
+    verdict = _verify(services)
+    assert verdict.ok and verdict.checked == 3
+
+
+def test_an_append_after_a_rolled_back_one_chains_onto_the_row(services):
+    """A rolled-back append leaves a remembered head that the row never held; the next append notices."""
+    _append(services, "b.kept")
+    _append(services, "b.rolled_back", commit=False)
+    _append(services, "b.next")
+    assert [a for _s, a in _events(services)] == ["b.kept", "b.next"]
+    verdict = _verify(services)
+    assert verdict.ok and verdict.checked == 2
