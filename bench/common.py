@@ -136,11 +136,14 @@ def prepare_database(config: dict, extra_bpmn: tuple[Path, ...] = ()) -> None:
 
 
 def build_app(config: dict, extra_bpmn: tuple[Path, ...] = ()):
-    """A fresh database prepared as above, and an app over it."""
+    """A fresh database prepared as above, and an app over it, settled as `guichet serve` settles it."""
     from webui.app import create_app
+    from webui.cli import settle
 
     prepare_database(config, extra_bpmn)
-    return create_app(config=config)
+    app = create_app(config=config)
+    settle()
+    return app
 
 
 def users(session, *names):

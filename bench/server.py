@@ -11,10 +11,12 @@ def main() -> None:
     from waitress import serve
 
     from webui.app import create_app
+    from webui.cli import settle
 
     config = json.loads(open(sys.argv[1], encoding="utf-8").read())
     port = int(sys.argv[2])
     app = create_app(config=config)
+    settle()  # as `guichet serve` does
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     serve(app, host="127.0.0.1", port=port, threads=config["server"]["threads"], ident="guichet-bench",
           _quiet=True)

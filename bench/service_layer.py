@@ -101,6 +101,30 @@ def measure(app, n: int, label: str, warmup: int = 20) -> tuple[float, dict]:
                          "commits_per_lifecycle": round(counts["commits"] / n, 2)}
 
 
+def paired_ratios(app, rounds: int, engine_n: int, guichet_n: int) -> list[float]:
+    """Engine-only and Guichet lifecycles in alternating rounds; per round, Guichet's time over the engine's.
+
+    The machine's speed drifts over seconds; a ratio of two rates measured side by side is steadier than
+    one of two rates measured minutes apart. Each round first runs a few unmeasured lifecycles, so neither
+    side is timed on caches the other one just left behind.
+    """
+    from . import engine_only
+
+    spec, subs = engine_only.parse()
+    script_engine = engine_only.SafeScriptEngine(service_handler=engine_only._no_service)
+    driver = Driver(app)
+    ratios = []
+    for _ in range(rounds):
+        engine_rate, _cpu = engine_only.rate(spec, subs, script_engine, engine_n, warmup=10)
+        for _ in range(5):
+            driver.lifecycle()
+        start = time.perf_counter()
+        for _ in range(guichet_n):
+            driver.lifecycle()
+        ratios.append(engine_rate / (guichet_n / (time.perf_counter() - start)))
+    return ratios
+
+
 def run_sqlite() -> tuple[dict, dict]:
     n = size("guichet_lifecycles", 600)
     folder = tempdir("service")
@@ -108,14 +132,23 @@ def run_sqlite() -> tuple[dict, dict]:
     say(f"guichet service layer, SQLite ({folder}): {n} lifecycles …")
     per_s, extra = measure(app, n, "sqlite")
     runtime_ms = runtime_only_cpu_ms(app, n)
+    rounds = 7
+    say(f"guichet vs engine-only, side by side: {rounds} alternating rounds …")
+    ratios = paired_ratios(app, rounds, engine_n=size("paired_engine_lifecycles", 300),
+                           guichet_n=size("paired_guichet_lifecycles", 80))
     app.extensions["guichet_engine"].dispose()
-    say(f"guichet service layer, SQLite: {per_s:.1f}/s {extra}; the runtime alone {runtime_ms:.2f} CPU ms/lifecycle")
+    paired = sorted(ratios)[len(ratios) // 2]
+    say(f"guichet service layer, SQLite: {per_s:.1f}/s {extra}; the runtime alone {runtime_ms:.2f} CPU ms/lifecycle; "
+        f"side by side {paired:.2f}× the engine (rounds: {', '.join(f'{r:.2f}' for r in ratios)})")
     return {"guichet_per_s_sqlite": round(per_s, 1), "guichet_sql_per_lifecycle_sqlite": extra["sql_per_lifecycle"],
             "guichet_cpu_ms_per_lifecycle_sqlite": extra["cpu_ms_per_lifecycle"],
-            "guichet_runtime_only_cpu_ms_per_lifecycle_sqlite": round(runtime_ms, 2)}, \
+            "guichet_runtime_only_cpu_ms_per_lifecycle_sqlite": round(runtime_ms, 2),
+            "guichet_vs_engine_sqlite_paired": round(paired, 2)}, \
         {"guichet_sqlite": f"{n} lifecycles (3 transactions each) after 20 warm-up; {extra}; "
                            f"runtime_only: the same steps through Runtime.start/complete without form, handover "
-                           f"and audit records"}
+                           f"and audit records",
+         "guichet_vs_engine_sqlite_paired": f"median of {rounds} rounds, each engine-only then Guichet side by side: "
+                                            f"{[round(r, 2) for r in ratios]}"}
 
 
 def run_postgres() -> tuple[dict, dict]:

@@ -321,7 +321,8 @@ class Runtime:
         _sync_work_items(session, instance, ready, now, result, new=new)
         sync_timers(session, instance, workflow, new=new)
         session.info.setdefault("guichet_instances", {})[instance.id] = instance
-        session.info.setdefault("guichet_warm", []).append((self, instance.id, instance.lock_version, workflow))
+        if not workflow.completed:  # a finished workflow never steps again: keeping it would only cost memory
+            session.info.setdefault("guichet_warm", []).append((self, instance.id, instance.lock_version, workflow))
         return result
 
 

@@ -1,6 +1,7 @@
 """The `guichet` command: migrate, deploy, seed-demo, serve, scheduler."""
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import sys
@@ -93,6 +94,7 @@ def serve(scheduler: bool | None) -> None:
     from webui.app import create_app
 
     app = create_app()
+    settle()
     services = app.extensions["guichet"]
     config = services.config
     if scheduler if scheduler is not None else config["scheduler"]["enabled"]:
@@ -109,12 +111,23 @@ def serve(scheduler: bool | None) -> None:
             services.scheduler.shutdown()
 
 
+def settle() -> None:
+    """Leave what start-up built (specs, SQLAlchemy's metadata, templates) out of every later garbage collection.
+
+    A full collection walks every tracked object; start-up objects live as long as the process, and
+    walking them made a full collection cost several steps' worth of time.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 @main.command("scheduler")
 def scheduler_only() -> None:
     """Run the timer scheduler alone (several may run against one PostgreSQL)."""
     from webui.app import create_app
 
     services = create_app().extensions["guichet"]
+    settle()
     _say("定时器调度运行中 / scheduler running (Ctrl+C to stop)")
     _scheduler(services).run_forever()
 

@@ -168,8 +168,9 @@ def test_a_committed_step_leaves_its_workflow_warm_and_a_rolled_back_one_does_no
     with unit_of_work(services.sessions) as s:
         (item,) = s.scalars(select(WorkItem).where(WorkItem.status == "open")).all()
         assert item.task_name == "hop_close"
-        services.runtime.complete(s, item.id, actor="t", now=services.clock(), data={"decision": "complete"})
+        done = services.runtime.complete(s, item.id, actor="t", now=services.clock(), data={"decision": "complete"})
     assert loads == [1]  # warm again after a commit
+    assert done.instance.status == "completed" and done.instance.id not in services.runtime._cache  # never steps again
 
 
 def test_items_change_only_through_the_columns_the_runtime_lets_callers_change(services):
