@@ -32,9 +32,8 @@ class _Plan:
 
     sql: str
     names: tuple[str, ...]         # the compiled bind names, in the order the driver wants them
-    keys: tuple[str, ...]          # the caller's parameter key for each name
-    statics: tuple                 # the converted value of a bind the statement itself fixes, else _MISSING
-    binders: tuple                 # a bind processor per name, or None
+    slots: tuple                   # per name: (the caller's parameter key, the converted value of a bind the
+                                   # statement itself fixes or _MISSING, the bind processor or None)
     readers: tuple | None          # a result processor per column (None: no result rows)
     positional: bool
 
@@ -51,37 +50,37 @@ class Prepared:
     def execute(self, session: Session, params: dict | None = None):
         """Run with one set of parameters; the driver's cursor (rowcount, fetch*)."""
         params = params or {}
-        conn, dbapi_conn = _connection(session)
-        plan = self._plan(conn.dialect, params)
-        return _run(conn, dbapi_conn, plan, _values(plan, params), many=False)
+        held = _connection(session)
+        plan = self._plan(held.dialect, params)
+        return _run(held, plan, _values(plan, params), many=False)
 
     def execute_many(self, session: Session, param_list: list[dict]) -> None:
         """Run once per set of parameters (all with the same keys), in one driver call."""
         if not param_list:
             return
-        conn, dbapi_conn = _connection(session)
-        plan = self._plan(conn.dialect, param_list[0])
-        _run(conn, dbapi_conn, plan, [_values(plan, p) for p in param_list], many=True)
+        held = _connection(session)
+        plan = self._plan(held.dialect, param_list[0])
+        _run(held, plan, [_values(plan, p) for p in param_list], many=True)
 
     def all(self, session: Session, params: dict | None = None) -> list[tuple]:
         """All result rows as tuples of converted values."""
         params = params or {}
-        conn, dbapi_conn = _connection(session)
-        plan = self._plan(conn.dialect, params)
-        fetched = _run(conn, dbapi_conn, plan, _values(plan, params), many=False).fetchall()
+        held = _connection(session)
+        plan = self._plan(held.dialect, params)
+        fetched = _run(held, plan, _values(plan, params), many=False).fetchall()
         return [_read(plan.readers, row) for row in fetched]
 
     def first(self, session: Session, params: dict | None = None) -> tuple | None:
         """The first result row as a tuple of converted values, or None."""
         params = params or {}
-        conn, dbapi_conn = _connection(session)
-        plan = self._plan(conn.dialect, params)
-        row = _run(conn, dbapi_conn, plan, _values(plan, params), many=False).fetchone()
+        held = _connection(session)
+        plan = self._plan(held.dialect, params)
+        row = _run(held, plan, _values(plan, params), many=False).fetchone()
         return None if row is None else _read(plan.readers, row)
 
     # --- compiling ----------------------------------------------------------------------------
     def _plan(self, dialect, params: dict) -> _Plan:
-        signature = (dialect.name, dialect.paramstyle, tuple(params))
+        signature = (dialect.name, dialect.driver, *params)
         plan = self._plans.get(signature)
         if plan is None:
             with self._lock:
@@ -112,17 +111,20 @@ def _compile(statement, dialect, column_keys: list[str]) -> _Plan:
     if not positional:
         escaped = getattr(compiled, "escaped_bind_names", None) or {}
         names = tuple(escaped.get(name, name) for name in names)
-    return _Plan(sql, names, tuple(keys), tuple(statics), tuple(binders), readers, positional)
+    return _Plan(sql, names, tuple(zip(keys, statics, binders)), readers, positional)
 
 
 def _values(plan: _Plan, params: dict):
     out = []
-    for key, static, binder in zip(plan.keys, plan.statics, plan.binders):
+    append = out.append
+    for key, static, binder in plan.slots:
         if static is not _MISSING and key not in params:
-            out.append(static)
-            continue
-        value = params[key]
-        out.append(binder(value) if binder is not None and value is not None else value)
+            append(static)
+        elif binder is None:
+            append(params[key])
+        else:
+            value = params[key]
+            append(None if value is None else binder(value))
     return tuple(out) if plan.positional else dict(zip(plan.names, out))
 
 
@@ -130,34 +132,44 @@ def _read(readers, row) -> tuple:
     return tuple(value if reader is None or value is None else reader(value) for reader, value in zip(readers, row))
 
 
-def _connection(session: Session):
+class _Held:
+    """What a transaction's statements share: its connection, the driver's, and whether anyone listens."""
+
+    __slots__ = ("transaction", "conn", "dbapi_conn", "dialect", "listened")
+
+    def __init__(self, transaction, conn):
+        self.transaction, self.conn, self.dialect = transaction, conn, conn.dialect
+        self.dbapi_conn = conn.connection.dbapi_connection
+        dispatch = conn.dispatch
+        self.listened = bool(dispatch.before_cursor_execute or dispatch.after_cursor_execute)
+
+
+def _connection(session: Session) -> _Held:
     """The session's connection and its driver connection, kept while the same transaction lasts.
 
     Asking the session each time costs more than most statements here; the copy is checked against the
     session's current (outermost) transaction, so it is never used after a commit or rollback.
     """
     held = session.info.get(_HELD)
-    if held is not None and held[0] is session.get_transaction():
-        return held[1], held[2]
+    if held is not None and held.transaction is session.get_transaction():
+        return held
     conn = session.connection()
-    dbapi_conn = conn.connection.dbapi_connection
-    session.info[_HELD] = (session.get_transaction(), conn, dbapi_conn)
-    return conn, dbapi_conn
+    held = session.info[_HELD] = _Held(session.get_transaction(), conn)
+    return held
 
 
-def _run(conn, dbapi_conn, plan: _Plan, values, *, many: bool):
-    cursor = dbapi_conn.cursor()
-    dispatch = conn.dispatch
-    if dispatch.before_cursor_execute:
-        dispatch.before_cursor_execute(conn, cursor, plan.sql, values, None, many)
+def _run(held: _Held, plan: _Plan, values, *, many: bool):
+    cursor = held.dbapi_conn.cursor()
+    if held.listened:
+        held.conn.dispatch.before_cursor_execute(held.conn, cursor, plan.sql, values, None, many)
     try:
         if many:
             cursor.executemany(plan.sql, values)
         else:
             cursor.execute(plan.sql, values)
-    except conn.dialect.loaded_dbapi.Error as error:
-        raise exc.DBAPIError.instance(plan.sql, values, error, conn.dialect.loaded_dbapi.Error,
-                                      dialect=conn.dialect) from error
-    if dispatch.after_cursor_execute:
-        dispatch.after_cursor_execute(conn, cursor, plan.sql, values, None, many)
+    except held.dialect.loaded_dbapi.Error as error:
+        raise exc.DBAPIError.instance(plan.sql, values, error, held.dialect.loaded_dbapi.Error,
+                                      dialect=held.dialect) from error
+    if held.listened:
+        held.conn.dispatch.after_cursor_execute(held.conn, cursor, plan.sql, values, None, many)
     return cursor
