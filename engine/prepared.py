@@ -135,10 +135,10 @@ def _read(readers, row) -> tuple:
 class _Held:
     """What a transaction's statements share: its connection, the driver's, and whether anyone listens."""
 
-    __slots__ = ("transaction", "conn", "dbapi_conn", "dialect", "listened")
+    __slots__ = ("transaction", "savepoint", "conn", "dbapi_conn", "dialect", "listened")
 
-    def __init__(self, transaction, conn):
-        self.transaction, self.conn, self.dialect = transaction, conn, conn.dialect
+    def __init__(self, transaction, savepoint, conn):
+        self.transaction, self.savepoint, self.conn, self.dialect = transaction, savepoint, conn, conn.dialect
         self.dbapi_conn = conn.connection.dbapi_connection
         dispatch = conn.dispatch
         self.listened = bool(dispatch.before_cursor_execute or dispatch.after_cursor_execute)
@@ -147,14 +147,16 @@ class _Held:
 def _connection(session: Session) -> _Held:
     """The session's connection and its driver connection, kept while the same transaction lasts.
 
-    Asking the session each time costs more than most statements here; the copy is checked against the
-    session's current (outermost) transaction, so it is never used after a commit or rollback.
+    Asking the session each time costs more than most statements here. The copy is checked against the
+    session's transaction and its innermost savepoint: a new savepoint asks the session again, which is
+    what makes it emit the SAVEPOINT, and nothing is used after a commit or rollback.
     """
     held = session.info.get(_HELD)
-    if held is not None and held.transaction is session.get_transaction():
+    if (held is not None and held.transaction is session.get_transaction()
+            and held.savepoint is session.get_nested_transaction()):
         return held
     conn = session.connection()
-    held = session.info[_HELD] = _Held(session.get_transaction(), conn)
+    held = session.info[_HELD] = _Held(session.get_transaction(), session.get_nested_transaction(), conn)
     return held
 
 

@@ -1,0 +1,91 @@
+"""Prepared statements: the same values, transactions, errors and listeners as Connection.execute, on both databases."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import bindparam, event, select
+from sqlalchemy.exc import IntegrityError
+
+from engine.db import unit_of_work
+from engine.deploy import latest_definition_id
+from engine.models import Timer
+from engine.prepared import Prepared
+from engine.rows import INSTANCE, TIMER
+
+_INSERT = Prepared(TIMER.insert().returning(TIMER.c.id))
+_SELECT = Prepared(select(TIMER.c.task_id, TIMER.c.fire_at, TIMER.c.status, TIMER.c.fence, TIMER.c.lease_until)
+                   .where(TIMER.c.id == bindparam("b_id")))
+_LEASE = Prepared(TIMER.update().where(TIMER.c.id == bindparam("b_id")).values(status="leased", fence=TIMER.c.fence + 1))
+AT = datetime(2026, 3, 2, 9, 30, 0, tzinfo=timezone(timedelta(hours=8)))  # a whole second, not in UTC
+
+
+def _instance(session) -> int:
+    values = {c.name: None for c in INSTANCE.c if c.name != "id"}
+    values.update(definition_id=latest_definition_id(session, "internal_transfer"), process_key="p", subject="", status="running", state="{}", serializer_version="v",
+                  lock_version=1, started_by="t", started_at=AT, updated_at=AT)
+    return session.connection().execute(INSTANCE.insert(), values).inserted_primary_key[0]
+
+
+def _timer(session, instance_id, task_id="t1") -> int:
+    ((timer_id,),) = _INSERT.execute(session, {
+        "instance_id": instance_id, "task_id": task_id, "task_name": "late", "fire_at": AT, "status": "waiting",
+        "fence": 0, "lease_owner": None, "lease_until": None, "attempts": 0, "last_error": None}).fetchall()
+    return timer_id
+
+
+@pytest.fixture
+def instance_id(services):
+    with unit_of_work(services.sessions) as session:
+        return _instance(session)
+
+
+def test_values_come_back_as_the_orm_reads_them(services, instance_id):
+    with unit_of_work(services.sessions) as session:
+        timer_id = _timer(session, instance_id)
+        assert _LEASE.execute(session, {"b_id": timer_id, "lease_until": AT + timedelta(minutes=1)}).rowcount == 1
+        task_id, fire_at, status, fence, lease_until = _SELECT.first(session, {"b_id": timer_id})
+    assert (task_id, status, fence) == ("t1", "leased", 1)  # values the statement fixes itself are applied
+    assert fire_at == AT and fire_at.tzinfo is not None and lease_until == AT + timedelta(minutes=1)
+    with unit_of_work(services.sessions) as session:
+        row = session.get(Timer, timer_id)
+        assert (row.fire_at, row.status, row.fence) == (fire_at, "leased", 1)
+    assert _SELECT.first(services.sessions(), {"b_id": -1}) is None
+
+
+def test_it_runs_in_the_session_transaction_and_its_savepoints(services, instance_id):
+    with services.sessions() as session:
+        kept = _timer(session, instance_id, "kept")
+        with pytest.raises(RuntimeError):
+            with session.begin_nested():
+                _timer(session, instance_id, "undone")
+                raise RuntimeError
+        session.commit()
+        gone = _timer(session, instance_id, "gone")  # a new transaction, after the commit
+        session.rollback()
+    with unit_of_work(services.sessions) as session:
+        names = set(session.scalars(select(Timer.task_id).where(Timer.instance_id == instance_id)))
+    assert names == {"kept"} and gone != kept
+
+
+def test_a_driver_error_is_sqlalchemys_error_and_a_listener_sees_each_statement(services, instance_id):
+    seen = []
+    engine = services.sessions.kw["bind"]
+    listener = lambda _c, _cur, statement, *_rest: seen.append(statement.split()[0])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        with pytest.raises(IntegrityError):
+            with unit_of_work(services.sessions) as session:
+                _timer(session, instance_id, "twice")
+                _timer(session, instance_id, "twice")  # (instance_id, task_id) is unique
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert seen.count("INSERT") == 2
+
+
+def test_an_expanding_in_is_refused():
+    statement = Prepared(select(TIMER.c.id).where(TIMER.c.id.in_(bindparam("b_ids", expanding=True))))
+    from sqlalchemy.dialects import sqlite
+
+    with pytest.raises(ValueError, match="expanding IN"):
+        statement._plan(sqlite.dialect(), {"b_ids": [1]})
