@@ -1,6 +1,7 @@
 """Database plumbing: the declarative base, engines tuned per backend, and the unit of work."""
 from __future__ import annotations
 
+import weakref
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -9,6 +10,8 @@ from sqlalchemy import DateTime, MetaData, create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from . import checkpoint
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -78,10 +81,12 @@ def make_engine(url: str, **kwargs) -> Engine:
     """Create an engine; SQLite gets WAL, foreign keys and write transactions that begin IMMEDIATE."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
         _tune_sqlite(engine)
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            checkpoint.watch(path)
+            weakref.finalize(engine, checkpoint.unwatch, path)
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("pool_pre_ping", True)
@@ -98,6 +103,7 @@ def _tune_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA wal_autocheckpoint={checkpoint.FALLBACK_PAGES}")  # the background thread checkpoints
         cur.close()
 
     @event.listens_for(engine, "begin")
