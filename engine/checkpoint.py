@@ -72,36 +72,26 @@ def status(path: str) -> Watched | None:
 
 
 def _run() -> None:
-    connections: dict[str, sqlite3.Connection] = {}  # owned by this thread alone
     while True:
         time.sleep(INTERVAL_SECONDS)
         with _lock:
             entries = list(_watched.values())
-        for gone in set(connections) - {e.path for e in entries}:
-            _close(connections.pop(gone))
         for entry in entries:
-            _checkpoint(entry, connections)
+            _checkpoint(entry)
 
 
-def _checkpoint(entry: Watched, connections: dict[str, sqlite3.Connection]) -> None:
+def _checkpoint(entry: Watched) -> None:
+    # A connection only for the checkpoint: held open, it would keep the server's last connection from
+    # folding the WAL back into the database file when the server stops.
     if not Path(entry.path).exists():  # removed (a temporary database); nothing to copy back
         return
+    uri = Path(entry.path).as_uri() + "?mode=rw"  # never creates a database that was removed meanwhile
     try:
-        connection = connections.get(entry.path)
-        if connection is None:
-            uri = Path(entry.path).as_uri() + "?mode=rw"  # never creates a database that was removed meanwhile
-            connection = connections[entry.path] = sqlite3.connect(uri, uri=True, timeout=0, isolation_level=None)
-        row = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=0, isolation_level=None)) as connection:
+            row = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
     except sqlite3.Error as exc:  # busy or gone: the next round tries again, and commits still checkpoint past the fallback
         log.debug("checkpoint of %s skipped: %s", entry.path, exc)
-        _close(connections.pop(entry.path, None))
         return
     with _lock:
         entry.runs += 1
         entry.last = tuple(row)
-
-
-def _close(connection: sqlite3.Connection | None) -> None:
-    if connection is not None:
-        with contextlib.suppress(sqlite3.Error):  # closing a connection to a removed file may fail; nothing is left
-            connection.close()

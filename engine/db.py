@@ -77,14 +77,20 @@ def database_now(factory: sessionmaker[Session]) -> datetime:
     return value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
-def make_engine(url: str, **kwargs) -> Engine:
-    """Create an engine; SQLite gets WAL, foreign keys and write transactions that begin IMMEDIATE."""
+def make_engine(url: str, *, background_checkpoints: bool = False, **kwargs) -> Engine:
+    """Create an engine; SQLite gets WAL, foreign keys and write transactions that begin IMMEDIATE.
+
+    With `background_checkpoints` (the long-running server and scheduler), a SQLite database's WAL is
+    checkpointed by a background thread instead of inside commits (engine/checkpoint.py).
+    """
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
-        _tune_sqlite(engine)
+        watched = background_checkpoints and bool(path) and path != ":memory:"
+        _tune_sqlite(engine, autocheckpoint=checkpoint.FALLBACK_PAGES if watched else None)
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+        if watched:
             checkpoint.watch(path)
             weakref.finalize(engine, checkpoint.unwatch, path)
         return engine
@@ -93,7 +99,7 @@ def make_engine(url: str, **kwargs) -> Engine:
     return create_engine(url, **kwargs)
 
 
-def _tune_sqlite(engine: Engine) -> None:
+def _tune_sqlite(engine: Engine, autocheckpoint: int | None) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):
         # Take over transaction control from pysqlite so BEGIN IMMEDIATE can be issued.
@@ -103,7 +109,8 @@ def _tune_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
-        cur.execute(f"PRAGMA wal_autocheckpoint={checkpoint.FALLBACK_PAGES}")  # the background thread checkpoints
+        if autocheckpoint is not None:  # a background thread checkpoints; commits only past this many pages
+            cur.execute(f"PRAGMA wal_autocheckpoint={autocheckpoint}")
         cur.close()
 
     @event.listens_for(engine, "begin")

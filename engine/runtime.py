@@ -318,7 +318,9 @@ class Runtime:
         elif not rows.update_instance(session, instance):
             raise Conflict("该业务已被他人同时办理, 请刷新后重试", code="concurrent_update")
         result = StepResult(instance=instance, completed=completed)
-        _sync_work_items(session, instance, ready, now, result, new=new)
+        _sync_work_items(session, instance, ready, now, result, new=new,
+                         open_before=getattr(workflow, _OPEN_TASKS, None))
+        setattr(workflow, _OPEN_TASKS, frozenset(str(t.id) for t in ready))
         sync_timers(session, instance, workflow, new=new)
         session.info.setdefault("guichet_instances", {})[instance.id] = instance
         if not workflow.completed:  # a finished workflow never steps again: keeping it would only cost memory
@@ -370,12 +372,18 @@ def _due_at(task) -> datetime | None:
     return min(times) if times else None
 
 
+# The task ids a warm workflow had open items for when it was saved. Open task items are the READY user
+# tasks of the saved state, so when the only one was the task being completed, there is nothing to read.
+_OPEN_TASKS = "_guichet_open_tasks"
+
+
 def _sync_work_items(session: Session, instance: Instance, ready_tasks: list, now, result: StepResult,
-                     new: bool = False) -> None:
+                     new: bool = False, open_before: frozenset | None = None) -> None:
     ready = {str(t.id): t for t in ready_tasks}
     completed = result.completed
+    others_open = open_before is None or bool(open_before - {completed.task_id if completed else None})
     cancelled, with_follow_ups = [], []
-    for item in [] if new else rows.open_task_items(session, instance.id):
+    for item in rows.open_task_items(session, instance.id) if others_open and not new else []:
         if completed is not None and item.id == completed.id:
             continue
         if item.task_id in ready:

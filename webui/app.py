@@ -46,7 +46,7 @@ def create_app(overrides: dict | None = None, *, config: dict | None = None, clo
     )
     app.json.ensure_ascii = False
     personal.keyring(config)  # the master key file is created on first run, outside the database
-    engine = make_engine(config["database"]["url"])
+    engine = make_engine(config["database"]["url"], background_checkpoints=True)
     runtime = Runtime()
     processes.register_all(runtime, config)
     services = Guichet(config=config, sessions=make_session_factory(engine), runtime=runtime)

@@ -12,7 +12,7 @@ from engine.db import make_engine, make_session_factory, unit_of_work
 
 @pytest.fixture
 def database(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'c.db'}")
+    engine = make_engine(f"sqlite:///{tmp_path / 'c.db'}", background_checkpoints=True)
     with engine.begin() as conn:
         conn.execute(text("PRAGMA journal_mode=WAL"))
         conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT)"))
@@ -40,10 +40,14 @@ def test_commits_leave_checkpoints_to_the_background_thread(database):
 
 def test_a_database_is_let_go_when_its_engines_are(tmp_path):
     path = str(tmp_path / "d.db")
-    first, second = make_engine(f"sqlite:///{path}"), make_engine(f"sqlite:///{path}")
+    first = make_engine(f"sqlite:///{path}", background_checkpoints=True)
+    second = make_engine(f"sqlite:///{path}", background_checkpoints=True)
+    assert checkpoint.status(str(tmp_path / "other.db")) is None  # engines are not watched unless asked
     assert checkpoint.status(path).engines == 2
     checkpoint.unwatch(path)
     assert checkpoint.status(path).engines == 1
     checkpoint.unwatch(path)
     assert checkpoint.status(path) is None
     first.dispose(), second.dispose()
+    make_engine(f"sqlite:///{tmp_path / 'other.db'}").dispose()
+    assert checkpoint.status(str(tmp_path / "other.db")) is None

@@ -187,3 +187,32 @@ def test_items_change_only_through_the_columns_the_runtime_lets_callers_change(s
         result = services.runtime.complete(s, item.id, actor="handler", now=services.clock(),
                                            data={"decision": "complete"})
         assert (result.completed.status, result.completed.completed_by) == ("done", "handler")
+
+
+def test_a_warm_step_does_not_read_back_the_items_it_already_knows(services):
+    """A warm workflow knows which tasks had open items when it was saved; a cold one reads them."""
+    from sqlalchemy import event
+
+    engine, reads = services.sessions.kw["bind"], []
+
+    def count(_conn, _cursor, statement, *_rest):
+        statement = " ".join(statement.split())
+        if statement.startswith("SELECT") and "FROM work_item WHERE work_item.instance_id" in statement:
+            reads.append(statement)
+
+    with unit_of_work(services.sessions) as s:
+        item = services.runtime.start(s, "internal_transfer", data={"handover_sla": "PT4H"}, actor="t",
+                                      now=services.clock()).opened[0]
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        with unit_of_work(services.sessions) as s:
+            (item,) = services.runtime.complete(s, item.id, actor="t", now=services.clock(),
+                                                data={"decision": "complete"}).opened
+        assert reads == []
+        cold = Runtime()
+        processes.register_all(cold, services.config)
+        with unit_of_work(services.sessions) as s:
+            done = cold.complete(s, item.id, actor="t", now=services.clock(), data={"decision": "complete"})
+        assert len(reads) == 1 and done.instance.status == "completed"
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
