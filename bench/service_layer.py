@@ -117,16 +117,17 @@ def paired_ratios(app, rounds: int, engine_n: int, guichet_n: int) -> list[float
     spec, subs = engine_only.parse()
     script_engine = engine_only.SafeScriptEngine(service_handler=engine_only._no_service)
     driver = Driver(app)
-    ratios = []
+    ratios, cpu_ratios = [], []
     for _ in range(rounds):
-        engine_rate, _cpu = engine_only.rate(spec, subs, script_engine, engine_n, warmup=10)
+        engine_rate, engine_cpu_ms = engine_only.rate(spec, subs, script_engine, engine_n, warmup=10)
         for _ in range(5):
             driver.lifecycle()
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         for _ in range(guichet_n):
             driver.lifecycle()
         ratios.append(engine_rate / (guichet_n / (time.perf_counter() - start)))
-    return ratios
+        cpu_ratios.append((time.process_time() - cpu) / guichet_n * 1000 / engine_cpu_ms)
+    return ratios, cpu_ratios
 
 
 def run_sqlite() -> tuple[dict, dict]:
@@ -136,23 +137,25 @@ def run_sqlite() -> tuple[dict, dict]:
     say(f"guichet service layer, SQLite ({folder}): {n} lifecycles …")
     per_s, extra = measure(app, n, "sqlite")
     runtime_ms = runtime_only_cpu_ms(app, n)
-    rounds = 7
+    rounds = 11
     say(f"guichet vs engine-only, side by side: {rounds} alternating rounds …")
-    ratios = paired_ratios(app, rounds, engine_n=size("paired_engine_lifecycles", 300),
-                           guichet_n=size("paired_guichet_lifecycles", 80))
+    ratios, cpu_ratios = paired_ratios(app, rounds, engine_n=size("paired_engine_lifecycles", 300),
+                                       guichet_n=size("paired_guichet_lifecycles", 80))
     app.extensions["guichet_engine"].dispose()
-    paired = sorted(ratios)[len(ratios) // 2]
+    paired, paired_cpu = sorted(ratios)[len(ratios) // 2], sorted(cpu_ratios)[len(ratios) // 2]
     say(f"guichet service layer, SQLite: {per_s:.1f}/s {extra}; the runtime alone {runtime_ms:.2f} CPU ms/lifecycle; "
         f"side by side {paired:.2f}× the engine (rounds: {', '.join(f'{r:.2f}' for r in ratios)})")
     return {"guichet_per_s_sqlite": round(per_s, 1), "guichet_sql_per_lifecycle_sqlite": extra["sql_per_lifecycle"],
             "guichet_cpu_ms_per_lifecycle_sqlite": extra["cpu_ms_per_lifecycle"],
             "guichet_runtime_only_cpu_ms_per_lifecycle_sqlite": round(runtime_ms, 2),
-            "guichet_vs_engine_sqlite_paired": round(paired, 2)}, \
+            "guichet_vs_engine_sqlite_paired": round(paired, 2),
+            "guichet_vs_engine_sqlite_paired_cpu": round(paired_cpu, 2)}, \
         {"guichet_sqlite": f"{n} lifecycles (3 transactions each) after 20 warm-up; {extra}; "
                            f"runtime_only: the same steps through Runtime.start/complete without form, handover "
                            f"and audit records",
          "guichet_vs_engine_sqlite_paired": f"median of {rounds} rounds, each engine-only then Guichet side by side: "
-                                            f"{[round(r, 2) for r in ratios]}"}
+                                            f"{[round(r, 2) for r in ratios]}; by CPU time: "
+                                            f"{[round(r, 2) for r in cpu_ratios]}"}
 
 
 def run_postgres() -> tuple[dict, dict]:
