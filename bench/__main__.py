@@ -1,6 +1,6 @@
 """`python -m bench` runs every benchmark; `python -m bench NAME...` a subset. Writes bench/results.json.
 
-Names: engine guichet_sqlite guichet_postgres http three_tasks inbox timers rewind profile
+Names: engine guichet_sqlite guichet_postgres http three_tasks inbox timers rewind instructions profile
 """
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ BENCHES = {
     "inbox": ("inbox", "run"),
     "timers": ("timer_lag", "run"),
     "rewind": ("rewind", "run"),
+    "instructions": ("instructions", "run"),
     "profile": ("profiling", "run"),
 }
 
