@@ -72,7 +72,9 @@ class Form(Base):
     wrapped_key: Mapped[str | None] = mapped_column(Text)
     key_id: Mapped[str | None] = mapped_column(String(16))
 
-    template_version: Mapped[TemplateVersion] = relationship(lazy="joined")
+    # No save-update cascade: a new form refers to the shared copy of its version (forms/service.py), which
+    # must not be attached to the form's session; versions are only ever saved by the templates stage.
+    template_version: Mapped[TemplateVersion] = relationship(lazy="joined", cascade="merge")
     corrections: Mapped[list["Correction"]] = relationship(order_by="Correction.seq", lazy="selectin",
                                                            viewonly=True)
 

@@ -36,19 +36,24 @@ def active_templates(session: Session) -> list[TemplateVersion]:
 
 def active_version(session: Session, template_id: int) -> TemplateVersion:
     """The active version of a template; NotFound when there is none."""
+    return session.merge(_active_snapshot(session, template_id), load=False)
+
+
+def _active_snapshot(session: Session, template_id: int) -> TemplateVersion:
+    """The shared, detached copy of a template's active version (read it, never change it)."""
     row = _ACTIVE_VERSION.first(session, {"b_template": template_id})
     if row is None:
         raise NotFound("模板不存在或未启用", code="template_not_found")
     with _versions_lock:
         snapshot = _versions.get(row[0])
     if snapshot is not None and _same(snapshot, row):
-        return session.merge(snapshot, load=False)
-    version = session.get(TemplateVersion, row[0])
+        return snapshot
+    snapshot = _snapshot(session.get(TemplateVersion, row[0]))
     with _versions_lock:
-        _versions[row[0]] = _snapshot(version)
+        _versions[row[0]] = snapshot
         while len(_versions) > 256:
             _versions.popitem(last=False)
-    return version
+    return snapshot
 
 
 # Every filled form starts by looking up its template's active version. What an active version holds never
@@ -124,7 +129,7 @@ def _schema_of(fields_json: str, today: date | None):
 def create_form(session: Session, runtime: Runtime, config: dict, *, actor: User, template_id: int, data: dict,
                 submit: bool, now: datetime) -> Form:
     """Fill a form on the template's active version; with submit, hand it to the internal transfer."""
-    version = active_version(session, template_id)
+    version = _active_snapshot(session, template_id)  # only read: the form refers to it without saving it
     cleaned = validate_data(version, data, _today(config, now)) if submit else _draft_data(version, data)
     form = _insert_form(session, version, actor=actor, now=now)
     local = now.astimezone(ZoneInfo(config["app"]["timezone"]))
@@ -147,7 +152,7 @@ _FORM_COLUMNS = [c.name for c in _FORMS.c if c.name != "id"]
 
 
 def _insert_form(session: Session, version: TemplateVersion, *, actor: User, now: datetime) -> Form:
-    """A new draft row, and the session's (clean) object for it."""
+    """A new draft row, and a detached object for it that records what changes until _write_through."""
     values = dict(number=f"tmp-{uuid.uuid4().hex}", template_version_id=version.id, business_type="", status="draft",
                   data={}, created_by=actor.username, department_id=actor.department_id, created_at=now,
                   submitted_at=None, closed_at=None, process_instance_id=None, wrapped_key=None, key_id=None)
@@ -156,19 +161,17 @@ def _insert_form(session: Session, version: TemplateVersion, *, actor: User, now
     form.template_version = version
     form.corrections = []
     make_transient_to_detached(form)
-    session.add(form)
     return form
 
 
 def _write_through(session: Session, form: Form) -> None:
-    """Write what changed on a form object with one UPDATE and mark it saved, so no flush repeats it."""
+    """Write what changed on the form with one UPDATE; the session then holds it as freshly loaded."""
     state = inspect(form)
     changed = {name: getattr(form, name) for name in _FORM_COLUMNS if state.attrs[name].history.has_changes()}
     if changed:
         _UPDATE_FORM.execute(session, {"b_id": form.id, **changed})
-    # Re-attached as freshly loaded: otherwise the object stays flagged as modified and the commit runs a
-    # flush that finds nothing to write, which costs as much as the UPDATE.
-    session.expunge(form)
+    # Attached as freshly loaded (no pending changes): otherwise the commit would run a flush that finds
+    # nothing to write, which costs as much as the UPDATE.
     make_transient(form)
     make_transient_to_detached(form)
     session.add(form)
