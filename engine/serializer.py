@@ -83,11 +83,17 @@ class SpecFreeWorkflowConverter(BpmnWorkflowConverter):
             "last_task": _text(texts, workflow.last_task.id) if workflow.last_task is not None else None,
             "success": workflow.success,
             "completed": workflow.completed,
-            "tasks": {_text(texts, k): convert(v) for k, v in workflow.tasks.items()},
+            "tasks": {_text(texts, k): self._task(task) for k, task in workflow.tasks.items()},
             "root": _text(texts, workflow.task_tree.id),
             "subprocesses": self.mapping_to_dict(workflow.subprocesses),
             "bpmn_events": convert(workflow.bpmn_events),
         }
+
+    def _task(self, task) -> dict:
+        # What registry.convert(task) returns, without looking the converter up by type name for every task.
+        if type(task) is Task:
+            return self.registry.convert_to_dict["Task"](task)
+        return self.registry.convert(task)
 
     def from_dict(self, dct, spec=None, subprocess_specs=None):
         if spec is None:
