@@ -50,7 +50,8 @@ def test_values_come_back_as_the_orm_reads_them(services, instance_id):
     with unit_of_work(services.sessions) as session:
         row = session.get(Timer, timer_id)
         assert (row.fire_at, row.status, row.fence) == (fire_at, "leased", 1)
-    assert _SELECT.first(services.sessions(), {"b_id": -1}) is None
+    with unit_of_work(services.sessions) as session:
+        assert _SELECT.first(session, {"b_id": -1}) is None
 
 
 def test_it_runs_in_the_session_transaction_and_its_savepoints(services, instance_id):
