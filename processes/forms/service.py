@@ -57,9 +57,10 @@ def _active_snapshot(session: Session, template_id: int) -> TemplateVersion:
 
 
 # Every filled form starts by looking up its template's active version. What an active version holds never
-# changes (a change is a new version), so a detached copy per version is kept and merged into the session
-# instead of loaded: a tenth of the cost. The copy is used only if the row still says what it says (one
-# process may serve several databases, e.g. tests, where the same id is another version).
+# changes (a change is a new version), so a detached copy per version is kept instead of loaded: a new form
+# refers to it as it is, and active_version() merges it into the caller's session. The copy is used only if
+# the row still says what it says (one process may serve several databases, e.g. tests, where the same id
+# is another version).
 _VERSIONS, _TEMPLATES = TemplateVersion.__table__, FormTemplate.__table__
 _ACTIVE_VERSION = Prepared(
     select(_VERSIONS.c.id, _VERSIONS.c.version, _VERSIONS.c.fields, _VERSIONS.c.created_at, _TEMPLATES.c.code,
