@@ -373,7 +373,8 @@ def _due_at(task) -> datetime | None:
 
 
 # The task ids a warm workflow had open items for when it was saved. Open task items are the READY user
-# tasks of the saved state, so when the only one was the task being completed, there is nothing to read.
+# tasks of the saved state, so unless the step left one of them behind (its item must be closed, and its
+# row is needed for that), the items need not be read back.
 _OPEN_TASKS = "_guichet_open_tasks"
 
 
@@ -381,9 +382,15 @@ def _sync_work_items(session: Session, instance: Instance, ready_tasks: list, no
                      new: bool = False, open_before: frozenset | None = None) -> None:
     ready = {str(t.id): t for t in ready_tasks}
     completed = result.completed
-    others_open = open_before is None or bool(open_before - {completed.task_id if completed else None})
+    still_open = None if open_before is None else open_before - {completed.task_id if completed else None}
+    if new or (still_open is not None and still_open <= ready.keys()):
+        for task_id in still_open or ():  # still READY: their items stay as they are
+            del ready[task_id]
+        existing = []
+    else:
+        existing = rows.open_task_items(session, instance.id)
     cancelled, with_follow_ups = [], []
-    for item in rows.open_task_items(session, instance.id) if others_open and not new else []:
+    for item in existing:
         if completed is not None and item.id == completed.id:
             continue
         if item.task_id in ready:

@@ -6,6 +6,7 @@ loads the stored state from the database exactly as a restarted server would.
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -201,10 +202,16 @@ def test_a_warm_step_does_not_read_back_the_items_it_already_knows(services):
             reads.append(statement)
 
     with unit_of_work(services.sessions) as s:
-        item = services.runtime.start(s, "internal_transfer", data={"handover_sla": "PT4H"}, actor="t",
-                                      now=services.clock()).opened[0]
+        started = services.runtime.start(s, "internal_transfer", data={"handover_sla": "PT4H"}, actor="t",
+                                         now=services.clock())
+        item = started.opened[0]
     event.listen(engine, "before_cursor_execute", count)
     try:
+        with unit_of_work(services.sessions) as s:  # the hop's SLA passes: escalation, the hop stays open
+            fired = services.runtime.fire_timers(s, started.instance.id, services.clock() + timedelta(hours=4, seconds=1))
+        assert fired.opened == [] and fired.closed == []
+        assert len(reads) == 1  # only the escalation looking up the hop it escalates
+        reads.clear()
         with unit_of_work(services.sessions) as s:
             (item,) = services.runtime.complete(s, item.id, actor="t", now=services.clock(),
                                                 data={"decision": "complete"}).opened
