@@ -1,6 +1,7 @@
 """Append to the audit chain, verify it, and browse it."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from dataclasses import dataclass
@@ -49,11 +50,9 @@ def _read_head(session: Session) -> dict:
     query = _READ_HEAD.get(session.get_bind().dialect.name, _READ_HEAD_DEFAULT)
     row = query.first(session)
     if row is None:
-        try:
-            with session.begin_nested():
-                session.connection().execute(HEAD.insert(), {"id": 1, "seq": 0, "hash": GENESIS})
-        except IntegrityError:  # another transaction created it first
-            pass
+        # If another transaction created it first, its savepoint is rolled back and the row read as it is.
+        with contextlib.suppress(IntegrityError), session.begin_nested():
+            session.connection().execute(HEAD.insert(), {"id": 1, "seq": 0, "hash": GENESIS})
         row = query.first(session)
     return {"seq": row[0], "hash": row[1], "locked": True}
 
