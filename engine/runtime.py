@@ -235,13 +235,13 @@ class Runtime:
     def _advance(self, workflow: BpmnWorkflow) -> list:
         """Run engine steps; the READY user tasks they leave (one scan serves the rewind check and the save)."""
         try:
-            workflow.do_engine_steps()
+            _engine_steps(workflow)
             for _ in range(MAX_REWINDS):
-                ready = workflow.get_tasks(state=TaskState.READY, manual=True)
+                ready = _ready_tasks(workflow, manual=True)
                 if not _rewind_one_loop(workflow, ready):
                     return ready
-                workflow.do_engine_steps()
-            return workflow.get_tasks(state=TaskState.READY, manual=True)
+                _engine_steps(workflow)
+            return _ready_tasks(workflow, manual=True)
         except SpiffWorkflowException as exc:
             raise Invalid(f"流程执行出错: {exc}", code="process_error") from None
 
@@ -326,6 +326,32 @@ class Runtime:
         if not workflow.completed:  # a finished workflow never steps again: keeping it would only cost memory
             session.info.setdefault("guichet_warm", []).append((self, instance.id, instance.lock_version, workflow))
         return result
+
+
+def _ready_tasks(workflow: BpmnWorkflow, *, manual: bool) -> list:
+    """workflow.get_tasks(state=READY, manual=manual), in the same (tree) order, without walking the tree
+    when at most one task is ready: the workflow's task table holds every task of its tree (but not of
+    its subprocesses, which SpiffWorkflow's walk visits)."""
+    if workflow.subprocesses:
+        return workflow.get_tasks(state=TaskState.READY, manual=manual)
+    found = [t for t in workflow.tasks.values() if t.state == TaskState.READY and t.task_spec.manual == manual]
+    if len(found) > 1:
+        return workflow.get_tasks(state=TaskState.READY, manual=manual)
+    return found
+
+
+def _engine_steps(workflow: BpmnWorkflow) -> None:
+    """SpiffWorkflow's do_engine_steps: passes that each run the READY engine tasks, in tree order, until a
+    pass finds none, then a timer refresh. The same passes, finding their tasks in the task table; a
+    workflow with subprocesses is left to SpiffWorkflow, whose passes also visit them."""
+    while not workflow.subprocesses:
+        ready = _ready_tasks(workflow, manual=False)
+        if not ready:
+            workflow.refresh_timers()
+            return
+        for task in ready:
+            task.run()
+    workflow.do_engine_steps()
 
 
 def _rewind_one_loop(workflow: BpmnWorkflow, ready: list) -> bool:
