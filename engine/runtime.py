@@ -268,9 +268,14 @@ class Runtime:
                 # Take it out while this transaction works on it; it goes back only after commit.
                 del self._cache[instance.id]
                 return entry[1]
-        parsed = self.specs.by_id(session, instance.definition_id)
-        workflow = load_state(instance.state, instance.serializer_version, parsed.spec, parsed.subprocess_specs)
+        return self._restore(session, instance.definition_id, instance.state, instance.serializer_version)
+
+    def _restore(self, session: Session, definition_id: int, state: str, version: int) -> BpmnWorkflow:
+        """A stored workflow, ready to step. Its open task items are its READY user tasks (each save makes it so)."""
+        parsed = self.specs.by_id(session, definition_id)
+        workflow = load_state(state, version, parsed.spec, parsed.subprocess_specs)
         workflow.script_engine = self.script_engine
+        setattr(workflow, _OPEN_TASKS, frozenset(str(t.id) for t in _ready_tasks(workflow, manual=True)))
         return workflow
 
     def warm_up(self, session: Session, instance_ids: list[int]) -> int:
@@ -283,9 +288,7 @@ class Runtime:
             wanted = [i for i in instance_ids if i not in self._cache]
         restored = 0
         for row in rows.states_of(session, wanted):
-            parsed = self.specs.by_id(session, row.definition_id)
-            workflow = load_state(row.state, row.serializer_version, parsed.spec, parsed.subprocess_specs)
-            workflow.script_engine = self.script_engine
+            workflow = self._restore(session, row.definition_id, row.state, row.serializer_version)
             with self._cache_lock:
                 if row.id in self._cache:
                     continue  # a step that committed meanwhile keeps its newer entry
@@ -398,8 +401,8 @@ def _due_at(task) -> datetime | None:
     return min(times) if times else None
 
 
-# The task ids a warm workflow had open items for when it was saved. Open task items are the READY user
-# tasks of the saved state, so unless the step left one of them behind (its item must be closed, and its
+# The task ids a workflow has open items for: set when it is saved or restored, since open task items are
+# the READY user tasks of the saved state. Unless the step left one of them behind (its item must be closed, and its
 # row is needed for that), the items need not be read back.
 _OPEN_TASKS = "_guichet_open_tasks"
 

@@ -140,3 +140,27 @@ def test_prefetch_restores_workflows_due_soon_and_a_stale_one_is_not_used(servic
     assert cold._cache[soon][0] > stale_version
     clock.advance(hours=2)
     assert scheduler.tick() == 2  # hop_close at level 2 and the other instance's first hop
+
+
+def test_one_failing_timer_spoils_none_of_its_batch_and_none_fires_twice(services, clock):
+    """A batch is one transaction; when a timer in it fails, the batch is rolled back and fired again one by one."""
+    from processes.transfer.operations import escalate
+
+    ids = [start(services) for _ in range(3)]
+
+    def broken_for_the_second(call):
+        if call.instance.id == ids[1]:
+            raise RuntimeError("mail server down")
+        return escalate(call)
+
+    services.runtime.register_operation("escalate", broken_for_the_second)
+    scheduler = TimerScheduler(services.runtime, services.sessions, clock=clock, batch_size=10)
+    clock.advance(hours=1, seconds=1)
+    assert scheduler.tick() == 2
+    assert escalations(services) == [(1, "head"), (1, "head")]
+    with unit_of_work(services.sessions) as s:
+        assert len(s.scalars(select(WorkItem).where(WorkItem.kind == "escalation")).all()) == 2
+        failed = s.scalars(select(Timer).where(Timer.instance_id == ids[1])).one()
+        assert "mail server down" in failed.last_error and failed.status == "waiting"
+        fired = s.scalars(select(Timer).where(Timer.instance_id != ids[1])).all()
+        assert all(t.last_error is None and t.fire_at > clock.now for t in fired)
