@@ -16,7 +16,6 @@ from threading import Lock
 from typing import Callable
 
 from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent
-from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import event
@@ -31,6 +30,7 @@ from .models import NO_DEADLINE
 from .rows import Instance, Item
 from .serializer import STATE_VERSION, dump_state, load_state
 from .timers import sync_timers, timer_fire_at
+from .workflow import Workflow
 
 MAX_REWINDS = 20
 _DECISION = re.compile(r"""decision\s*==\s*["']([A-Za-z_]+)["']""")
@@ -80,7 +80,7 @@ class Runtime:
         self.specs = deployment.SpecCache()
         self.operations: dict[str, Callable[[ServiceCall], object]] = {}
         self.functions: dict[str, Callable] = {}
-        self._cache: OrderedDict[int, tuple[int, BpmnWorkflow]] = OrderedDict()
+        self._cache: OrderedDict[int, tuple[int, Workflow]] = OrderedDict()
         self._cache_size = cache_size
         self._cache_lock = Lock()
         self._decisions: dict[tuple[int, str], set[str]] = {}
@@ -113,7 +113,7 @@ class Runtime:
         if definition_id is None:
             raise NotFound(f"流程未部署: {key}", code="process_not_deployed")
         parsed = self.specs.by_id(session, definition_id)
-        workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=self.script_engine)
+        workflow = Workflow(parsed.spec, parsed.subprocess_specs, script_engine=self.script_engine)
         instance = Instance(
             definition_id=definition_id, process_key=key, business_key=business_key, subject=subject,
             ref_type=ref_type, ref_id=ref_id, status="running", state="", serializer_version=STATE_VERSION,
@@ -232,16 +232,16 @@ class Runtime:
         finally:
             _current_step.reset(token)
 
-    def _advance(self, workflow: BpmnWorkflow) -> list:
+    def _advance(self, workflow: Workflow) -> list:
         """Run engine steps; the READY user tasks they leave (one scan serves the rewind check and the save)."""
         try:
-            _engine_steps(workflow)
+            workflow.engine_steps()
             for _ in range(MAX_REWINDS):
-                ready = _ready_tasks(workflow, manual=True)
+                ready = workflow.ready_tasks(manual=True)
                 if not _rewind_one_loop(workflow, ready):
                     return ready
-                _engine_steps(workflow)
-            return _ready_tasks(workflow, manual=True)
+                workflow.engine_steps()
+            return workflow.ready_tasks(manual=True)
         except SpiffWorkflowException as exc:
             raise Invalid(f"流程执行出错: {exc}", code="process_error") from None
 
@@ -261,7 +261,7 @@ class Runtime:
         result = handler(ServiceCall(step.session, step.now, step.instance, task, params, item, self))
         return json.dumps(result)
 
-    def _load(self, session: Session, instance: Instance) -> BpmnWorkflow:
+    def _load(self, session: Session, instance: Instance) -> Workflow:
         with self._cache_lock:
             entry = self._cache.get(instance.id)
             if entry is not None and entry[0] == instance.lock_version:
@@ -270,12 +270,12 @@ class Runtime:
                 return entry[1]
         return self._restore(session, instance.definition_id, instance.state, instance.serializer_version)
 
-    def _restore(self, session: Session, definition_id: int, state: str, version: int) -> BpmnWorkflow:
+    def _restore(self, session: Session, definition_id: int, state: str, version: int) -> Workflow:
         """A stored workflow, ready to step. Its open task items are its READY user tasks (each save makes it so)."""
         parsed = self.specs.by_id(session, definition_id)
         workflow = load_state(state, version, parsed.spec, parsed.subprocess_specs)
         workflow.script_engine = self.script_engine
-        setattr(workflow, _OPEN_TASKS, frozenset(str(t.id) for t in _ready_tasks(workflow, manual=True)))
+        setattr(workflow, _OPEN_TASKS, frozenset(str(t.id) for t in workflow.ready_tasks(manual=True)))
         return workflow
 
     def warm_up(self, session: Session, instance_ids: list[int]) -> int:
@@ -302,7 +302,7 @@ class Runtime:
         warm[:] = [entry for entry in warm if entry[1] != instance_id]
         session.info.get("guichet_instances", {}).pop(instance_id, None)
 
-    def _remember(self, instance_id: int, version: int, workflow: BpmnWorkflow) -> None:
+    def _remember(self, instance_id: int, version: int, workflow: Workflow) -> None:
         with self._cache_lock:
             self._cache[instance_id] = (version, workflow)
             self._cache.move_to_end(instance_id)
@@ -331,33 +331,7 @@ class Runtime:
         return result
 
 
-def _ready_tasks(workflow: BpmnWorkflow, *, manual: bool) -> list:
-    """workflow.get_tasks(state=READY, manual=manual), in the same (tree) order, without walking the tree
-    when at most one task is ready: the workflow's task table holds every task of its tree (but not of
-    its subprocesses, which SpiffWorkflow's walk visits)."""
-    if workflow.subprocesses:
-        return workflow.get_tasks(state=TaskState.READY, manual=manual)
-    found = [t for t in workflow.tasks.values() if t.state == TaskState.READY and t.task_spec.manual == manual]
-    if len(found) > 1:
-        return workflow.get_tasks(state=TaskState.READY, manual=manual)
-    return found
-
-
-def _engine_steps(workflow: BpmnWorkflow) -> None:
-    """SpiffWorkflow's do_engine_steps: passes that each run the READY engine tasks, in tree order, until a
-    pass finds none, then a timer refresh. The same passes, finding their tasks in the task table; a
-    workflow with subprocesses is left to SpiffWorkflow, whose passes also visit them."""
-    while not workflow.subprocesses:
-        ready = _ready_tasks(workflow, manual=False)
-        if not ready:
-            workflow.refresh_timers()
-            return
-        for task in ready:
-            task.run()
-    workflow.do_engine_steps()
-
-
-def _rewind_one_loop(workflow: BpmnWorkflow, ready: list) -> bool:
+def _rewind_one_loop(workflow: Workflow, ready: list) -> bool:
     """Flat history: a READY task that re-enters its own ancestry restarts that ancestor instead.
 
     SpiffWorkflow keeps every finished task in the tree, so a correction loop would make each step

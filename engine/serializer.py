@@ -21,6 +21,8 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.task import Task
 
+from .workflow import Workflow
+
 
 class FastTaskConverter(TaskConverter):
     """SpiffWorkflow's TaskConverter, producing the same dictionary for a fraction of the cost.
@@ -98,7 +100,7 @@ class SpecFreeWorkflowConverter(BpmnWorkflowConverter):
     def from_dict(self, dct, spec=None, subprocess_specs=None):
         if spec is None:
             raise ValueError("a stored state needs its definition's spec to be restored")
-        workflow = self.target_class(spec, subprocess_specs or {}, deserializing=True)
+        workflow = Workflow(spec, subprocess_specs or {}, deserializing=True)
         workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
         workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
         self.set_default_attributes(workflow, dct)
@@ -112,6 +114,7 @@ _config = dict(SPIFF_CONFIG)
 _config[BpmnWorkflow] = SpecFreeWorkflowConverter
 _config[Task] = FastTaskConverter
 _serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(_config))
+_serializer.registry.typenames[Workflow] = "BpmnWorkflow"  # the runtime's workflows are stored as SpiffWorkflow's
 STATE_VERSION = f"guichet-1/spiff-{_serializer.VERSION}"
 
 

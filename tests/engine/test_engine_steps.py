@@ -1,5 +1,5 @@
-"""The runtime's engine steps find ready tasks in the task table; they must do exactly what SpiffWorkflow's
-do_engine_steps and get_tasks(state=READY) do: the same tasks, run in the same order, the same tree."""
+"""The runtime's Workflow finds ready and waiting tasks in its task table; it must do exactly what
+SpiffWorkflow's BpmnWorkflow does: the same tasks, run in the same order, the same tree, step by step."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -12,7 +12,7 @@ from SpiffWorkflow.util.task import TaskState
 from engine.clock import step_time
 from engine.config import ROOT
 from engine.expressions import SafeScriptEngine
-from engine.runtime import _engine_steps, _ready_tasks
+from engine.workflow import Workflow
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 
@@ -80,7 +80,8 @@ class Pair:
         self.flows = {}
         for side in ("stock", "ours"):
             engine = SafeScriptEngine(service_handler=self._recorder(side))
-            workflow = BpmnWorkflow(parser.get_spec(key), parser.get_subprocess_specs(key), script_engine=engine)
+            cls = Workflow if side == "ours" else BpmnWorkflow
+            workflow = cls(parser.get_spec(key), parser.get_subprocess_specs(key), script_engine=engine)
             workflow.task_tree.data = dict(data)
             self.flows[side] = workflow
         self.step(lambda _wf: None)
@@ -96,14 +97,14 @@ class Pair:
             act(self.flows["stock"])
             self.flows["stock"].do_engine_steps()
             act(self.flows["ours"])
-            _engine_steps(self.flows["ours"])
+            self.flows["ours"].engine_steps()
         assert _shape(self.flows["ours"]) == _shape(self.flows["stock"])
         assert self.calls["ours"] == self.calls["stock"]
         assert self.ready("ours") == self.ready("stock")
 
     def ready(self, side: str) -> list[str]:
         workflow = self.flows[side]
-        tasks = (_ready_tasks(workflow, manual=True) if side == "ours"
+        tasks = (workflow.ready_tasks(manual=True) if side == "ours"
                  else workflow.get_tasks(state=TaskState.READY, manual=True))
         return [t.task_spec.name for t in tasks]
 
