@@ -1,4 +1,5 @@
-"""The timer scheduler: an APScheduler interval job that fires due timer rows.
+"""The timer scheduler: an APScheduler interval job that fires due timer rows, and wakes between ticks
+when a timer falls due before the next one.
 
 APScheduler job stores must not be shared between processes, so it is only an in-memory ticker here;
 each tick claims due rows from the database (see timers.py). A scheduler that was down finds every
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from .db import read_only, unit_of_work, utcnow
 from .models import SchedulerBeat
 from .runtime import Runtime
-from .timers import Claim, claim_due, due_soon, record_failure, still_ours
+from .timers import Claim, claim_due, due_soon, next_due, record_failure, still_ours
 
 log = logging.getLogger("guichet.scheduler")
 
@@ -49,6 +50,7 @@ class TimerScheduler:
         """Claim and fire every due timer once; returns how many fired."""
         if not self._tick_lock.acquire(blocking=False):
             return 0  # the previous tick is still working
+        started = self.clock()
         try:
             fired = 0
             while True:
@@ -63,9 +65,26 @@ class TimerScheduler:
             self.fired_total += fired
             self._beat()
             self._prefetch()
-            return fired
         finally:
             self._tick_lock.release()
+        self._wake_when_due(after=started)
+        return fired
+
+    def _wake_when_due(self, *, after: datetime) -> None:
+        """Tick again when the soonest timer not yet due at `after` falls due, if that comes before the next
+        regular tick: a timer then fires on time, not up to tick_seconds late. (Timers already due at
+        `after`, such as one that just failed, wait for the regular tick.)"""
+        if not self.running:
+            return
+        with self.sessions() as session:
+            read_only(session)
+            due = next_due(session, after=after)
+            session.rollback()
+        now = self.clock()
+        if due is None or due - now >= timedelta(seconds=self.tick_seconds):
+            return
+        self._apscheduler.add_job(self._safe_tick, "date", run_date=max(due, now), id="wake_when_due",
+                                  replace_existing=True, misfire_grace_time=None)
 
     def _fire_batch(self, claims: list[Claim]) -> int:
         """Fire claimed timers in one transaction. Should one fail, the transaction is rolled back and the

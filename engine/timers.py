@@ -14,7 +14,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimeDateEventDefinition,
     TimerEventDefinition,
 )
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from . import rows
@@ -106,6 +106,11 @@ def due_soon(session: Session, *, after: tuple[datetime, int], until: datetime, 
                (Timer.fire_at > at) | ((Timer.fire_at == at) & (Timer.id > timer_id)))
         .order_by(Timer.fire_at, Timer.id).limit(limit)
     ).all()
+
+
+def next_due(session: Session, *, after: datetime) -> datetime | None:
+    """When the soonest waiting timer due after `after` falls due."""
+    return session.scalar(select(func.min(Timer.fire_at)).where(Timer.status == "waiting", Timer.fire_at > after))
 
 
 def still_ours(session: Session, claims: list[Claim], owner: str) -> list[Claim]:

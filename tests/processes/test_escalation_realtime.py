@@ -57,6 +57,17 @@ def test_level_one_then_level_two(live):
     assert wait_for(lambda: escalations(services) == [(1, "head"), (2, "manager")], 5)
 
 
+def test_a_timer_fires_when_due_not_at_the_next_tick(live):
+    app, services = live
+    submit(app)  # its hop's SLA passes in a second
+    started = time.monotonic()
+    services.scheduler = TimerScheduler(services.runtime, services.sessions, tick_seconds=30)
+    services.scheduler.start()  # ticks now, then in 30 s: in between it wakes when the timer falls due
+    assert wait_for(lambda: escalations(services) == [(1, "head")], 5)
+    assert time.monotonic() - started < 5
+    assert wait_for(lambda: escalations(services) == [(1, "head"), (2, "manager")], 5)  # and so does level 2
+
+
 def test_scheduler_restart_fires_what_was_missed_once(live):
     app, services = live
     submit(app)
