@@ -49,7 +49,8 @@ class Driver:
         """Complete an item as `who`; ids of the task items the step opened."""
         s = self.services
         with unit_of_work(s.sessions) as session:
-            result = transfer.complete_hop(session, s.runtime, item_id=item_id, actor=self._actor(session, who),
+            result = transfer.complete_hop(session, s.runtime, item=s.runtime.get_item(session, item_id),
+                                           actor=self._actor(session, who),
                                            data={"decision": decision}, now=now or utcnow())
             return [i.id for i in result.opened if i.kind == "task"]
 

@@ -21,7 +21,7 @@ _decisions: dict[str, tuple[str, ...]] = {}
 
 
 def register(process_key: str, completer: Completer, *, decisions: tuple[str, ...] | None = None) -> None:
-    """Let `completer(session, runtime, item_id=, actor=, data=, now=)` complete items of `process_key`.
+    """Let `completer(session, runtime, item=, actor=, data=, now=)` complete the open items of `process_key`.
 
     `decisions` are what its items offer (e.g. approve / return); by default what the diagram tests for.
     """
@@ -43,4 +43,4 @@ def complete(session: Session, runtime: Runtime, *, item_id: str, actor: User, d
     """Complete an item with the handler of its process."""
     item = runtime.get_item(session, item_id)
     completer = _completers.get(item.process_key, transfer.complete_hop)
-    return completer(session, runtime, item_id=item_id, actor=actor, data=data, now=now)
+    return completer(session, runtime, item=item, actor=actor, data=data, now=now)

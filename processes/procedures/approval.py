@@ -10,6 +10,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from engine.rows import Item
 from engine.runtime import Runtime, ServiceCall, StepResult
 
 from ..audit import service as audit
@@ -42,10 +43,9 @@ def request(session: Session, runtime: Runtime, *, key: str, xml: str, name: str
     return pending
 
 
-def complete_item(session: Session, runtime: Runtime, *, item_id: str, actor: User, data: dict,
+def complete_item(session: Session, runtime: Runtime, *, item: Item, actor: User, data: dict,
                   now: datetime) -> StepResult:
     """The second manager approves (the diagram is deployed) or returns it with a comment."""
-    item = runtime.get_item(session, item_id)
     pending = session.get(DeploymentRequest, item.ref_id)
     if pending is None:
         raise NotFound("部署申请不存在")

@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from engine.rows import Item
 from engine.runtime import Runtime, StepResult
 
 from ..audit import service as audit
@@ -93,9 +94,8 @@ def submit_version(session: Session, runtime: Runtime, *, version: TemplateVersi
     return result
 
 
-def complete_item(session: Session, runtime: Runtime, *, item_id: str, actor: User, data: dict, now: datetime) -> StepResult:
+def complete_item(session: Session, runtime: Runtime, *, item: Item, actor: User, data: dict, now: datetime) -> StepResult:
     """Approve or return one approval step (the inbox completer of process template_approval)."""
-    item = runtime.get_item(session, item_id)
     if item.kind != "task":
         raise Invalid("该事项不是审批任务", code="not_a_task")
     version = session.get(TemplateVersion, item.ref_id)

@@ -100,9 +100,9 @@ def release(session: Session, runtime: Runtime, *, item_id: str, actor: User, no
     return item
 
 
-def complete_hop(session: Session, runtime: Runtime, *, item_id: str, actor: User, data: dict, now: datetime) -> StepResult:
-    """Finish a hop: hand the form on as the diagram says, or return it to the previous hop for correction."""
-    item = runtime.get_item(session, item_id)
+def complete_hop(session: Session, runtime: Runtime, *, item: Item, actor: User, data: dict, now: datetime) -> StepResult:
+    """Finish a hop (an open item from runtime.get_item): hand the form on as the diagram says, or return it to
+    the previous hop for correction."""
     if item.kind != "task":
         raise Invalid("督办事项在原事项办结后自动关闭, 请使用催办、改派或接办", code="not_a_task")
     if not may_work_on(actor, item):
