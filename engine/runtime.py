@@ -29,7 +29,7 @@ from .errors import Conflict, Invalid, NotFound
 from .models import NO_DEADLINE
 from .rows import Instance, Item
 from .serializer import STATE_VERSION, dump_state, load_state
-from .timers import sync_timers, timer_fire_at
+from .timers import sync_timers, timer_fire_at, waiting_timers
 from .workflow import Workflow
 
 MAX_REWINDS = 20
@@ -276,6 +276,7 @@ class Runtime:
         workflow = load_state(state, version, parsed.spec, parsed.subprocess_specs)
         workflow.script_engine = self.script_engine
         setattr(workflow, _OPEN_TASKS, frozenset(str(t.id) for t in workflow.ready_tasks(manual=True)))
+        setattr(workflow, _HAS_TIMERS, bool(waiting_timers(workflow)))
         return workflow
 
     def warm_up(self, session: Session, instance_ids: list[int]) -> int:
@@ -324,7 +325,8 @@ class Runtime:
         _sync_work_items(session, instance, ready, now, result, new=new,
                          open_before=getattr(workflow, _OPEN_TASKS, None))
         setattr(workflow, _OPEN_TASKS, frozenset(str(t.id) for t in ready))
-        sync_timers(session, instance, workflow, new=new)
+        no_rows = new or not getattr(workflow, _HAS_TIMERS, True)
+        setattr(workflow, _HAS_TIMERS, sync_timers(session, instance, workflow, new=no_rows))
         session.info.setdefault("guichet_instances", {})[instance.id] = instance
         if not workflow.completed:  # a finished workflow never steps again: keeping it would only cost memory
             session.info.setdefault("guichet_warm", []).append((self, instance.id, instance.lock_version, workflow))
@@ -379,6 +381,9 @@ def _due_at(task) -> datetime | None:
 # the READY user tasks of the saved state. Unless the step left one of them behind (its item must be closed, and its
 # row is needed for that), the items need not be read back.
 _OPEN_TASKS = "_guichet_open_tasks"
+# Whether the workflow had waiting timers when it was saved or restored: the instance has a timer row for
+# each, so with none it has no rows to read back.
+_HAS_TIMERS = "_guichet_has_timers"
 
 
 def _sync_work_items(session: Session, instance: Instance, ready_tasks: list, now, result: StepResult,

@@ -38,13 +38,25 @@ def timer_fire_at(task) -> datetime | None:
     return TimerEventDefinition.get_datetime(value)
 
 
-def sync_timers(session: Session, instance, workflow, new: bool = False) -> None:
-    """Make the instance's timer rows match the workflow's waiting timer events (rows are reused, not churned)."""
+def waiting_timers(workflow) -> dict[str, tuple[str, datetime]]:
+    """{task id: (timer name, fire time)} of the workflow's waiting timer events."""
     waiting = {}
     for task in list(workflow.event_manager.tasks.values()):
         fire_at = timer_fire_at(task)
         if fire_at is not None:
             waiting[str(task.id)] = (task.task_spec.bpmn_id or task.task_spec.name, fire_at)
+    return waiting
+
+
+def sync_timers(session: Session, instance, workflow, new: bool = False) -> bool:
+    """Make the instance's timer rows match the workflow's waiting timer events (rows are reused, not churned).
+
+    `new`: the instance has no timer rows yet. Returns whether it has any now.
+    """
+    waiting = waiting_timers(workflow)
+    if not waiting and new:
+        return False
+    has_rows = bool(waiting)  # afterwards there is a row per waiting timer
     existing = [] if new else rows.timers_of(session, instance.id)
     stale = []
     for row in existing:
@@ -63,6 +75,7 @@ def sync_timers(session: Session, instance, workflow, new: bool = False) -> None
                           "last_error": None})
     rows.insert_timers(session, added)
     rows.delete_timers(session, stale)
+    return has_rows
 
 
 @dataclass(frozen=True)

@@ -224,3 +224,37 @@ def test_a_step_does_not_read_back_the_items_it_already_knows(services):
         assert reads == [] and done.instance.status == "completed"
     finally:
         event.remove(engine, "before_cursor_execute", count)
+
+
+def test_a_workflow_without_timers_never_reads_timer_rows(services):
+    """Timer rows mirror a workflow's waiting timers; with none before and after a step, there are none to read."""
+    from sqlalchemy import event
+
+    engine, reads = services.sessions.kw["bind"], []
+
+    def count(_conn, _cursor, statement, *_rest):
+        if " ".join(statement.split()).startswith("SELECT timer."):
+            reads.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        with unit_of_work(services.sessions) as s:
+            started = services.runtime.start(s, "template_approval", data={}, actor="t", now=services.clock())
+            (item,) = started.opened
+        cold = Runtime()  # restored from the stored state, as after a restart
+        processes.register_all(cold, services.config)
+        with unit_of_work(services.sessions) as s:
+            cold.complete(s, item.id, actor="t", now=services.clock(), data={"decision": "approve"})
+        assert reads == []
+        with unit_of_work(services.sessions) as s:  # a diagram with timers reads them: the next hop takes the row over
+            hop = services.runtime.start(s, "internal_transfer", data={"handover_sla": "PT4H"}, actor="t",
+                                         now=services.clock()).opened[0]
+        with unit_of_work(services.sessions) as s:
+            (next_hop,) = services.runtime.complete(s, hop.id, actor="t", now=services.clock() + timedelta(hours=1),
+                                                    data={"decision": "complete"}).opened
+        assert len(reads) == 1
+        with unit_of_work(services.sessions) as s:
+            (timer,) = s.scalars(select(Timer).where(Timer.instance_id == next_hop.instance_id)).all()
+            assert timer.fire_at == next_hop.due_at
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
