@@ -9,6 +9,7 @@ from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from engine.db import UTCDateTime
+from engine.prepared import Prepared
 from engine.rows import ITEM, Item
 
 from ..org.models import User
@@ -25,11 +26,15 @@ class InboxFilter:
     limit: int = 50
 
 
-def _base(scope: str, f: InboxFilter):
-    """The WHERE of one scope, with bind parameters: b_user, b_groups, b_process, b_now, b_text."""
+def _base(scope: str, f: InboxFilter, groups: int | None = None):
+    """The WHERE of one scope, with bind parameters: b_user, b_groups (or b_group0 … for `groups` groups),
+    b_process, b_now, b_text."""
     c = ITEM.c
     if scope == "mine":
         cond = and_(c.status == "open", c.assignee == bindparam("b_user"))
+    elif groups is not None:
+        cond = and_(c.status == "open", c.assignee.is_(None),
+                    c.candidate_group.in_([bindparam(f"b_group{i}") for i in range(groups)]))
     else:
         cond = and_(c.status == "open", c.assignee.is_(None), c.candidate_group.in_(bindparam("b_groups", expanding=True)))
     if f.process:
@@ -46,23 +51,41 @@ def _params(actor: User, f: InboxFilter, now: datetime) -> dict:
             "b_text": _contains_pattern(f.text) if f.text else None, "b_limit": f.limit}
 
 
+def _page_params(scope: str, f: InboxFilter, params: dict) -> dict:
+    """Exactly the parameters the page query of `scope` and `f` takes."""
+    wanted = {"b_limit": params["b_limit"]}
+    if scope == "mine":
+        wanted["b_user"] = params["b_user"]
+    else:
+        wanted.update({f"b_group{i}": group for i, group in enumerate(params["b_groups"])})
+    if f.process:
+        wanted["b_process"] = params["b_process"]
+    if f.overdue_only:
+        wanted["b_now"] = params["b_now"]
+    if f.text:
+        wanted["b_text"] = params["b_text"]
+    return wanted
+
+
 def _contains_pattern(text: str) -> str:
     """A LIKE pattern matching `text` anywhere, its own % and _ taken literally."""
     return "%" + text.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
 
 
-@lru_cache(maxsize=64)
-def _page_query(scope: str, process: bool, overdue_only: bool, text: bool):
-    # One statement per kind of filter, built once: building a statement costs as much as running it.
+@lru_cache(maxsize=256)
+def _page_query(scope: str, process: bool, overdue_only: bool, text: bool, groups: int) -> Prepared:
+    # One statement per kind of filter and number of queues, built and compiled once: building and running
+    # a statement through SQLAlchemy costs several times what the database spends on it.
     f = InboxFilter(process="x" if process else None, overdue_only=overdue_only, text="x" if text else None)
     # sort_due is due_at, or a far-future value for items without one: overdue first, straight off the index.
-    return select(ITEM).where(_base(scope, f)).order_by(ITEM.c.sort_due).limit(bindparam("b_limit"))
+    return Prepared(select(ITEM).where(_base(scope, f, groups)).order_by(ITEM.c.sort_due).limit(bindparam("b_limit")))
 
 
 def _page(session: Session, scope: str, f: InboxFilter, params: dict) -> list[Item]:
-    # Read with Core into plain items: a page of ORM objects costs several times the query.
-    query = _page_query(scope, bool(f.process), f.overdue_only, bool(f.text))
-    return [Item.from_row(r) for r in session.connection().execute(query, params)]
+    if scope != "mine" and not params["b_groups"]:
+        return []  # no queues
+    query = _page_query(scope, bool(f.process), f.overdue_only, bool(f.text), len(params["b_groups"]))
+    return [Item.from_tuple(r) for r in query.all(session, _page_params(scope, f, params))]
 
 
 def list_items(session: Session, *, actor: User, now: datetime, f: InboxFilter | None = None) -> list[Item]:
