@@ -6,6 +6,7 @@ import secrets
 from pathlib import Path
 
 from flask import Flask, g, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import Babel, format_datetime
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
@@ -45,6 +46,7 @@ def create_app(overrides: dict | None = None, *, config: dict | None = None, clo
         NODE_MODULES=str(ROOT / "node_modules"),
     )
     app.json.ensure_ascii = False
+    app.session_interface = _CookieSessions()
     personal.keyring(config)  # the master key file is created on first run, outside the database
     engine = make_engine(config["database"]["url"], background_checkpoints=True)
     runtime = Runtime()
@@ -123,8 +125,24 @@ def _commit_if_ok(response):
 def _close_transaction(exc) -> None:
     session = g.pop("db", None)
     if session is not None:
-        session.rollback()
-        session.close()
+        session.close()  # rolls back whatever was not committed
+
+
+class _CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, without the signing work for a request that brings no session cookie
+    and leaves none (every API call: those carry a bearer token)."""
+
+    def open_session(self, app, request):
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
+
+    def save_session(self, app, session, response) -> None:
+        if not session and not session.modified:
+            if session.accessed:
+                response.vary.add("Cookie")
+            return
+        super().save_session(app, session, response)
 
 
 def _instance_secret(instance: Path) -> str:
