@@ -177,8 +177,12 @@ class Runtime:
         return item
 
     def add_follow_up(self, session: Session, parent: Item, *, kind: str, title: str, assignee: str | None,
-                      now: datetime, escalation_level: int = 0, candidate_group: str | None = None) -> Item:
-        """Attach an item (e.g. an escalation) to an open task item; it closes when the task does."""
+                      now: datetime, escalation_level: int = 0, candidate_group: str | None = None,
+                      parent_changes: dict | None = None) -> Item:
+        """Attach an item (e.g. an escalation) to an open task item; it closes when the task does.
+
+        `parent_changes`: what to change on the parent as update_item would, in the same write.
+        """
         item = Item(
             id=str(uuid.uuid4()), instance_id=parent.instance_id, parent_id=parent.id, kind=kind, task_id=parent.task_id,
             task_name=parent.task_name, title=title, process_key=parent.process_key, lane=parent.lane,
@@ -188,15 +192,17 @@ class Runtime:
             has_follow_ups=False, created_at=now,
         )
         rows.insert_items(session, [item])
+        changes = dict(parent_changes or {})
+        _check_item_columns(changes)
         if not parent.has_follow_ups:
-            rows.update_item(session, parent, has_follow_ups=True)
+            changes["has_follow_ups"] = True
+        if changes:
+            rows.update_item(session, parent, **changes)
         return item
 
     def update_item(self, session: Session, item: Item, **values) -> None:
         """Change who holds an item, its queue or its escalation level (written at once)."""
-        unknown = set(values) - {"assignee", "claimed_at", "candidate_group", "escalation_level"}
-        if unknown:
-            raise ValueError(f"work item columns the runtime owns: {sorted(unknown)}")
+        _check_item_columns(values)
         rows.update_item(session, item, **values)
 
     def decisions(self, session: Session, item: Item) -> set[str]:
@@ -331,6 +337,12 @@ class Runtime:
         if not workflow.completed:  # a finished workflow never steps again: keeping it would only cost memory
             session.info.setdefault("guichet_warm", []).append((self, instance.id, instance.lock_version, workflow))
         return result
+
+
+def _check_item_columns(values: dict) -> None:
+    unknown = set(values) - {"assignee", "claimed_at", "candidate_group", "escalation_level"}
+    if unknown:
+        raise ValueError(f"work item columns the runtime owns: {sorted(unknown)}")
 
 
 def _rewind_one_loop(workflow: Workflow, ready: list) -> bool:

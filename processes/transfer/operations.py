@@ -1,7 +1,7 @@
 """What the internal-transfer diagram calls: `escalate`, on a hop's SLA boundary timer."""
 from __future__ import annotations
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam
 
 from engine.prepared import Prepared
 from engine.runtime import Runtime, ServiceCall
@@ -10,8 +10,8 @@ from ..org import service as org
 from .service import ESCALATION, HANDOVER
 
 LEVEL_NAMES = {1: "一级", 2: "二级", 3: "三级"}
-_HANDOVER_OF = Prepared(select(HANDOVER.c.id).where(HANDOVER.c.work_item_id == bindparam("b_item")))
-_OVERDUE = Prepared(HANDOVER.update().where(HANDOVER.c.id == bindparam("b_id")))
+_OVERDUE = Prepared(HANDOVER.update().where(HANDOVER.c.work_item_id == bindparam("b_item"))
+                    .values(overdue=True).returning(HANDOVER.c.id))
 _INSERT_ESCALATION = Prepared(ESCALATION.insert())
 
 
@@ -21,20 +21,19 @@ def escalate(call: ServiceCall):
     if item is None:
         return None  # the hop finished in the same step; nothing to escalate
     level = item.escalation_level + 1
-    call.runtime.update_item(call.session, item, escalation_level=level)
     session = call.session
-    row = _HANDOVER_OF.first(session, {"b_item": item.id})
+    row = _OVERDUE.first(session, {"b_item": item.id})  # the hop's handover record, if it has one
     handover_id = row[0] if row is not None else None
-    if handover_id is not None:
-        _OVERDUE.execute(session, {"b_id": handover_id, "overdue": True})
     chain = org.responsible_chain(call.session, assignee=item.assignee, department=item.candidate_group)
     superior = chain[level - 1] if len(chain) >= level else None
     follow_up = None
     if superior is not None:
         follow_up = call.add_follow_up(
             item, kind="escalation", title=f"逾期督办({LEVEL_NAMES.get(level, level)}): {item.title}",
-            assignee=superior.username, escalation_level=level,
+            assignee=superior.username, escalation_level=level, parent_changes={"escalation_level": level},
         )
+    else:
+        call.runtime.update_item(session, item, escalation_level=level)
     if handover_id is not None:
         _INSERT_ESCALATION.execute(session, dict(
             handover_id=handover_id, work_item_id=follow_up.id if follow_up else None, level=level,
