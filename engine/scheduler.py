@@ -7,6 +7,7 @@ overdue timer due on its first tick and fires each once.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -15,6 +16,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Callable
 
+from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy.orm import Session, sessionmaker
@@ -83,8 +85,9 @@ class TimerScheduler:
         now = self.clock()
         if due is None or due - now >= timedelta(seconds=self.tick_seconds):
             return
-        self._apscheduler.add_job(self._safe_tick, "date", run_date=max(due, now), id="wake_when_due",
-                                  replace_existing=True, misfire_grace_time=None)
+        with contextlib.suppress(SchedulerNotRunningError):  # shut down meanwhile
+            self._apscheduler.add_job(self._safe_tick, "date", run_date=max(due, now), id="wake_when_due",
+                                      replace_existing=True, misfire_grace_time=None)
 
     def _fire_batch(self, claims: list[Claim]) -> int:
         """Fire claimed timers in one transaction. Should one fail, the transaction is rolled back and the
