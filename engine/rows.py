@@ -91,6 +91,9 @@ _RESET_TIMER = Prepared(TIMER.update().where(TIMER.c.id == bindparam("b_id")).va
 _STATES = select(INSTANCE.c.id, INSTANCE.c.definition_id, INSTANCE.c.state, INSTANCE.c.serializer_version,
                  INSTANCE.c.lock_version).where(INSTANCE.c.id.in_(bindparam("b_ids", expanding=True)),
                                                 INSTANCE.c.status == "running")
+_INSTANCES = select(INSTANCE).where(INSTANCE.c.id.in_(bindparam("b_ids", expanding=True)))
+_OPEN_TASKS_OF = select(ITEM).where(ITEM.c.instance_id.in_(bindparam("b_ids", expanding=True)),
+                                    ITEM.c.status == "open", ITEM.c.kind == "task")
 _INSERT_INSTANCE = Prepared(INSTANCE.insert().returning(INSTANCE.c.id))
 _INSERT_ITEM, _INSERT_TIMER = Prepared(ITEM.insert()), Prepared(TIMER.insert())
 _DELETE_TIMER = Prepared(TIMER.delete().where(TIMER.c.id == bindparam("b_id")))
@@ -149,6 +152,16 @@ def get_item_and_instance(session: Session, item_id: str) -> tuple[Item | None, 
     if row is None:
         return None, None
     return Item.from_tuple(row[:_N_ITEM]), Instance.from_tuple(row[_N_ITEM:])
+
+
+def instances_with_open_tasks(session: Session, instance_ids: list[int]) -> tuple[dict, dict]:
+    """({id: Instance}, {id: [open task Item]}) of many instances, in two statements."""
+    connection = session.connection()
+    instances = {r.id: Instance.from_row(r) for r in connection.execute(_INSTANCES, {"b_ids": instance_ids})}
+    items: dict[int, list[Item]] = {i: [] for i in instances}
+    for r in connection.execute(_OPEN_TASKS_OF, {"b_ids": list(instances)}):
+        items[r.instance_id].append(Item.from_row(r))
+    return instances, items
 
 
 def open_task_items(session: Session, instance_id: int) -> list[Item]:

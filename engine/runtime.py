@@ -155,7 +155,7 @@ class Runtime:
 
     def fire_timers(self, session: Session, instance_id: int, now: datetime) -> StepResult:
         """Let due timers of one instance fire and run what follows them."""
-        instance = rows.get_instance(session, instance_id)
+        instance = session.info.get("guichet_instances", {}).get(instance_id) or rows.get_instance(session, instance_id)
         if instance is None:
             raise NotFound("流程实例不存在")
         workflow = self._load(session, instance)
@@ -163,6 +163,15 @@ class Runtime:
             workflow.refresh_timers()
             ready = self._advance(workflow)
         return self._save(session, instance, workflow, now, ready)
+
+    def read_ahead(self, session: Session, instance_ids: list[int]) -> None:
+        """Read, for the rest of the transaction, instances about to step and their open task items (a batch
+        of timer firings): two statements, instead of two per step. Only for instances no step of this
+        transaction has touched yet."""
+        held = session.info.setdefault("guichet_instances", {})
+        instances, items = rows.instances_with_open_tasks(session, [i for i in instance_ids if i not in held])
+        held.update(instances)
+        session.info.setdefault(_READ_AHEAD_ITEMS, {}).update(items)
 
     def get_item(self, session: Session, item_id: str, *, open_only: bool = True) -> Item:
         """An item by id; Conflict when it is no longer open. Its instance is kept for the transaction's step."""
@@ -262,8 +271,9 @@ class Runtime:
         attached = _attached_task(task)
         item = None
         if attached is not None:
-            item = next((i for i in rows.open_task_items(step.session, step.instance.id)
-                         if i.task_id == str(attached.id)), None)
+            read_ahead = step.session.info.get(_READ_AHEAD_ITEMS, {}).pop(step.instance.id, None)  # good once
+            open_items = read_ahead if read_ahead is not None else rows.open_task_items(step.session, step.instance.id)
+            item = next((i for i in open_items if i.task_id == str(attached.id)), None)
         result = handler(ServiceCall(step.session, step.now, step.instance, task, params, item, self))
         return json.dumps(result)
 
@@ -396,6 +406,9 @@ _OPEN_TASKS = "_guichet_open_tasks"
 # Whether the workflow had waiting timers when it was saved or restored: the instance has a timer row for
 # each, so with none it has no rows to read back.
 _HAS_TIMERS = "_guichet_has_timers"
+# Open task items read ahead for instances about to step (read_ahead), by instance id; each list is used by
+# the first service task of that instance's step and then dropped, since the step changes the items.
+_READ_AHEAD_ITEMS = "guichet_txn_open_tasks"
 
 
 def _sync_work_items(session: Session, instance: Instance, ready_tasks: list, now, result: StepResult,

@@ -95,7 +95,9 @@ class TimerScheduler:
         try:
             with unit_of_work(self.sessions) as session:
                 now, fired = self.clock(), 0
-                for claim in still_ours(session, claims, self.owner):
+                ours = still_ours(session, claims, self.owner)
+                self.runtime.read_ahead(session, sorted({c.instance_id for c in ours}))
+                for claim in ours:
                     self.runtime.fire_timers(session, claim.instance_id, now)
                     fired += 1
             return fired

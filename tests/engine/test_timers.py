@@ -164,3 +164,27 @@ def test_one_failing_timer_spoils_none_of_its_batch_and_none_fires_twice(service
         assert "mail server down" in failed.last_error and failed.status == "waiting"
         fired = s.scalars(select(Timer).where(Timer.instance_id != ids[1])).all()
         assert all(t.last_error is None and t.fire_at > clock.now for t in fired)
+
+
+def test_a_batch_reads_its_instances_and_their_open_items_once(services, clock):
+    """Firing a batch reads the instances and their open task items in one statement each, not per timer."""
+    from sqlalchemy import event
+
+    for _ in range(4):
+        start(services)
+    engine, reads = services.sessions.kw["bind"], []
+
+    def count(_conn, _cursor, statement, *_rest):
+        statement = " ".join(statement.split())
+        if statement.startswith(("SELECT process_instance.", "SELECT work_item.")):
+            reads.append(statement)
+
+    clock.advance(hours=1, seconds=1)
+    scheduler = TimerScheduler(services.runtime, services.sessions, clock=clock, batch_size=10)
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert scheduler.tick() == 4
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(reads) == 2
+    assert escalations(services) == [(1, "head")] * 4
