@@ -9,6 +9,7 @@ waiting for a flush.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import NamedTuple
 
 from sqlalchemy import bindparam, select
@@ -91,9 +92,6 @@ _RESET_TIMER = Prepared(TIMER.update().where(TIMER.c.id == bindparam("b_id")).va
 _STATES = select(INSTANCE.c.id, INSTANCE.c.definition_id, INSTANCE.c.state, INSTANCE.c.serializer_version,
                  INSTANCE.c.lock_version).where(INSTANCE.c.id.in_(bindparam("b_ids", expanding=True)),
                                                 INSTANCE.c.status == "running")
-_INSTANCES = select(INSTANCE).where(INSTANCE.c.id.in_(bindparam("b_ids", expanding=True)))
-_OPEN_TASKS_OF = select(ITEM).where(ITEM.c.instance_id.in_(bindparam("b_ids", expanding=True)),
-                                    ITEM.c.status == "open", ITEM.c.kind == "task")
 _INSERT_INSTANCE = Prepared(INSTANCE.insert().returning(INSTANCE.c.id))
 _INSERT_ITEM, _INSERT_TIMER = Prepared(ITEM.insert()), Prepared(TIMER.insert())
 _DELETE_TIMER = Prepared(TIMER.delete().where(TIMER.c.id == bindparam("b_id")))
@@ -154,13 +152,31 @@ def get_item_and_instance(session: Session, item_id: str) -> tuple[Item | None, 
     return Item.from_tuple(row[:_N_ITEM]), Instance.from_tuple(row[_N_ITEM:])
 
 
+_READ_AHEAD_CHUNK = 64
+
+
+@lru_cache(maxsize=2 * _READ_AHEAD_CHUNK)
+def _by_instance_ids(what: str, n: int) -> Prepared:
+    """Instances, or their open task items, of n instance ids (b_id0 …): one prepared statement per n."""
+    ids = [bindparam(f"b_id{i}") for i in range(n)]
+    if what == "instances":
+        return Prepared(select(INSTANCE).where(INSTANCE.c.id.in_(ids)))
+    return Prepared(select(ITEM).where(ITEM.c.instance_id.in_(ids), ITEM.c.status == "open", ITEM.c.kind == "task"))
+
+
 def instances_with_open_tasks(session: Session, instance_ids: list[int]) -> tuple[dict, dict]:
-    """({id: Instance}, {id: [open task Item]}) of many instances, in two statements."""
-    connection = session.connection()
-    instances = {r.id: Instance.from_row(r) for r in connection.execute(_INSTANCES, {"b_ids": instance_ids})}
-    items: dict[int, list[Item]] = {i: [] for i in instances}
-    for r in connection.execute(_OPEN_TASKS_OF, {"b_ids": list(instances)}):
-        items[r.instance_id].append(Item.from_row(r))
+    """({id: Instance}, {id: [open task Item]}) of many instances, in two statements per 64."""
+    instances: dict[int, Instance] = {}
+    items: dict[int, list[Item]] = {}
+    for start in range(0, len(instance_ids), _READ_AHEAD_CHUNK):
+        chunk = instance_ids[start:start + _READ_AHEAD_CHUNK]
+        params = {f"b_id{i}": instance_id for i, instance_id in enumerate(chunk)}
+        for row in _by_instance_ids("instances", len(chunk)).all(session, params):
+            instance = Instance.from_tuple(row)
+            instances[instance.id], items[instance.id] = instance, []
+        for row in _by_instance_ids("open_tasks", len(chunk)).all(session, params):
+            item = Item.from_tuple(row)
+            items[item.instance_id].append(item)
     return instances, items
 
 
