@@ -75,28 +75,16 @@ def _http3(n: int) -> None:
 
 
 def _timers(n: int) -> None:
-    from datetime import timedelta
-
     from sqlalchemy import select
 
-    import processes
     from engine.models import Timer
-    from engine.runtime import Runtime
     from engine.scheduler import TimerScheduler
 
-    from .common import build_app, cleanup, make_config, sqlite_url, tempdir, utcnow
-    from .service_layer import Driver
+    from .common import cleanup
+    from .service_layer import overdue_hops
 
-    folder = tempdir("instructions_timers")
-    app = build_app(make_config(sqlite_url(folder), folder))
+    app, runtime = overdue_hops(TIMER_FORMS, "instructions_timers")
     services = app.extensions["guichet"]
-    driver = Driver(app)
-    services.config["transfer"]["handover_sla"] = "PT10M"
-    past = utcnow() - timedelta(minutes=10, seconds=5)
-    for _ in range(TIMER_FORMS):
-        driver.create(now=past)  # every hop's first SLA cycle fell due 5 s ago
-    runtime = Runtime()
-    processes.register_all(runtime, services.config)
     scheduler = TimerScheduler(runtime, services.sessions, batch_size=max(1, n), commit_every=50)
     with services.sessions() as session:
         runtime.warm_up(session, list(session.scalars(select(Timer.instance_id))))  # as the prefetch does

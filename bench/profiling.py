@@ -10,9 +10,8 @@ import cProfile
 import io
 import pstats
 from collections import Counter
-from datetime import timedelta
 
-from .common import BENCH_DIR, make_config, say, size, sqlite_url, tempdir, utcnow
+from .common import BENCH_DIR, make_config, say, size, sqlite_url, tempdir
 
 OUT = BENCH_DIR / "profiles"
 
@@ -102,25 +101,13 @@ def profile_three_tasks() -> dict:
 
 
 def profile_timer_firing() -> dict:
-    import processes
-    from engine.runtime import Runtime
     from engine.scheduler import TimerScheduler
 
-    from .common import build_app
-    from .service_layer import Driver
+    from .service_layer import overdue_hops
 
     n = size("profile_timers", 200)
-    folder = tempdir("prof_timers")
-    app = build_app(make_config(sqlite_url(folder), folder))
-    services = app.extensions["guichet"]
-    driver = Driver(app)
-    services.config["transfer"]["handover_sla"] = "PT10M"
-    past = utcnow() - timedelta(minutes=10, seconds=5)
-    for _ in range(n):
-        driver.create(now=past)  # the first SLA cycle fell due 5 s ago, the second is 10 minutes away
-    runtime = Runtime()
-    processes.register_all(runtime, services.config)
-    scheduler = TimerScheduler(runtime, services.sessions, batch_size=500)
+    app, runtime = overdue_hops(n, "prof_timers")
+    scheduler = TimerScheduler(runtime, app.extensions["guichet"].sessions, batch_size=500)
     say(f"profile: one scheduler tick firing {n} overdue timers (cold runtime) under cProfile …")
     profile = cProfile.Profile()
     profile.enable()

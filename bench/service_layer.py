@@ -6,6 +6,7 @@ transaction per hop: the handler completes hop_credit, the clerk completes hop_c
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -17,6 +18,26 @@ from processes.transfer import service as transfer
 
 from .common import (GOOD_FORM, build_app, fresh_pg_url, make_config, say, size, sql_counter, sqlite_url, tempdir,
                      users, utcnow)
+
+
+def overdue_hops(n: int, name: str):
+    """(app, runtime): an app over a fresh SQLite database holding n submitted forms whose hop's first SLA
+    cycle fell due 5 s ago (the second is 10 minutes away), and a cold runtime to fire their timers with, as
+    a restarted `guichet scheduler` would."""
+    import processes
+    from engine.runtime import Runtime
+
+    folder = tempdir(name)
+    app = build_app(make_config(sqlite_url(folder), folder))
+    services = app.extensions["guichet"]
+    driver = Driver(app)
+    services.config["transfer"]["handover_sla"] = "PT10M"
+    past = utcnow() - timedelta(minutes=10, seconds=5)
+    for _ in range(n):
+        driver.create(now=past)
+    runtime = Runtime()
+    processes.register_all(runtime, services.config)
+    return app, runtime
 
 
 class Driver:
