@@ -271,7 +271,7 @@ class Runtime:
         attached = _attached_task(task)
         item = None
         if attached is not None:
-            read_ahead = step.session.info.get(_READ_AHEAD_ITEMS, {}).pop(step.instance.id, None)  # good once
+            read_ahead = step.session.info.get(_READ_AHEAD_ITEMS, {}).pop(step.instance.id, None)
             open_items = read_ahead if read_ahead is not None else rows.open_task_items(step.session, step.instance.id)
             item = next((i for i in open_items if i.task_id == str(attached.id)), None)
         result = handler(ServiceCall(step.session, step.now, step.instance, task, params, item, self))
@@ -344,6 +344,7 @@ class Runtime:
         no_rows = new or not getattr(workflow, _HAS_TIMERS, True)
         setattr(workflow, _HAS_TIMERS, sync_timers(session, instance, workflow, new=no_rows))
         session.info.setdefault("guichet_instances", {})[instance.id] = instance
+        session.info.get(_READ_AHEAD_ITEMS, {}).pop(instance.id, None)  # the step may have changed them
         if not workflow.completed:  # a finished workflow never steps again: keeping it would only cost memory
             session.info.setdefault("guichet_warm", []).append((self, instance.id, instance.lock_version, workflow))
         return result
@@ -406,8 +407,8 @@ _OPEN_TASKS = "_guichet_open_tasks"
 # Whether the workflow had waiting timers when it was saved or restored: the instance has a timer row for
 # each, so with none it has no rows to read back.
 _HAS_TIMERS = "_guichet_has_timers"
-# Open task items read ahead for instances about to step (read_ahead), by instance id; each list is used by
-# the first service task of that instance's step and then dropped, since the step changes the items.
+# Open task items read ahead for instances about to step (read_ahead), by instance id; each list serves at
+# most the first service task of the instance's next step, and goes when that step is saved.
 _READ_AHEAD_ITEMS = "guichet_txn_open_tasks"
 
 

@@ -258,3 +258,16 @@ def test_a_workflow_without_timers_never_reads_timer_rows(services):
             assert timer.fire_at == next_hop.due_at
     finally:
         event.remove(engine, "before_cursor_execute", count)
+
+
+def test_items_read_ahead_serve_only_the_next_step_of_their_instance(services):
+    """A step that ran no service task must not leave its read-ahead items for a later step to trust."""
+    with unit_of_work(services.sessions) as s:
+        started = services.runtime.start(s, "internal_transfer", data={"handover_sla": "PT4H"}, actor="t",
+                                         now=services.clock())
+    with unit_of_work(services.sessions) as s:
+        services.runtime.read_ahead(s, [started.instance.id])
+        assert started.instance.id in s.info["guichet_txn_open_tasks"]
+        services.runtime.complete(s, started.opened[0].id, actor="t", now=services.clock(),
+                                  data={"decision": "complete"})
+        assert started.instance.id not in s.info["guichet_txn_open_tasks"]
