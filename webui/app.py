@@ -7,7 +7,7 @@ from pathlib import Path
 
 from flask import Flask, g, request
 from flask.sessions import SecureCookieSessionInterface
-from flask_babel import Babel, format_datetime
+from flask_babel import Babel, format_datetime, gettext as _
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.exc import SQLAlchemyError
@@ -67,6 +67,7 @@ def create_app(overrides: dict | None = None, *, config: dict | None = None, clo
     from .pages import init_pages
 
     app.jinja_env.filters["localtime"] = lambda value: format_datetime(value, "yyyy-MM-dd HH:mm") if value else ""
+    app.jinja_env.filters["person"] = _person
     init_api(app, csrf)
     init_pages(app)
     app.before_request(_refuse_nul)
@@ -88,6 +89,13 @@ def _select_locale() -> str:
     if user is not None and getattr(user, "locale", None) in LOCALES:
         return user.locale
     return "zh_CN"
+
+
+def _person(username: str | None) -> str:
+    """Template filter: a login name as staff read it (陈柜员, not clerk); the system's own actions as 系统."""
+    if username == "system":
+        return _("系统")
+    return org.display_name(db(), username)
 
 
 def _refuse_nul():

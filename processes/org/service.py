@@ -61,6 +61,15 @@ def get_by_username(session: Session, username: str) -> User | None:
                        lambda: session.scalars(select(User).where(User.username == username)).first())
 
 
+def display_name(session: Session, username: str | None) -> str:
+    """How a person is shown: the staff member's name, or the login name when no such user exists (imported
+    records, removed staff)."""
+    if not username:
+        return ""
+    user = get_by_username(session, username)
+    return user.display_name if user is not None else username
+
+
 def department_by_name(session: Session, name: str) -> Department | None:
     """A department by the name lanes use."""
     return _remembered(session, ("department", name),

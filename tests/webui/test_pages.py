@@ -83,6 +83,11 @@ def test_inbox_claim_complete(login, submit_form):
     r = handler.post(f"/tasks/{item_id}/complete", data={"decision": "complete", "csrf_token": handler.token})
     assert r.status_code == 302
     assert "营业部办结" in login("clerk").get("/inbox").get_data(as_text=True)
+    # People appear by name, not by login: the filler, and both sides of each handover.
+    detail = handler.get(f"/forms/{form['id']}").get_data(as_text=True)
+    assert "<dd>陈柜员(营业部)</dd>" in detail
+    assert "<td>陈柜员(营业部) · 营业部</td>" in detail and "信贷部 · 张经办(信贷部)" in detail
+    assert "<td>clerk" not in detail
 
 
 def test_diagram_data_marks_current_and_done_steps(login, submit_form, client, auth):
@@ -158,5 +163,8 @@ def test_head_assigns_from_the_task_page(login, submit_form):
     assert "指派" in page and 'value="handler"' in page
     r = head.post(f"/tasks/{item_id}/assign", data={"assignee": "handler", "csrf_token": head.token})
     assert r.status_code == 302
-    assert "已指派给 handler" in head.get(r.headers["Location"]).get_data(as_text=True)
-    assert f'action="/tasks/{item_id}/assign"' not in login("handler").get(f"/tasks/{item_id}").get_data(as_text=True)
+    assert r.headers["Location"] == "/inbox"
+    back = head.get("/inbox")
+    assert back.status_code == 200 and "已指派给 张经办" in back.get_data(as_text=True)
+    page = login("handler").get(f"/tasks/{item_id}").get_data(as_text=True)
+    assert "办理人: 张经办" in page and f'action="/tasks/{item_id}/assign"' not in page

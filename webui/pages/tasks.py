@@ -86,8 +86,8 @@ def assign(item_id: str):
     """指派."""
     item = transfer.assign(db(), guichet().runtime, item_id=item_id, actor=actor(),
                            assignee=request.form.get("assignee", ""), now=now())
-    flash(_("已指派给 %(who)s", who=item.assignee))
-    return redirect(url_for("tasks.detail", item_id=item_id))
+    flash(_("已指派给 %(who)s", who=org.display_name(db(), item.assignee)))
+    return redirect(url_for("inbox.index"))  # the item has left the assigner's inbox and may be closed to them
 
 
 @bp.route("/tasks/<item_id>/urge", methods=["POST"])
