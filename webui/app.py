@@ -103,15 +103,18 @@ def _refuse_nul():
 
     A query string can only write one as %00, JSON only as \\u0000 or a raw byte. A urlencoded form is read
     decoded (the CSRF check has parsed it already). Multipart bodies carry binary uploads: not checked here."""
-    mimetype = request.mimetype
-    if mimetype.startswith("multipart/"):
-        return None
-    if mimetype == "application/x-www-form-urlencoded":
-        found = any("\x00" in v for v in request.form.values())
-    else:
-        raw = request.get_data(cache=True)
-        found = b"\x00" in raw or b"\\u0000" in raw.lower()
-    found = found or b"%00" in request.query_string
+    found = b"%00" in request.query_string
+    environ = request.environ
+    has_body = environ.get("CONTENT_LENGTH", "0") not in ("", "0") or "HTTP_TRANSFER_ENCODING" in environ
+    if not found and has_body:  # a GET has none: no Content-Type to parse, no stream to read
+        mimetype = request.mimetype
+        if mimetype.startswith("multipart/"):
+            return None
+        if mimetype == "application/x-www-form-urlencoded":
+            found = any("\x00" in v for v in request.form.values())
+        else:
+            raw = request.get_data(cache=True)
+            found = b"\x00" in raw or b"\\u0000" in raw.lower()
     if found:
         return error_response(400, "bad_request", "请求含有不允许的控制字符 (NUL), 请检查输入")
     return None
