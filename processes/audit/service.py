@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.prepared import Prepared
+
+from processes.org.models import User
 
 from .models import AuditEvent, AuditHead
 
@@ -116,7 +118,7 @@ def verify(session: Session) -> Verdict:
 
 @dataclass
 class AuditFilter:
-    """What the audit page shows: by actor, action, object, period."""
+    """What the audit page shows: by actor (a login name, or part of a person's name), action, object, period."""
 
     actor: str | None = None
     action: str | None = None
@@ -131,7 +133,8 @@ def list_events(session: Session, f: AuditFilter) -> list[AuditEvent]:
     """Events matching the filter, newest first."""
     query = select(AuditEvent)
     if f.actor:
-        query = query.where(AuditEvent.actor == f.actor)
+        named = select(User.username).where(User.display_name.contains(f.actor, autoescape=True))
+        query = query.where(or_(AuditEvent.actor == f.actor, AuditEvent.actor.in_(named)))
     if f.action:
         query = query.where(AuditEvent.action == f.action)
     if f.object_type:

@@ -94,6 +94,12 @@ def test_audit_api_filters_and_permissions(submit_form, client, auth):
     assert [e["action"] for e in client.get("/api/v1/audit", headers=auth("inspector"),
                                             query_string={"action": "form.create"}).json] == ["form.create"]
     assert client.get("/api/v1/audit", headers=auth("manager"), query_string={"actor": "nobody"}).json == []
+    # By login name, or by part of the person's name as the audit page shows it (陈柜员(营业部) is clerk).
+    for who in ("clerk", "陈柜员", "营业部"):
+        found = client.get("/api/v1/audit", headers=auth("manager"), query_string={"actor": who}).json
+        assert [e["seq"] for e in found] == [2, 1], who
+    assert client.get("/api/v1/audit", headers=auth("manager"), query_string={"actor": "张经办"}).json == []
+    assert client.get("/api/v1/audit", headers=auth("manager"), query_string={"actor": "%"}).json == []
     assert client.get("/api/v1/audit", headers=auth("manager"),
                       query_string={"since": "2030-01-01T00:00:00+00:00"}).json == []
     assert client.get("/api/v1/audit", headers=auth("manager"), query_string={"since": "bad"}).status_code == 422

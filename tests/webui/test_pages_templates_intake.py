@@ -116,6 +116,9 @@ def test_draft_resume_keeps_saved_sensitive_values(pages):
 def test_audit_page_for_management_only(pages, ):
     login, _app = pages
     assert login("clerk").get("/audit").status_code == 403
+    assert login("clerk").post("/forms/new", data={"business_type": "挂失", "action": "draft"}).status_code == 302
     page = login("manager").get("/audit?verify=1").get_data(as_text=True)
     assert "审计链完整" in page
+    assert "<td>陈柜员(营业部)</td>" in page and "<td>clerk</td>" not in page  # people by name
+    assert "<td>陈柜员(营业部)</td>" in login("manager").get("/audit?actor=陈柜员").get_data(as_text=True)
     assert login("inspector").get("/audit?action=form.create&since=2026-01-01&until=bad").status_code == 200

@@ -19,7 +19,7 @@ AUDIT_ROLES = {"manager", "inspector"}
 class AuditQuerySchema(Schema):
     """Filters: actor, action, object type and id, period [since, until), limit."""
 
-    actor = fields.String(load_default=None)
+    actor = fields.String(load_default=None, metadata={"description": "login name, or part of a person's name (操作人)"})
     action = fields.String(load_default=None)
     object_type = fields.String(load_default=None)
     object_id = fields.String(load_default=None)
