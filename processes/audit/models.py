@@ -8,18 +8,36 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.db import Base, UTCDateTime
 
+
+def N_(text: str) -> str:
+    """Marks a label for translation where it is shown (the web UI's catalogue); returns it unchanged."""
+    return text
+
+
 ACTIONS = {
-    "form.create": "填单",
-    "form.submit": "提交",
-    "form.correct": "更正",
-    "form.reveal": "查看敏感信息",
-    "form.handover": "移交",
-    "template.design": "设计模板",
-    "template.review": "模板审核",
-    "template.approve": "模板批准",
-    "template.publish": "模板启用",
-    "bpmn.deploy": "部署流程",
+    "form.create": N_("填单"),
+    "form.submit": N_("提交"),
+    "form.correct": N_("更正"),
+    "form.reveal": N_("查看敏感信息"),
+    "form.handover": N_("移交"),
+    "template.design": N_("设计模板"),
+    "template.review": N_("模板审核"),
+    "template.approve": N_("模板批准"),
+    "template.publish": N_("模板启用"),
+    "bpmn.deploy": N_("部署流程"),
+    "form.attach": N_("上传附件"),
+    "form.attachment_view": N_("查看附件"),
 }
+
+# What an event's details say, as the audit page labels them (keys the services record).
+DETAIL_LABELS = {
+    "number": N_("单号"), "decision": N_("决定"), "from_step": N_("环节"), "from_department": N_("移交部门"),
+    "to": N_("移交至"), "closed": N_("已办结"), "template_id": N_("模板编号"), "version": N_("版本"),
+    "fields": N_("字段"), "field": N_("字段"), "seq": N_("更正序号"), "reason": N_("原因"),
+    "attachment": N_("附件编号"), "size": N_("大小(字节)"), "key": N_("流程"), "sha256": N_("摘要"),
+    "requested_by": N_("申请人"), "request": N_("申请编号"),
+}
+DECISIONS = {"submit": N_("提交"), "complete": N_("办理完成"), "return": N_("退回"), "approve": N_("批准")}
 
 
 class AuditEvent(Base):

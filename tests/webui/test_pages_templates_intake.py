@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from tests.conftest import KYC_FORM, approve_template, build_app
+from tests.conftest import GOOD_FORM, KYC_FORM, approve_template, build_app
 
 
 @pytest.fixture
@@ -114,11 +114,25 @@ def test_draft_resume_keeps_saved_sensitive_values(pages):
 
 
 def test_audit_page_for_management_only(pages, ):
-    login, _app = pages
+    login, app = pages
     assert login("clerk").get("/audit").status_code == 403
-    assert login("clerk").post("/forms/new", data={"business_type": "挂失", "action": "draft"}).status_code == 302
+    client = app.test_client()
+    token = lambda u: {"Authorization": "Bearer " + client.post("/api/v1/auth/token", json={"username": u, "password": "guichet-demo"}).json["token"]}  # noqa: E731
+    assert login("clerk").post("/forms/new", data={**GOOD_FORM, "action": "submit"}).status_code == 302
+    approve_template(client, token)
     page = login("manager").get("/audit?verify=1").get_data(as_text=True)
     assert "审计链完整" in page
     assert "<td>陈柜员(营业部)</td>" in page and "<td>clerk</td>" not in page  # people by name
     assert "<td>陈柜员(营业部)</td>" in login("manager").get("/audit?actor=陈柜员").get_data(as_text=True)
+    # Details as an inspector reads them, not as the services record them.
+    assert "<span>决定: 提交</span>" in page and "<span>移交至: 信贷部</span>" in page and "<span>已办结: 否</span>" in page
+    assert "decision=" not in page and "<td>填单</td>" in page and "<td>移交</td>" in page
+    links = set(re.findall(r'href="(/(?:forms|templates/versions|procedures)/[^"]+)"', page))
+    assert any(link.startswith("/forms/") for link in links) and any(link.startswith("/templates/") for link in links)
+    for link in links:  # each event's object opens for whoever may read the audit log
+        assert login("inspector").get(link, follow_redirects=True).status_code == 200, link
+    english = login("manager")
+    english.get("/lang/en")
+    page = english.get("/audit").get_data(as_text=True)
+    assert "<span>Decision: Submitted</span>" in page and "<td>Handover</td>" in page and "<td>Form filled</td>" in page
     assert login("inspector").get("/audit?action=form.create&since=2026-01-01&until=bad").status_code == 200
