@@ -38,7 +38,7 @@ def decide(page: Page, title: str, button: str, comment: str) -> None:
 def test_design_approve_fill_fix_submit_and_correct(new_page):
     # 1. handler (信贷部) designs the template; the R4.1.1 fields come filled in.
     handler = new_page("handler")
-    handler.locator(".topbar nav").get_by_role("link", name="模板").click()
+    handler.locator(".topbar nav").get_by_role("link", name="模板管理").click()
     handler.get_by_role("link", name="设计新模板").click()
     handler.wait_for_url(re.compile(r"/templates/new$"))
     handler.locator("#t-name").fill(NAME)

@@ -44,11 +44,14 @@ def test_modeler_validate_and_deploy(manager):
     assert 'data-version="3"' in manager.get("/procedures/internal_transfer").get_data(as_text=True)
 
 
-def test_heat_and_instance_pages(manager, submit_form):
+def test_heat_and_instance_pages(manager, submit_form, client, auth):
     form = submit_form()
+    (item,) = client.get("/api/v1/tasks", headers=auth("handler")).json
+    client.post(f"/api/v1/tasks/{item['id']}/claim", headers=auth("handler"))
     heat = manager.get("/procedures/internal_transfer/heat").json
     assert heat["stats"]["hop_credit"]["waiting"] == 1 and heat["version"] == 1
     page = manager.get(f"/instances/{form['process_instance_id']}").get_data(as_text=True)
     assert "信贷部办理" in page and "v1" in page and form["number"] in page
+    assert "<td>张经办(信贷部)</td>" in page  # who holds the step, by name
     data = manager.get(f"/instances/{form['process_instance_id']}/diagram").json
     assert data["current"] == ["hop_credit"] and data["done"] == []
