@@ -65,6 +65,12 @@ _MARSHMALLOW_ZH = {
     "Unknown field.": "不认识的字段",
     "Field may not be null.": "不能为空",
     "Invalid input type.": "输入类型不正确",
+    "Number too large.": "数值过大",
+    "Not a valid number.": "须为数字",
+    "Not a valid list.": "须为列表",
+    "Not a valid datetime.": "须为日期时间 (ISO 8601)",
+    "Not a valid date.": "须为日期 (YYYY-MM-DD)",
+    "Special numeric values (nan or infinity) are not permitted.": "不是有效的数值",
 }
 
 

@@ -220,12 +220,24 @@ def _draft_data(version: TemplateVersion, data: dict) -> dict:
     unknown = sorted(set(data) - known)
     if unknown:
         raise ValidationFailed({code: "不是本模板的字段" for code in unknown})
-    bad = sorted(k for k, v in data.items() if isinstance(v, float) and not math.isfinite(v))
-    if bad:
-        raise ValidationFailed({code: "不是有效的数值" for code in bad})
-    # A draft keeps what can be kept as typed (text and numbers); anything else waits for the full check on submit.
-    return {k: v for k, v in data.items() if isinstance(v, (str, int, float)) and not isinstance(v, bool)
-            and len(str(v)) <= 5000}
+    # A draft keeps values as typed (text and numbers; the full check waits for submit), and refuses what it
+    # could not keep rather than dropping it unseen.
+    problems = {}
+    for code, value in data.items():
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            problems[code] = "草稿只能保存文本或数字"
+        elif isinstance(value, float) and not math.isfinite(value):
+            problems[code] = "不是有效的数值"
+        elif len(str(value)) > DRAFT_VALUE_LIMIT:
+            problems[code] = f"不能超过 {DRAFT_VALUE_LIMIT} 个字"
+    if problems:
+        raise ValidationFailed(problems)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+DRAFT_VALUE_LIMIT = 5000
 
 
 def _ensure_own_draft(form: Form, actor: User) -> None:

@@ -74,6 +74,26 @@ def test_no_input_with_chinese_formats_yields_a_500(client, auth, kyc_template, 
         assert all(isinstance(m, str) and m for m in r.json["fields"].values())
 
 
+def test_a_draft_refuses_what_it_cannot_keep_instead_of_dropping_it(client, auth, services):
+    from sqlalchemy import func, select
+
+    from processes.forms.models import Form
+
+    def draft(data):
+        return client.post("/api/v1/forms", headers=auth("clerk"), json={"template_id": 1, "data": data, "submit": False})
+
+    for value, message in ((["a"], "草稿只能保存文本或数字"), ({"a": 1}, "草稿只能保存文本或数字"),
+                           (True, "草稿只能保存文本或数字"), ("长" * 5001, "不能超过 5000 个字")):
+        r = draft({"business_type": "挂失", "content": value})
+        assert r.status_code == 422 and r.json["fields"] == {"content": message}, r.json
+    with services.sessions() as session:  # nothing half-written
+        assert session.scalar(select(func.count()).select_from(Form)) == 0
+    kept = draft({"business_type": "挂失", "content": "长" * 5000, "customer_name": None, "handled_by": 7})
+    assert kept.status_code == 201
+    data = client.get(f"/api/v1/forms/{kept.json['id']}", headers=auth("clerk")).json["data"]
+    assert data["content"] == "长" * 5000 and data["handled_by"] == 7 and "customer_name" not in data
+
+
 def test_non_finite_numbers_are_refused_not_stored(client, auth, services, clock):
     for value in (float("inf"), float("nan")):
         r = client.post("/api/v1/forms", headers=auth("clerk"),

@@ -112,6 +112,14 @@ def test_healthz(client):
     assert body["status"] == "ok" and body["database"] == "ok" and "incidents" in body["scheduler"]
 
 
+def test_type_errors_read_in_chinese(client, auth):
+    r = client.post("/api/v1/forms", headers={**auth("clerk"), "Content-Type": "application/json"},
+                    data='{"template_id": 1e400, "data": {}, "submit": true}')
+    assert r.status_code == 422 and r.json["fields"] == {"template_id": "数值过大"}
+    r = client.get("/api/v1/audit", headers=auth("manager"), query_string={"since": "yesterday"})
+    assert r.status_code == 422 and r.json["fields"] == {"since": "须为日期时间 (ISO 8601)"}
+
+
 def test_unknown_api_path_is_json_404(client, auth):
     r = client.get("/api/v1/nothing", headers=auth("clerk"))
     assert r.status_code == 404 and r.json == {"code": "not_found", "message": "您访问的内容不存在"}
