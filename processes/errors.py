@@ -20,3 +20,20 @@ class ValidationFailed(Invalid):
 
     def __init__(self, fields: dict[str, list[str] | str], message: str = "提交的内容有误, 请按提示修改"):
         super().__init__(message, details={"fields": fields})
+
+
+WRITTEN_LIMIT = 2000  # characters of a comment or a reason a person writes
+
+
+def written(data: dict, key: str, limit: int = WRITTEN_LIMIT) -> str:
+    """A comment or reason a person wrote (`data[key]`), stripped: text of at most `limit` characters, refused with
+    a message rather than cut or coerced. Absent is ""."""
+    value = data.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ValidationFailed({key: "须为文本"})
+    value = value.strip()
+    if len(value) > limit:
+        raise ValidationFailed({key: f"不能超过 {limit} 个字 (现有 {len(value)} 个字)"})
+    return value

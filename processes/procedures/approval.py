@@ -14,7 +14,7 @@ from engine.rows import Item
 from engine.runtime import Runtime, ServiceCall, StepResult
 
 from ..audit import service as audit
-from ..errors import Forbidden, NotFound, ValidationFailed
+from ..errors import Forbidden, NotFound, ValidationFailed, written
 from ..inbox import actions
 from ..org.models import User
 from .models import DeploymentRequest
@@ -56,7 +56,7 @@ def complete_item(session: Session, runtime: Runtime, *, item: Item, actor: User
     decision = str(data.get("decision") or "")
     if decision not in ("approve", "return"):
         raise ValidationFailed({"decision": "请选择“批准”或“退回”"})
-    comment = str(data.get("comment") or "").strip()[:2000] or None
+    comment = written(data, "comment") or None
     if decision == "return" and not comment:
         raise ValidationFailed({"comment": "退回时请说明原因"})
     pending.decided_by, pending.decided_at, pending.comment = actor.username, now, comment

@@ -15,7 +15,7 @@ from engine.rows import Item
 from engine.runtime import Runtime, StepResult
 
 from ..audit import service as audit
-from ..errors import Conflict, Forbidden, Invalid, NotFound, ValidationFailed
+from ..errors import Conflict, Forbidden, Invalid, NotFound, ValidationFailed, written
 from ..forms.models import FormTemplate, TemplateVersion
 from ..forms.schemas import FIELD_TYPES
 from ..org import service as org
@@ -104,7 +104,7 @@ def complete_item(session: Session, runtime: Runtime, *, item: Item, actor: User
     step = REVIEW_STEP if item.task_name == REVIEW_STEP else APPROVE_STEP
     _ensure_approver(session, actor, version, step)
     decision = str(data.get("decision") or "")
-    comment = str(data.get("comment") or "").strip()[:2000]
+    comment = written(data, "comment")
     if decision not in ("approve", "return"):
         raise ValidationFailed({"decision": "请选择“批准”或“退回”"})
     if decision == "return" and not comment:

@@ -16,7 +16,7 @@ from engine.rows import Item
 from engine.runtime import Runtime, StepResult
 
 from ..audit import service as audit
-from ..errors import Conflict, Forbidden, Invalid, NotFound, ValidationFailed
+from ..errors import Conflict, Forbidden, Invalid, NotFound, ValidationFailed, written
 from ..forms.models import Form
 from ..org import service as org
 from ..org.models import User
@@ -111,14 +111,13 @@ def complete_hop(session: Session, runtime: Runtime, *, item: Item, actor: User,
     allowed = {"complete"} | runtime.decisions(session, item)
     if decision not in allowed:
         raise ValidationFailed({"decision": f"此环节不可选择“{DECISIONS.get(decision, decision)}”"})
-    late_reason = str(data.get("late_reason") or "").strip()
+    late_reason, comment = written(data, "late_reason"), written(data, "comment")
     if item.is_overdue(now) and not late_reason:
         raise ValidationFailed({"late_reason": "已超过办理时限, 请填写逾期原因"}, message="已超过办理时限, 请填写逾期原因 (R4.2.2)")
-    comment = str(data.get("comment") or "").strip()[:2000] or None
     late = item.is_overdue(now)  # asked before the step closes the item
     result = runtime.complete(session, item, actor=actor.username, now=now, data={"decision": decision})
     _finish_handover(session, item, status="returned" if decision == "return" else "completed", actor=actor.username,
-                     late=late, late_reason=late_reason or None, comment=comment, now=now)
+                     late=late, late_reason=late_reason or None, comment=comment or None, now=now)
     if item.escalation_level:
         _close_escalations(session, item, now)
     if item.ref_type == "form":

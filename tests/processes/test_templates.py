@@ -84,6 +84,8 @@ def test_return_path_rejects_the_version_which_stays_readable(client, auth, retu
     cold()
     r = decide(client, auth, returner, item["id"], "return")
     assert r.status_code == 422 and "comment" in r.json["fields"]
+    r = decide(client, auth, returner, item["id"], "return", "缺" * 2001)  # refused, not cut
+    assert r.status_code == 422 and r.json["fields"] == {"comment": "不能超过 2000 个字 (现有 2001 个字)"}
     assert decide(client, auth, returner, item["id"], "return", "缺少客户联系地址").status_code == 200
     detail = client.get(f"/api/v1/templates/{template['id']}", headers=auth("handler")).json
     assert detail["versions"][0]["status"] == "rejected"

@@ -74,6 +74,20 @@ def test_late_completion_needs_a_reason(client, auth, submit_form, clock, servic
     assert complete(client, auth, "handler", hop["id"], late_reason="系统故障").status_code == 200
 
 
+def test_a_comment_or_reason_is_refused_not_cut_when_too_long_or_not_text(client, auth, submit_form):
+    form = submit_form()
+    (hop,) = tasks(client, auth, "handler")
+    for extra, field, message in (({"comment": "意" * 2001}, "comment", "不能超过 2000 个字 (现有 2001 个字)"),
+                                  ({"comment": ["a"]}, "comment", "须为文本"),
+                                  ({"late_reason": 5}, "late_reason", "须为文本")):
+        r = complete(client, auth, "handler", hop["id"], **extra)
+        assert r.status_code == 422 and r.json["fields"] == {field: message}, r.json
+    assert tasks(client, auth, "handler")[0]["id"] == hop["id"]  # nothing half-written
+    assert complete(client, auth, "handler", hop["id"], comment="意" * 2000).status_code == 200
+    (record, _next) = client.get(f"/api/v1/forms/{form['id']}/handovers", headers=auth("clerk")).json
+    assert record["comment"] == "意" * 2000
+
+
 def test_escalation_goes_up_the_org_chart_and_closes_itself(client, auth, submit_form, clock, services):
     form = submit_form()
     (hop,) = tasks(client, auth, "handler")

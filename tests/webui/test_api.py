@@ -120,6 +120,11 @@ def test_type_errors_read_in_chinese(client, auth):
     assert r.status_code == 422 and r.json["fields"] == {"since": "须为日期时间 (ISO 8601)"}
 
 
+def test_an_unknown_inbox_scope_is_refused(client, auth):
+    r = client.get("/api/v1/tasks", headers=auth("handler"), query_string={"scope": "everything"})
+    assert r.status_code == 422 and r.json["fields"] == {"scope": "须为 mine、queue 或 all"}
+
+
 def test_unknown_api_path_is_json_404(client, auth):
     r = client.get("/api/v1/nothing", headers=auth("clerk"))
     assert r.status_code == 404 and r.json == {"code": "not_found", "message": "您访问的内容不存在"}

@@ -1,7 +1,7 @@
 """API schemas shared by the API modules."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 
 class ErrorSchema(Schema):
@@ -87,7 +87,8 @@ class TaskDetailSchema(TaskReadSchema):
 class TaskQuerySchema(Schema):
     """GET /tasks filters."""
 
-    scope = fields.String(load_default="all")
+    scope = fields.String(load_default="all", validate=validate.OneOf(("mine", "queue", "all"), error="须为 mine、queue 或 all"),
+                          metadata={"description": "mine: assigned to me; queue: claimable in my queues; all: both"})
     process = fields.String(load_default=None)
     overdue = fields.Boolean(load_default=False)
     q = fields.String(load_default=None)
