@@ -37,6 +37,7 @@ DETAIL_LABELS = {
     "attachment": N_("附件编号"), "size": N_("大小(字节)"), "key": N_("流程"), "sha256": N_("摘要"),
     "requested_by": N_("申请人"), "request": N_("申请编号"),
 }
+# Decisions as the audit log names them, across stages (each stage's pages word its own choices).
 DECISIONS = {"submit": N_("提交"), "complete": N_("办理完成"), "return": N_("退回"), "approve": N_("批准")}
 
 

@@ -14,8 +14,7 @@ from sqlalchemy.orm import Session
 
 from engine.prepared import Prepared
 
-from processes.org.models import User
-
+from ..org.models import User
 from .models import AuditEvent, AuditHead
 
 GENESIS = "0" * 64

@@ -215,6 +215,9 @@ def _today(config: dict, now: datetime) -> date:
     return now.astimezone(ZoneInfo(config["app"]["timezone"])).date()
 
 
+DRAFT_VALUE_LIMIT = 5000  # characters of one value a draft keeps
+
+
 def _draft_data(version: TemplateVersion, data: dict) -> dict:
     known = {f["code"] for f in version.fields}
     unknown = sorted(set(data) - known)
@@ -235,9 +238,6 @@ def _draft_data(version: TemplateVersion, data: dict) -> dict:
     if problems:
         raise ValidationFailed(problems)
     return {k: v for k, v in data.items() if v is not None}
-
-
-DRAFT_VALUE_LIMIT = 5000
 
 
 def _ensure_own_draft(form: Form, actor: User) -> None:
