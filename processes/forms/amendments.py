@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from engine.models import WorkItem
 
 from ..audit import service as audit
-from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
+from ..errors import Conflict, Forbidden, NotFound, ValidationFailed, written
 from ..org.models import User
 from . import personal
 from .models import Correction, Form, SensitiveValue
@@ -44,6 +44,17 @@ def may_reveal(session: Session, actor: User, form: Form) -> bool:
     return actor.role in REVEAL_ROLES or form.created_by == actor.username or holds(session, actor, form)
 
 
+REASON_LIMIT = 500  # characters of the reason for a correction or for seeing a sensitive value
+
+
+def _reason(text, what: str) -> str:
+    """The reason given, refused (not cut) unless it is text of 2 to REASON_LIMIT characters."""
+    reason = written({"reason": text}, "reason", REASON_LIMIT)
+    if len(reason) < 2:
+        raise ValidationFailed({"reason": f"请说明{what}原因 (2 至 {REASON_LIMIT} 字)"})
+    return reason
+
+
 def reveal(session: Session, config: dict, *, form: Form, actor: User, field: str, reason: str, now: datetime,
            seq: int | None = None) -> dict:
     """A sensitive value in clear, for someone allowed, with the reason in the audit chain (查看敏感信息)."""
@@ -51,11 +62,12 @@ def reveal(session: Session, config: dict, *, form: Form, actor: User, field: st
         raise ValidationFailed({"field": "该字段不是敏感信息, 无需申请查看"})
     if not may_reveal(session, actor, form):
         raise Forbidden("您无权查看该业务单的敏感信息; 如需查看, 请申请查询授权")
+    reason = _reason(reason, "查看")
     value = personal.load(session, personal.keyring(config), form, field, seq)
     if value is None:
         raise NotFound("该字段未填写或没有该次更正", code="value_not_found")
     audit.record(session, actor=actor.username, action="form.reveal", object_type="form", object_id=form.id, now=now,
-                 details={"number": form.number, "field": field, "seq": seq, "reason": reason.strip()[:500]})
+                 details={"number": form.number, "field": field, "seq": seq, "reason": reason})
     return {"field": field, "value": value, "seq": seq}
 
 
@@ -68,6 +80,7 @@ def correct(session: Session, config: dict, *, form: Form, actor: User, field: s
         raise Conflict("业务单已办结, 不能再更正", code="form_closed")
     if not (form.created_by == actor.username or holds(session, actor, form)):
         raise Forbidden("只有填单人或当前经办人可以更正该业务单")
+    reason = _reason(reason, "更正")
     spec = next((f for f in form.template_version.fields if f["code"] == field), None)
     if spec is None:
         raise ValidationFailed({"field": "不是本模板的字段"})
@@ -95,7 +108,7 @@ def correct(session: Session, config: dict, *, form: Form, actor: User, field: s
         personal.store(session, personal.keyring(config), form, field, cleaned, seq=seq)
         session.flush()
     correction = Correction(form_id=form.id, seq=seq, field=field, old_value=None if old_shown is None else str(old_shown),
-                            new_value=new_shown, reason=reason.strip()[:500], corrected_by=actor.username,
+                            new_value=new_shown, reason=reason, corrected_by=actor.username,
                             corrected_at=now, signature="")
     correction.signature = sign(session, config, form, correction)
     session.add(correction)

@@ -85,6 +85,13 @@ def test_fill_bad_id_fix_then_correct_with_signature(pages):
     shown = clerk.post(f"/forms/{form_id}/reveal", data={"field": "customer_id", "reason": "核对"}).get_data(as_text=True)
     assert "11010519491231002X" in shown
     assert clerk.post(f"/forms/{form_id}/reveal", data={"field": "customer_id", "reason": ""}).status_code == 422
+    # A reason too long is refused with its message and kept on the page, not cut (the page's own path).
+    r = clerk.post(f"/forms/{form_id}/reveal", data={"field": "customer_id", "reason": "核" * 501})
+    assert r.status_code == 422 and "不能超过 500 个字 (现有 501 个字)" in r.get_data(as_text=True)
+    r = clerk.post(f"/forms/{form_id}/correct", data={"field": "customer_name", "new_value": "张三丰", "reason": "笔" * 501,
+                                                      "password": "guichet-demo"})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422 and "不能超过 500 个字 (现有 501 个字)" in html and "笔" * 501 in html
     r = clerk.post(f"/forms/{form_id}/correct", data={"field": "customer_name", "new_value": "张三丰", "reason": "笔误",
                                                       "password": "nope"})
     assert r.status_code == 422 and "密码不正确" in r.get_data(as_text=True)

@@ -158,10 +158,14 @@ def reveal(form_id: int):
     form = forms.get_form(db(), form_id)
     ensure_can_view_form(db(), actor(), form)
     field = request.form.get("field", "")
-    reason = request.form.get("reason", "").strip()
-    if len(reason) < 2:
-        return _detail_page(form, errors={f"reason-{field}": _("请说明查看原因")}, status=422)
-    shown = amendments.reveal(db(), guichet().config, form=form, actor=actor(), field=field, reason=reason, now=now())
+    try:
+        shown = amendments.reveal(db(), guichet().config, form=form, actor=actor(), field=field,
+                                  reason=request.form.get("reason", ""), now=now())
+    except ValidationFailed as exc:
+        problems = exc.details["fields"]
+        if "reason" not in problems:
+            raise
+        return _detail_page(form, errors={f"reason-{field}": problems["reason"]}, status=422)
     return _detail_page(form, revealed={field: shown["value"]})
 
 
