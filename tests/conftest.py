@@ -40,7 +40,8 @@ class FixedClock:
 
 
 def _worker() -> str:
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+    """This test process's name, so parallel runs (xdist workers, several checkouts) use their own database."""
+    return os.environ.get("GUICHET_TEST_DB_PREFIX", "") + os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
 @pytest.fixture(scope="session")
