@@ -2,7 +2,7 @@
 
 A form goes round the return loop (handler returns hop_credit, clerk completes fix_intake) K times;
 every step at loops K-W+1..K is timed (one transaction each, through complete_hop), interleaved with
-the steps of a second form at loops 1..W, and the medians compared. Cold: runtime._cache is cleared before each step, so the workflow is loaded from the
+the steps of a second form at loops 1..W, and the medians compared. Cold: runtime.cache is cleared before each step, so the workflow is loaded from the
 database; warm: the runtime's cache is used. For reference, SpiffWorkflow alone without Guichet's rewind
 (the task tree keeps growing): per request = restore from JSON + step + serialize, same points.
 """
@@ -39,7 +39,7 @@ def _guichet_loops(driver: Driver, loops: int, cold: bool) -> tuple[list, list, 
     def loop(item, timings):
         for who, decision in (("handler", "return"), ("clerk", "complete")):
             if cold:
-                runtime._cache.clear()
+                runtime.cache.clear()
             start = time.perf_counter()
             (item,) = driver.complete(item, who, decision)
             if timings is not None:

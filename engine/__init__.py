@@ -1,4 +1,25 @@
 """BPMN runtime on SpiffWorkflow: deployment, instances, work items and timers.
 
-Knows nothing about business forms; stages register the operations their diagrams call.
+Knows nothing about business forms; stages register the operations their diagrams call. This module is
+the engine's whole interface to the stages (`processes/`): they import these names and nothing else from
+the engine (tests/test_layers.py checks it), except that a stage's `rows.py` may use `engine.prepared`.
 """
+from .config import load_config
+from .context import TransactionContext, transaction
+from .db import Base, UTCDateTime, make_engine, make_session_factory, unit_of_work, utcnow
+from .deploy import DeploymentError, Problem, latest_definition
+from .errors import Conflict, EngineError, Invalid, NotFound
+from .models import ProcessDefinition, ProcessInstance, WorkItem
+from .rows import Instance, Item
+from .runtime import Runtime, ServiceCall, StepResult
+
+__all__ = [
+    # running processes
+    "Runtime", "StepResult", "ServiceCall", "Item", "Instance", "TransactionContext", "transaction",
+    # errors a stage catches or lets through (the web layer answers them)
+    "EngineError", "NotFound", "Conflict", "Invalid", "DeploymentError", "Problem",
+    # the model base of every stage's tables, and the engine's tables as pages and reports read them
+    "Base", "UTCDateTime", "ProcessDefinition", "ProcessInstance", "WorkItem", "latest_definition",
+    # putting the application together (processes/services.py)
+    "load_config", "make_engine", "make_session_factory", "unit_of_work", "utcnow",
+]

@@ -23,7 +23,7 @@ from SpiffWorkflow.spiff.specs.defaults import ServiceTask, UserTask
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
-from . import expressions
+from . import decisions, expressions
 from .models import ProcessDefinition
 from .prepared import Prepared
 
@@ -115,6 +115,8 @@ def check_spec(spec, *, operations: set, functions: set) -> list[Problem]:
     for ts in specs:
         if isinstance(ts, UserTask) and not ts.lane:
             problems.append(Problem(ts.bpmn_id or ts.name, "用户任务必须位于一个泳道(部门/角色)内"))
+        if isinstance(ts, UserTask):
+            problems += [Problem(ts.bpmn_id or ts.name, message) for message in decisions.problems(ts)]
         if isinstance(ts, ServiceTask) and ts.operation_name not in operations:
             problems.append(Problem(ts.bpmn_id or ts.name, f"未注册的服务操作: {ts.operation_name}"))
         for condition, _target in getattr(ts, "cond_task_specs", []) or []:

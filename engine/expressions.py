@@ -342,9 +342,11 @@ class _SafeEnvironment(BasePythonScriptEngineEnvironment):
 class SafeScriptEngine(PythonScriptEngine):
     """SpiffWorkflow script engine that only runs whitelisted expressions and assignment scripts."""
 
-    def __init__(self, functions: Mapping[str, Callable] | None = None,
+    def __init__(self, functions: dict[str, Callable] | None = None,
                  service_handler: Callable | None = None):
-        self.functions = dict(functions or {})
+        # The caller's dict itself, not a copy: a function registered later (Runtime.register_function) must
+        # reach the scripts, since deploy validation accepts diagrams that call it.
+        self.functions = functions if functions is not None else {}
         self.service_handler = service_handler
         super().__init__(environment=_SafeEnvironment(self.functions))
 

@@ -22,8 +22,9 @@ from threading import Lock
 from sqlalchemy import exc
 from sqlalchemy.orm import Session
 
+from .context import KEY, transaction
+
 _MISSING = object()
-_HELD = "guichet_connection"
 
 
 @dataclass(frozen=True)
@@ -145,18 +146,19 @@ class _Held:
 
 
 def _connection(session: Session) -> _Held:
-    """The session's connection and its driver connection, kept while the same transaction lasts.
+    """The session's connection and its driver connection, kept in the transaction's context (engine/context.py).
 
     Asking the session each time costs more than most statements here. The copy is checked against the
     session's transaction and its innermost savepoint: a new savepoint asks the session again, which is
     what makes it emit the SAVEPOINT, and nothing is used after a commit or rollback.
     """
-    held = session.info.get(_HELD)
+    context = session.info.get(KEY)  # transaction(session), inlined: this runs before every statement
+    held = context.connection if context is not None else None
     if (held is not None and held.transaction is session.get_transaction()
             and held.savepoint is session.get_nested_transaction()):
         return held
     conn = session.connection()
-    held = session.info[_HELD] = _Held(session.get_transaction(), session.get_nested_transaction(), conn)
+    held = transaction(session).connection = _Held(session.get_transaction(), session.get_nested_transaction(), conn)
     return held
 
 

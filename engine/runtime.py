@@ -1,39 +1,38 @@
 """Running instances: every step is load → act → engine steps → save → derived tables, in one transaction.
 
-The caller owns the transaction (it commits at its boundary); nothing here commits.
+The caller owns the transaction (it commits at its boundary); nothing here commits. What the runtime
+keeps between steps of one transaction is in its context (engine/context.py); the work items a step
+opens and closes are written by engine/items.py; restored workflows wait for the next step in the warm
+cache (engine/warm.py).
 """
 from __future__ import annotations
 
 import json
-import re
 import uuid
-from collections import OrderedDict
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
-from threading import Lock
 from typing import Callable
 
 from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from . import decisions as declared_decisions
 from . import deploy as deployment
-from . import expressions
-from . import rows
+from . import expressions, items, rows
 from .clock import step_time
+from .context import transaction
 from .errors import Conflict, Invalid, NotFound
-from .models import NO_DEADLINE
 from .rows import Instance, Item
 from .serializer import STATE_VERSION, dump_state, load_state
-from .timers import sync_timers, timer_fire_at, waiting_timers
+from .timers import sync_timers, waiting_timers
+from .warm import WarmCache
 from .workflow import Workflow
 
 MAX_REWINDS = 20
-_DECISION = re.compile(r"""decision\s*==\s*["']([A-Za-z_]+)["']""")
 
 
 @dataclass
@@ -60,7 +59,7 @@ class ServiceCall:
 
     def add_follow_up(self, parent: Item, **kwargs) -> Item:
         """Attach a follow-up item (e.g. an escalation) to the task item `parent`."""
-        return self.runtime.add_follow_up(self.session, parent, now=self.now, **kwargs)
+        return items.add_follow_up(self.session, parent, now=self.now, **kwargs)
 
 
 @dataclass
@@ -74,16 +73,14 @@ _current_step: ContextVar[_Step | None] = ContextVar("guichet_current_step", def
 
 
 class Runtime:
-    """The BPMN runtime of one application: specs, registered operations, and a warm-workflow cache."""
+    """The BPMN runtime of one application: specs, registered operations and functions, and the steps."""
 
     def __init__(self, *, cache_size: int = 4096):
         self.specs = deployment.SpecCache()
         self.operations: dict[str, Callable[[ServiceCall], object]] = {}
         self.functions: dict[str, Callable] = {}
-        self._cache: OrderedDict[int, tuple[int, Workflow]] = OrderedDict()
-        self._cache_size = cache_size
-        self._cache_lock = Lock()
-        self._decisions: dict[tuple[int, str], set[str]] = {}
+        self.cache = WarmCache(cache_size)
+        self._decisions: dict[tuple[int, str], tuple[str, ...]] = {}
         self.script_engine = expressions.SafeScriptEngine(functions=self.functions, service_handler=self._call_service)
 
     # --- registration and deployment -------------------------------------------------------
@@ -92,7 +89,7 @@ class Runtime:
         self.operations[name] = handler
 
     def register_function(self, name: str, fn: Callable) -> None:
-        """Let conditions and scripts call `fn` by name."""
+        """Let conditions and scripts call `fn` by name (the script engine sees it at once)."""
         self.functions[name] = fn
 
     def deploy(self, session: Session, xml: str, *, actor: str, now: datetime, expected_key: str | None = None):
@@ -131,12 +128,12 @@ class Runtime:
         An item nobody had claimed counts as claimed by whoever completes it.
         """
         if not isinstance(item, Item):
-            item = self.get_item(session, item)
+            item = items.get_item(session, item)
         if item.status != "open":
             raise Conflict("该事项已办结或已关闭", code="task_closed")
         if item.kind != "task":
             raise Invalid("该事项不是流程任务, 不能直接办结", code="not_a_task")
-        instance = self.instance_of(session, item)
+        instance = items.instance_of(session, item)
         workflow = self._load(session, instance)
         task = workflow.get_task_from_id(uuid.UUID(item.task_id))
         if task is None or task.state != TaskState.READY:
@@ -155,7 +152,7 @@ class Runtime:
 
     def fire_timers(self, session: Session, instance_id: int, now: datetime) -> StepResult:
         """Let due timers of one instance fire and run what follows them."""
-        instance = session.info.get("guichet_instances", {}).get(instance_id) or rows.get_instance(session, instance_id)
+        instance = transaction(session).instances.get(instance_id) or rows.get_instance(session, instance_id)
         if instance is None:
             raise NotFound("流程实例不存在")
         workflow = self._load(session, instance)
@@ -168,73 +165,57 @@ class Runtime:
         """Read, for the rest of the transaction, instances about to step and their open task items (a batch
         of timer firings): two statements, instead of two per step. Only for instances no step of this
         transaction has touched yet."""
-        held = session.info.setdefault("guichet_instances", {})
-        instances, items = rows.instances_with_open_tasks(session, [i for i in instance_ids if i not in held])
-        held.update(instances)
-        session.info.setdefault(_READ_AHEAD_ITEMS, {}).update(items)
+        items.read_ahead(session, instance_ids)
 
+    # --- items (engine/items.py) --------------------------------------------------------------
     def get_item(self, session: Session, item_id: str, *, open_only: bool = True) -> Item:
         """An item by id; Conflict when it is no longer open. Its instance is kept for the transaction's step."""
-        held = session.info.setdefault("guichet_instances", {})
-        item, instance = rows.get_item_and_instance(session, item_id)
-        if instance is not None:
-            held.setdefault(instance.id, instance)
-        if item is None:
-            raise NotFound("待办事项不存在", code="task_not_found")
-        if open_only and item.status != "open":
-            raise Conflict("该事项已办结或已关闭", code="task_closed")
-        return item
+        return items.get_item(session, item_id, open_only=open_only)
 
-    def add_follow_up(self, session: Session, parent: Item, *, kind: str, title: str, assignee: str | None,
-                      now: datetime, escalation_level: int = 0, candidate_group: str | None = None,
-                      parent_changes: dict | None = None) -> Item:
+    def add_follow_up(self, session: Session, parent: Item, **kwargs) -> Item:
         """Attach an item (e.g. an escalation) to an open task item; it closes when the task does.
 
         `parent_changes`: what to change on the parent as update_item would, in the same write.
         """
-        item = Item(
-            id=str(uuid.uuid4()), instance_id=parent.instance_id, parent_id=parent.id, kind=kind, task_id=parent.task_id,
-            task_name=parent.task_name, title=title, process_key=parent.process_key, lane=parent.lane,
-            candidate_group=candidate_group, assignee=assignee, status="open", subject=parent.subject,
-            ref_type=parent.ref_type, ref_id=parent.ref_id, due_at=None, sort_due=NO_DEADLINE,
-            escalation_level=escalation_level,
-            has_follow_ups=False, created_at=now,
-        )
-        rows.insert_items(session, [item])
-        changes = dict(parent_changes or {})
-        _check_item_columns(changes)
-        if not parent.has_follow_ups:
-            changes["has_follow_ups"] = True
-        if changes:
-            rows.update_item(session, parent, **changes)
-        return item
+        return items.add_follow_up(session, parent, **kwargs)
 
     def update_item(self, session: Session, item: Item, **values) -> None:
         """Change who holds an item, its queue or its escalation level (written at once)."""
-        _check_item_columns(values)
+        items.check_stage_columns(values)
         rows.update_item(session, item, **values)
 
-    def decisions(self, session: Session, item: Item) -> set[str]:
-        """The `decision` values the gateway after an item's task tests for (e.g. {"return"})."""
-        instance = self.instance_of(session, item)
+    def decisions(self, session: Session, item: Item) -> tuple[str, ...]:
+        """The decisions an item's task declares in its diagram (e.g. ("complete", "return"))."""
+        instance = items.instance_of(session, item)
         key = (instance.definition_id, item.task_name)
         found = self._decisions.get(key)
         if found is None:
             task_spec = self.specs.by_id(session, instance.definition_id).spec.task_specs.get(item.task_name)
-            found = set()
-            for output in getattr(task_spec, "outputs", []):
-                for condition, _target in getattr(output, "cond_task_specs", []) or []:
-                    found.update(_DECISION.findall(deployment.condition_text(condition)))
-            self._decisions[key] = found
+            found = self._decisions[key] = declared_decisions.offered(task_spec)
         return found
 
     def instance_of(self, session: Session, item: Item) -> Instance:
         """The instance an item belongs to, kept for the rest of the transaction."""
-        held = session.info.setdefault("guichet_instances", {})
-        instance = held.get(item.instance_id)
-        if instance is None:
-            instance = held[item.instance_id] = rows.get_instance(session, item.instance_id)
-        return instance
+        return items.instance_of(session, item)
+
+    # --- the warm cache (engine/warm.py) -------------------------------------------------------
+    def warm_up(self, session: Session, instance_ids: list[int]) -> int:
+        """Restore the workflows of instances about to step (their timers are due soon) into the warm cache.
+
+        Nothing is written: an entry is used only while the instance's lock_version still matches.
+        Returns how many were restored.
+        """
+        restored = 0
+        for row in rows.states_of(session, self.cache.missing(instance_ids)):
+            workflow = self._restore(session, row.definition_id, row.state, row.serializer_version)
+            restored += self.cache.put_if_absent(row.id, row.lock_version, workflow)
+        return restored
+
+    def forget(self, session: Session, instance_id: int) -> None:
+        """Drop what this transaction would have cached for an instance (its savepoint was rolled back)."""
+        context = transaction(session)
+        context.warm[:] = [entry for entry in context.warm if entry[1] != instance_id]
+        context.instances.pop(instance_id, None)
 
     # --- internals --------------------------------------------------------------------------
     @contextmanager
@@ -271,22 +252,20 @@ class Runtime:
         attached = _attached_task(task)
         item = None
         if attached is not None:
-            read_ahead = step.session.info.get(_READ_AHEAD_ITEMS, {}).pop(step.instance.id, None)
+            read_ahead = transaction(step.session).read_ahead.pop(step.instance.id, None)
             open_items = read_ahead if read_ahead is not None else rows.open_task_items(step.session, step.instance.id)
             item = next((i for i in open_items if i.task_id == str(attached.id)), None)
         result = handler(ServiceCall(step.session, step.now, step.instance, task, params, item, self))
         return json.dumps(result)
 
     def _load(self, session: Session, instance: Instance) -> Workflow:
-        with self._cache_lock:
-            entry = self._cache.get(instance.id)
-            if entry is not None and entry[0] == instance.lock_version:
-                # Take it out while this transaction works on it; it goes back only after commit.
-                del self._cache[instance.id]
-                return entry[1]
+        # Taken out of the cache while this transaction works on it; it goes back only after commit.
+        workflow = self.cache.take(instance.id, instance.lock_version)
+        if workflow is not None:
+            return workflow
         return self._restore(session, instance.definition_id, instance.state, instance.serializer_version)
 
-    def _restore(self, session: Session, definition_id: int, state: str, version: int) -> Workflow:
+    def _restore(self, session: Session, definition_id: int, state: str, version: str) -> Workflow:
         """A stored workflow, ready to step. Its open task items are its READY user tasks (each save makes it so)."""
         parsed = self.specs.by_id(session, definition_id)
         workflow = load_state(state, version, parsed.spec, parsed.subprocess_specs)
@@ -294,37 +273,6 @@ class Runtime:
         setattr(workflow, _OPEN_TASKS, frozenset(str(t.id) for t in workflow.ready_tasks(manual=True)))
         setattr(workflow, _HAS_TIMERS, bool(waiting_timers(workflow)))
         return workflow
-
-    def warm_up(self, session: Session, instance_ids: list[int]) -> int:
-        """Restore the workflows of instances about to step (their timers are due soon) into the warm cache.
-
-        Nothing is written: an entry is used only while the instance's lock_version still matches.
-        Returns how many were restored.
-        """
-        with self._cache_lock:
-            wanted = [i for i in instance_ids if i not in self._cache]
-        restored = 0
-        for row in rows.states_of(session, wanted):
-            workflow = self._restore(session, row.definition_id, row.state, row.serializer_version)
-            with self._cache_lock:
-                if row.id in self._cache:
-                    continue  # a step that committed meanwhile keeps its newer entry
-            self._remember(row.id, row.lock_version, workflow)
-            restored += 1
-        return restored
-
-    def forget(self, session: Session, instance_id: int) -> None:
-        """Drop what this transaction would have cached for an instance (its savepoint was rolled back)."""
-        warm = session.info.get("guichet_warm", [])
-        warm[:] = [entry for entry in warm if entry[1] != instance_id]
-        session.info.get("guichet_instances", {}).pop(instance_id, None)
-
-    def _remember(self, instance_id: int, version: int, workflow: Workflow) -> None:
-        with self._cache_lock:
-            self._cache[instance_id] = (version, workflow)
-            self._cache.move_to_end(instance_id)
-            while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
 
     def _save(self, session, instance: Instance, workflow, now, ready: list, completed: Item | None = None,
               new: bool = False) -> StepResult:
@@ -338,22 +286,16 @@ class Runtime:
         elif not rows.update_instance(session, instance):
             raise Conflict("该业务已被他人同时办理, 请刷新后重试", code="concurrent_update")
         result = StepResult(instance=instance, completed=completed)
-        _sync_work_items(session, instance, ready, now, result, new=new,
-                         open_before=getattr(workflow, _OPEN_TASKS, None))
+        items.sync(session, instance, ready, now, result, new=new, open_before=getattr(workflow, _OPEN_TASKS, None))
         setattr(workflow, _OPEN_TASKS, frozenset(str(t.id) for t in ready))
         no_rows = new or not getattr(workflow, _HAS_TIMERS, True)
         setattr(workflow, _HAS_TIMERS, sync_timers(session, instance, workflow, new=no_rows))
-        session.info.setdefault("guichet_instances", {})[instance.id] = instance
-        session.info.get(_READ_AHEAD_ITEMS, {}).pop(instance.id, None)  # the step may have changed them
+        context = transaction(session)
+        context.instances[instance.id] = instance
+        context.read_ahead.pop(instance.id, None)  # the step may have changed them
         if not workflow.completed:  # a finished workflow never steps again: keeping it would only cost memory
-            session.info.setdefault("guichet_warm", []).append((self, instance.id, instance.lock_version, workflow))
+            context.warm.append((self.cache, instance.id, instance.lock_version, workflow))
         return result
-
-
-def _check_item_columns(values: dict) -> None:
-    unknown = set(values) - {"assignee", "claimed_at", "candidate_group", "escalation_level"}
-    if unknown:
-        raise ValueError(f"work item columns the runtime owns: {sorted(unknown)}")
 
 
 def _rewind_one_loop(workflow: Workflow, ready: list) -> bool:
@@ -390,16 +332,6 @@ def _attached_task(task):
     return None
 
 
-def _due_at(task) -> datetime | None:
-    """A user task's due time: the earliest timer attached to it, so the two never disagree."""
-    split = task.parent
-    if split is None:
-        return None
-    times = [timer_fire_at(s) for s in split.children if isinstance(s.task_spec, BoundaryEvent) and s is not task]
-    times = [t for t in times if t is not None]
-    return min(times) if times else None
-
-
 # The task ids a workflow has open items for: set when it is saved or restored, since open task items are
 # the READY user tasks of the saved state. Unless the step left one of them behind (its item must be closed, and its
 # row is needed for that), the items need not be read back.
@@ -407,76 +339,3 @@ _OPEN_TASKS = "_guichet_open_tasks"
 # Whether the workflow had waiting timers when it was saved or restored: the instance has a timer row for
 # each, so with none it has no rows to read back.
 _HAS_TIMERS = "_guichet_has_timers"
-# Open task items read ahead for instances about to step (read_ahead), by instance id; each list serves at
-# most the first service task of the instance's next step, and goes when that step is saved.
-_READ_AHEAD_ITEMS = "guichet_txn_open_tasks"
-
-
-def _sync_work_items(session: Session, instance: Instance, ready_tasks: list, now, result: StepResult,
-                     new: bool = False, open_before: frozenset | None = None) -> None:
-    ready = {str(t.id): t for t in ready_tasks}
-    completed = result.completed
-    still_open = None if open_before is None else open_before - {completed.task_id if completed else None}
-    if new or (still_open is not None and still_open <= ready.keys()):
-        for task_id in still_open or ():  # still READY: their items stay as they are
-            del ready[task_id]
-        existing = []
-    else:
-        existing = rows.open_task_items(session, instance.id)
-    cancelled, with_follow_ups = [], []
-    for item in existing:
-        if completed is not None and item.id == completed.id:
-            continue
-        if item.task_id in ready:
-            del ready[item.task_id]
-            continue
-        item.status, item.completed_at = "cancelled", now
-        cancelled.append(item.id)
-        if item.has_follow_ups:
-            with_follow_ups.append(item.id)
-        result.closed.append(item)
-    if completed is not None:
-        completed.status, completed.completed_at = "done", now
-        rows.update_item(session, completed, status="done", completed_at=now, completed_by=completed.completed_by,
-                         assignee=completed.assignee, claimed_at=completed.claimed_at)
-        if completed.has_follow_ups:
-            with_follow_ups.append(completed.id)
-    rows.close_items(session, cancelled, status="cancelled", now=now)
-    rows.close_follow_ups(session, with_follow_ups, now)
-    for task_id, task in ready.items():
-        spec = task.task_spec
-        due_at = _due_at(task)
-        result.opened.append(Item(
-            id=str(uuid.uuid4()), instance_id=instance.id, kind="task", task_id=task_id, task_name=spec.bpmn_id or spec.name,
-            title=spec.bpmn_name or spec.name, process_key=instance.process_key, lane=spec.lane, candidate_group=spec.lane,
-            assignee=None, status="open", subject=instance.subject, ref_type=instance.ref_type, ref_id=instance.ref_id,
-            due_at=due_at, sort_due=due_at or NO_DEADLINE, escalation_level=0, has_follow_ups=False, created_at=now,
-        ))
-    rows.insert_items(session, result.opened)
-
-
-@event.listens_for(Session, "after_commit")
-def _warm_after_commit(session):
-    if session.in_nested_transaction():
-        return  # a savepoint was released; the outer transaction may still roll back
-    for runtime, instance_id, version, workflow in session.info.pop("guichet_warm", []):
-        runtime._remember(instance_id, version, workflow)
-    _end_of_transaction(session)
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_after_rollback(session):
-    if session.in_nested_transaction():
-        # A savepoint was rolled back: the scheduler forgets that instance itself, and what a stage keeps
-        # for the transaction under a "guichet_txn_" key may no longer match the rows, so it goes.
-        for key in [k for k in session.info if k.startswith("guichet_txn_")]:
-            del session.info[key]
-        return
-    session.info.pop("guichet_warm", None)
-    _end_of_transaction(session)
-
-
-def _end_of_transaction(session) -> None:
-    # What was held for one transaction must not leak into the session's next one.
-    for key in [k for k in session.info if k.startswith("guichet_")]:
-        del session.info[key]

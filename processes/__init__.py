@@ -1,7 +1,7 @@
 """Business stages: one package per stage, each with models, schemas, services and what its BPMN calls."""
 from __future__ import annotations
 
-from engine.runtime import Runtime
+from engine import Runtime
 
 
 def register_all(runtime: Runtime, config: dict) -> None:

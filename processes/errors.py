@@ -1,5 +1,5 @@
 """Errors a user can cause in a stage; the web layer turns them into 4xx answers."""
-from engine.errors import (  # noqa: F401 - re-exported
+from engine import (  # noqa: F401 - re-exported
     Conflict,
     EngineError,
     Invalid,

@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from engine.db import Base, UTCDateTime
+from engine import Base, UTCDateTime
 
 
 def N_(text: str) -> str:

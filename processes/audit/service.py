@@ -1,23 +1,18 @@
 """Append to the audit chain, verify it, and browse it."""
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from weakref import WeakKeyDictionary
 
-from sqlalchemy import bindparam, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from engine.prepared import Prepared
-
 from ..org.models import User
+from . import rows
 from .models import AuditEvent, AuditHead
-
-GENESIS = "0" * 64
+from .rows import GENESIS
 
 
 def event_hash(prev_hash: str, *, seq: int, at: datetime, actor: str, action: str, object_type: str, object_id: str,
@@ -29,56 +24,12 @@ def event_hash(prev_hash: str, *, seq: int, at: datetime, actor: str, action: st
     return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
 
 
-# Appending is on every step's path, so it uses prepared statements (see engine/rows.py for why).
-EVENTS, HEAD = AuditEvent.__table__, AuditHead.__table__
-_HELD = "guichet_txn_audit_head"  # dropped when a savepoint rolls back (engine/runtime.py)
-_INSERT_EVENT = Prepared(EVENTS.insert())
-_MOVE_HEAD = Prepared(HEAD.update().where(HEAD.c.id == 1))
-_MOVE_HEAD_FROM = Prepared(HEAD.update().where(HEAD.c.id == 1, HEAD.c.seq == bindparam("b_seq"),
-                                               HEAD.c.hash == bindparam("b_hash")))
-_SELECT_HEAD = select(HEAD.c.seq, HEAD.c.hash).where(HEAD.c.id == 1)
-_READ_HEAD = {"postgresql": Prepared(_SELECT_HEAD.with_for_update())}
-_READ_HEAD_DEFAULT = Prepared(_SELECT_HEAD)
-
-# The head this process last wrote, per database. A transaction starts from it without reading the head
-# row: moving the head is conditional on the row still holding exactly that seq and hash, which also takes
-# the row's lock. Only when another process (or a rolled-back transaction) moved it is the row read.
-_last_head: WeakKeyDictionary = WeakKeyDictionary()
-
-
-def _read_head(session: Session) -> dict:
-    """The head row, locked for the rest of the transaction (created on the very first event)."""
-    query = _READ_HEAD.get(session.get_bind().dialect.name, _READ_HEAD_DEFAULT)
-    row = query.first(session)
-    if row is None:
-        # If another transaction created it first, its savepoint is rolled back and the row read as it is.
-        with contextlib.suppress(IntegrityError), session.begin_nested():
-            session.connection().execute(HEAD.insert(), {"id": 1, "seq": 0, "hash": GENESIS})
-        row = query.first(session)
-    return {"seq": row[0], "hash": row[1], "locked": True}
-
-
 def record(session: Session, *, actor: str, action: str, object_type: str, object_id, now: datetime,
            details: dict | None = None) -> int:
     """Append one event (details must hold no personal data: field codes and masked values only); its seq."""
-    head = session.info.get(_HELD)
-    if head is None:
-        guess = _last_head.get(session.get_bind())
-        head = dict(guess, locked=False) if guess else _read_head(session)
     event = {"at": now, "actor": actor, "action": action, "object_type": object_type, "object_id": str(object_id),
              "details": dict(details or {})}
-    seq, digest = head["seq"] + 1, event_hash(head["hash"], seq=head["seq"] + 1, **event)
-    if head["locked"]:
-        _MOVE_HEAD.execute(session, {"seq": seq, "hash": digest})
-    elif _MOVE_HEAD_FROM.execute(session, {"b_seq": head["seq"], "b_hash": head["hash"], "seq": seq,
-                                           "hash": digest}).rowcount != 1:
-        head = _read_head(session)  # somebody else moved it: chain onto what the row says
-        seq, digest = head["seq"] + 1, event_hash(head["hash"], seq=head["seq"] + 1, **event)
-        _MOVE_HEAD.execute(session, {"seq": seq, "hash": digest})
-    _INSERT_EVENT.execute(session, {"seq": seq, **event, "prev_hash": head["hash"], "hash": digest})
-    session.info[_HELD] = {"seq": seq, "hash": digest, "locked": True}
-    _last_head[session.get_bind()] = {"seq": seq, "hash": digest}
-    return seq
+    return rows.append(session, event, event_hash)
 
 
 @dataclass

@@ -17,7 +17,7 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.models import WorkItem
+from engine import WorkItem
 
 from ..audit import service as audit
 from ..errors import Conflict, Forbidden, NotFound, ValidationFailed, written

@@ -14,7 +14,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from engine.db import Base, UTCDateTime
+from engine import Base, UTCDateTime
 
 
 class FormTemplate(Base):

@@ -4,24 +4,23 @@ from __future__ import annotations
 import json
 import math
 import uuid
-from collections import OrderedDict
 from datetime import date, datetime
 from functools import lru_cache
 from threading import Lock
 from zoneinfo import ZoneInfo
 
+from cachetools import LRUCache
 from marshmallow import ValidationError
-from sqlalchemy import bindparam, inspect, select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session, make_transient, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
-from engine.prepared import Prepared
-from engine.runtime import Runtime
+from engine import Runtime
 
 from ..audit import service as audit
 from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
 from ..org.models import User
-from . import personal
+from . import personal, rows
 from .models import Form, FormTemplate, TemplateVersion
 from .schemas import GENERAL_TEMPLATE_FIELDS, schema_for
 from .validators import mask
@@ -41,7 +40,7 @@ def active_version(session: Session, template_id: int) -> TemplateVersion:
 
 def _active_snapshot(session: Session, template_id: int) -> TemplateVersion:
     """The shared, detached copy of a template's active version (read it, never change it)."""
-    row = _ACTIVE_VERSION.first(session, {"b_template": template_id})
+    row = rows.active_version(session, template_id)
     if row is None:
         raise NotFound("模板不存在或未启用", code="template_not_found")
     with _versions_lock:
@@ -51,8 +50,6 @@ def _active_snapshot(session: Session, template_id: int) -> TemplateVersion:
     snapshot = _snapshot(session.get(TemplateVersion, row[0]))
     with _versions_lock:
         _versions[row[0]] = snapshot
-        while len(_versions) > 256:
-            _versions.popitem(last=False)
     return snapshot
 
 
@@ -61,18 +58,12 @@ def _active_snapshot(session: Session, template_id: int) -> TemplateVersion:
 # refers to it as it is, and active_version() merges it into the caller's session. The copy is used only if
 # the row still says what it says (one process may serve several databases, e.g. tests, where the same id
 # is another version).
-_VERSIONS, _TEMPLATES = TemplateVersion.__table__, FormTemplate.__table__
-_ACTIVE_VERSION = Prepared(
-    select(_VERSIONS.c.id, _VERSIONS.c.version, _VERSIONS.c.fields, _VERSIONS.c.created_at, _TEMPLATES.c.code,
-           _TEMPLATES.c.name, _TEMPLATES.c.business_type)
-    .join(_TEMPLATES, _TEMPLATES.c.id == _VERSIONS.c.template_id)
-    .where(_VERSIONS.c.template_id == bindparam("b_template"), _VERSIONS.c.status == "active").limit(1))
-_versions: OrderedDict[int, TemplateVersion] = OrderedDict()
+_versions: LRUCache = LRUCache(maxsize=256)  # version id → snapshot
 _versions_lock = Lock()
 
 
 def _same(snapshot: TemplateVersion, row: tuple) -> bool:
-    """Whether the copy says what the row (as _ACTIVE_VERSION reads it) says."""
+    """Whether the copy says what the row (as rows.active_version reads it) says."""
     template = snapshot.template
     return (snapshot.id, snapshot.version, snapshot.fields, snapshot.created_at, template.code, template.name,
             template.business_type) == row
@@ -144,20 +135,13 @@ def create_form(session: Session, runtime: Runtime, config: dict, *, actor: User
     return form
 
 
-# Filling a form is on every lifecycle's path: the new row is written with two prepared statements rather than
-# two unit-of-work flushes, which cost several times as much (see engine/rows.py).
-_FORMS = Form.__table__
-_INSERT_FORM = Prepared(_FORMS.insert().returning(_FORMS.c.id))
-_UPDATE_FORM = Prepared(_FORMS.update().where(_FORMS.c.id == bindparam("b_id")))
-_FORM_COLUMNS = [c.name for c in _FORMS.c if c.name != "id"]
-
-
+# Filling a form is on every lifecycle's path: the new row is written with two prepared statements (rows.py).
 def _insert_form(session: Session, version: TemplateVersion, *, actor: User, now: datetime) -> Form:
     """A new draft row, and a detached object for it that records what changes until _write_through."""
     values = dict(number=f"tmp-{uuid.uuid4().hex}", template_version_id=version.id, business_type="", status="draft",
                   data={}, created_by=actor.username, department_id=actor.department_id, created_at=now,
                   submitted_at=None, closed_at=None, process_instance_id=None, wrapped_key=None, key_id=None)
-    ((form_id,),) = _INSERT_FORM.execute(session, values).fetchall()
+    form_id = rows.insert_form(session, values)
     form = Form(id=form_id, **values)
     form.template_version = version
     form.corrections = []
@@ -168,9 +152,9 @@ def _insert_form(session: Session, version: TemplateVersion, *, actor: User, now
 def _write_through(session: Session, form: Form) -> None:
     """Write what changed on the form with one UPDATE; the session then holds it as freshly loaded."""
     state = inspect(form)
-    changed = {name: getattr(form, name) for name in _FORM_COLUMNS if state.attrs[name].history.has_changes()}
+    changed = {name: getattr(form, name) for name in rows.FORM_COLUMNS if state.attrs[name].history.has_changes()}
     if changed:
-        _UPDATE_FORM.execute(session, {"b_id": form.id, **changed})
+        rows.update_form(session, form.id, changed)
     # Attached as freshly loaded (no pending changes): otherwise the commit would run a flush that finds
     # nothing to write, which costs as much as the UPDATE.
     make_transient(form)

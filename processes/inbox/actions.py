@@ -10,33 +10,25 @@ from typing import Callable
 
 from sqlalchemy.orm import Session
 
-from engine.runtime import Runtime, StepResult
+from engine import Runtime, StepResult
 
 from ..org.models import User
 from ..transfer import service as transfer
 
 Completer = Callable[..., StepResult]
 _completers: dict[str, Completer] = {}
-_decisions: dict[str, tuple[str, ...]] = {}
 
 
-def register(process_key: str, completer: Completer, *, decisions: tuple[str, ...] | None = None) -> None:
-    """Let `completer(session, runtime, item=, actor=, data=, now=)` complete the open items of `process_key`.
-
-    `decisions` are what its items offer (e.g. approve / return); by default what the diagram tests for.
-    """
+def register(process_key: str, completer: Completer) -> None:
+    """Let `completer(session, runtime, item=, actor=, data=, now=)` complete the open items of `process_key`."""
     _completers[process_key] = completer
-    if decisions:
-        _decisions[process_key] = tuple(decisions)
 
 
 def decisions(session: Session, runtime: Runtime, item) -> list[str]:
-    """The decisions an open item offers: its stage's, or "complete" plus what the gateway after it tests."""
+    """The decisions an open item offers: what its task declares in the diagram (a follow-up offers none)."""
     if item.kind != "task":
         return []
-    if item.process_key in _decisions:
-        return list(_decisions[item.process_key])
-    return sorted({"complete"} | runtime.decisions(session, item))
+    return list(runtime.decisions(session, item))
 
 
 def complete(session: Session, runtime: Runtime, *, item_id: str, actor: User, data: dict, now: datetime) -> StepResult:

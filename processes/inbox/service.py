@@ -3,16 +3,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 
-from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.db import UTCDateTime
-from engine.prepared import Prepared
-from engine.rows import ITEM, Item
+from engine import Item
 
 from ..org.models import User
+from .rows import ITEM, base, page, params_for
 
 
 @dataclass
@@ -26,76 +24,14 @@ class InboxFilter:
     limit: int = 50
 
 
-def _base(scope: str, f: InboxFilter, groups: int | None = None):
-    """The WHERE of one scope, with bind parameters: b_user, b_groups (or b_group0 … for `groups` groups),
-    b_process, b_now, b_text."""
-    c = ITEM.c
-    if scope == "mine":
-        cond = and_(c.status == "open", c.assignee == bindparam("b_user"))
-    elif groups is not None:
-        cond = and_(c.status == "open", c.assignee.is_(None),
-                    c.candidate_group.in_([bindparam(f"b_group{i}") for i in range(groups)]))
-    else:
-        cond = and_(c.status == "open", c.assignee.is_(None), c.candidate_group.in_(bindparam("b_groups", expanding=True)))
-    if f.process:
-        cond = and_(cond, c.process_key == bindparam("b_process"))
-    if f.overdue_only:
-        cond = and_(cond, c.sort_due <= bindparam("b_now", type_=UTCDateTime()))
-    if f.text:
-        cond = and_(cond, c.subject.like(bindparam("b_text"), escape="/"))
-    return cond
-
-
-def _params(actor: User, f: InboxFilter, now: datetime) -> dict:
-    return {"b_user": actor.username, "b_groups": list(actor.groups), "b_process": f.process, "b_now": now,
-            "b_text": _contains_pattern(f.text) if f.text else None, "b_limit": f.limit}
-
-
-def _page_params(scope: str, f: InboxFilter, params: dict) -> dict:
-    """Exactly the parameters the page query of `scope` and `f` takes."""
-    wanted = {"b_limit": params["b_limit"]}
-    if scope == "mine":
-        wanted["b_user"] = params["b_user"]
-    else:
-        wanted.update({f"b_group{i}": group for i, group in enumerate(params["b_groups"])})
-    if f.process:
-        wanted["b_process"] = params["b_process"]
-    if f.overdue_only:
-        wanted["b_now"] = params["b_now"]
-    if f.text:
-        wanted["b_text"] = params["b_text"]
-    return wanted
-
-
-def _contains_pattern(text: str) -> str:
-    """A LIKE pattern matching `text` anywhere, its own % and _ taken literally."""
-    return "%" + text.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
-
-
-@lru_cache(maxsize=256)
-def _page_query(scope: str, process: bool, overdue_only: bool, text: bool, groups: int) -> Prepared:
-    # One statement per kind of filter and number of queues, built and compiled once: building and running
-    # a statement through SQLAlchemy costs several times what the database spends on it.
-    f = InboxFilter(process="x" if process else None, overdue_only=overdue_only, text="x" if text else None)
-    # sort_due is due_at, or a far-future value for items without one: overdue first, straight off the index.
-    return Prepared(select(ITEM).where(_base(scope, f, groups)).order_by(ITEM.c.sort_due).limit(bindparam("b_limit")))
-
-
-def _page(session: Session, scope: str, f: InboxFilter, params: dict) -> list[Item]:
-    if scope != "mine" and not params["b_groups"]:
-        return []  # no queues
-    query = _page_query(scope, bool(f.process), f.overdue_only, bool(f.text), len(params["b_groups"]))
-    return [Item.from_tuple(r) for r in query.all(session, _page_params(scope, f, params))]
-
-
 def list_items(session: Session, *, actor: User, now: datetime, f: InboxFilter | None = None) -> list[Item]:
     """The actor's open items (assigned to them, and unclaimed in their queues), overdue first."""
     f = f or InboxFilter()
     scopes = ["mine", "queue"] if f.scope == "all" else [f.scope]
-    params = _params(actor, f, now)
+    params = params_for(actor, f, now)
     items: list[Item] = []
     for scope in scopes:
-        items += _page(session, scope, f, params)
+        items += page(session, scope, f, params)
     items.sort(key=lambda i: (i.sort_due, i.created_at))
     return items[: f.limit]
 
@@ -103,9 +39,9 @@ def list_items(session: Session, *, actor: User, now: datetime, f: InboxFilter |
 def counts(session: Session, *, actor: User, now: datetime) -> dict[str, int]:
     """How many items are mine, in my queues, and overdue among both."""
     result = {}
-    params = _params(actor, InboxFilter(), now)
+    params = params_for(actor, InboxFilter(), now)
     for scope in ("mine", "queue"):
-        cond = _base(scope, InboxFilter())
+        cond = base(scope, InboxFilter())
         conn = session.connection()
         result[scope] = conn.execute(select(func.count()).select_from(ITEM).where(cond), params).scalar() or 0
         result[f"{scope}_overdue"] = conn.execute(

@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from engine.db import Base
+from engine import Base
 
 ROLES = {
     "clerk": "窗口经办",

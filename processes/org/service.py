@@ -6,6 +6,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine import transaction
+
 from .models import Department, User
 
 
@@ -44,7 +46,7 @@ def lane_names(session: Session) -> set[str]:
 
 def _remembered(session: Session, key: tuple, load):
     """Org lookups repeat within one transaction (a batch of escalations): ask the database once."""
-    memo = session.info.setdefault("guichet_org", {})
+    memo = transaction(session).stage.setdefault("org", {})
     if key not in memo:
         memo[key] = load()
     return memo[key]

@@ -10,8 +10,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from engine.rows import Item
-from engine.runtime import Runtime, ServiceCall, StepResult
+from engine import Item, Runtime, ServiceCall, StepResult
 
 from ..audit import service as audit
 from ..errors import Forbidden, NotFound, ValidationFailed, written
@@ -87,4 +86,4 @@ def register(runtime: Runtime, config: dict) -> None:
     """Register the approval's operations and its inbox completer."""
     runtime.register_operation("deploy_request", deploy_request)
     runtime.register_operation("reject_request", reject_request)
-    actions.register(PROCESS_KEY, complete_item, decisions=("approve", "return"))
+    actions.register(PROCESS_KEY, complete_item)

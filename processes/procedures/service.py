@@ -10,10 +10,7 @@ from lxml import etree
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine import deploy as deployment
-from engine.deploy import DeploymentError, Problem
-from engine.models import ProcessDefinition, ProcessInstance, WorkItem
-from engine.runtime import Runtime
+from engine import DeploymentError, ProcessDefinition, ProcessInstance, Problem, Runtime, WorkItem, latest_definition
 
 from ..audit import service as audit
 from ..errors import Forbidden, NotFound
@@ -113,7 +110,7 @@ def deploy(session: Session, runtime: Runtime, config: dict, *, key: str, xml: s
     if problems:
         raise DeploymentError(problems)
     if approval.needs_approval(config):
-        latest = deployment.latest_definition(session, key)
+        latest = latest_definition(session, key)
         if latest is not None and latest.sha256 == hashlib.sha256(xml.encode("utf-8")).hexdigest():
             return Outcome(latest, False)
         name = latest.name if latest is not None else key

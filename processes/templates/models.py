@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from engine.db import Base, UTCDateTime
+from engine import Base, UTCDateTime
 
 STEPS = {"review": "部门负责人审核", "approve": "公司管理层批准"}
 DECISIONS = {"approve": "同意", "return": "退回"}

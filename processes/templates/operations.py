@@ -1,7 +1,7 @@
 """What the template-approval diagram calls: publish an approved version, or mark a returned one."""
 from __future__ import annotations
 
-from engine.runtime import Runtime, ServiceCall
+from engine import Runtime, ServiceCall
 
 from ..forms.models import TemplateVersion
 from ..inbox import actions
@@ -27,5 +27,5 @@ def register(runtime: Runtime, config: dict) -> None:
     """Register this stage's operations and its inbox completer."""
     runtime.register_operation("publish_template", publish_template)
     runtime.register_operation("reject_template", reject_template)
-    actions.register(service.PROCESS_KEY, service.complete_item, decisions=("approve", "return"))
+    actions.register(service.PROCESS_KEY, service.complete_item)
     org.register_role_lane("设计部门负责人", "the head of the department that designed the template")

@@ -11,8 +11,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.rows import Item
-from engine.runtime import Runtime, StepResult
+from engine import Item, Runtime, StepResult
 
 from ..audit import service as audit
 from ..errors import Conflict, Forbidden, Invalid, NotFound, ValidationFailed, written

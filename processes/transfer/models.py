@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from engine.db import Base, UTCDateTime
+from engine import Base, UTCDateTime
 
 HANDOVER_STATUS = {
     "pending": "待接收",

@@ -1,18 +1,12 @@
 """What the internal-transfer diagram calls: `escalate`, on a hop's SLA boundary timer."""
 from __future__ import annotations
 
-from sqlalchemy import bindparam
-
-from engine.prepared import Prepared
-from engine.runtime import Runtime, ServiceCall
+from engine import Runtime, ServiceCall
 
 from ..org import service as org
-from .service import ESCALATION, HANDOVER
+from . import rows
 
 LEVEL_NAMES = {1: "一级", 2: "二级", 3: "三级"}
-_OVERDUE = Prepared(HANDOVER.update().where(HANDOVER.c.work_item_id == bindparam("b_item"))
-                    .values(overdue=True).returning(HANDOVER.c.id))
-_INSERT_ESCALATION = Prepared(ESCALATION.insert())
 
 
 def escalate(call: ServiceCall):
@@ -22,8 +16,7 @@ def escalate(call: ServiceCall):
         return None  # the hop finished in the same step; nothing to escalate
     level = item.escalation_level + 1
     session = call.session
-    row = _OVERDUE.first(session, {"b_item": item.id})  # the hop's handover record, if it has one
-    handover_id = row[0] if row is not None else None
+    handover_id = rows.mark_overdue(session, item)  # the hop's handover record, if it has one
     chain = org.responsible_chain(call.session, assignee=item.assignee, department=item.candidate_group)
     superior = chain[level - 1] if len(chain) >= level else None
     follow_up = None
@@ -35,11 +28,8 @@ def escalate(call: ServiceCall):
     else:
         call.runtime.update_item(session, item, escalation_level=level)
     if handover_id is not None:
-        _INSERT_ESCALATION.execute(session, dict(
-            handover_id=handover_id, work_item_id=follow_up.id if follow_up else None, level=level,
-            superior=superior.username if superior else None, created_at=call.now, closed_at=None, urge_count=0,
-            last_action=None, last_action_at=None,
-        ))
+        rows.insert_escalation(session, handover_id=handover_id, work_item_id=follow_up.id if follow_up else None,
+                               level=level, superior=superior.username if superior else None, now=call.now)
     return {"level": level}
 
 

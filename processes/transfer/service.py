@@ -6,20 +6,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
-from engine.db import UTCDateTime
-from engine.prepared import Prepared
-from engine.rows import Item
-from engine.runtime import Runtime, StepResult
+from engine import Item, Runtime, StepResult
 
 from ..audit import service as audit
 from ..errors import Conflict, Forbidden, Invalid, NotFound, ValidationFailed, written
+from ..forms import rows as form_rows
 from ..forms.models import Form
 from ..org import service as org
 from ..org.models import User
+from . import rows
+from .policy import may_assign, may_work_on
 from .models import Escalation, Handover
 
 PROCESS_KEY = "internal_transfer"
@@ -33,17 +32,10 @@ def start_transfer(session: Session, runtime: Runtime, config: dict, *, form: Fo
         actor=actor.username, now=now, business_key=form.number, subject=form.subject, ref_type="form", ref_id=form.id,
     )
     form.process_instance_id = result.instance.id
-    _record_new_hops(session, result, form_id=form.id, from_department=actor.department.name,
+    rows.new_hops(session, result, form_id=form.id, from_department=actor.department.name,
                      from_user=actor.username, kind="handover", now=now)
     _audit_hop(session, result, form_id=form.id, number=form.number, actor=actor, decision="submit", step=None, now=now)
     return result
-
-
-def may_work_on(actor: User, item: Item) -> bool:
-    """Whether the actor holds the item, or it waits unclaimed in one of the actor's queues."""
-    if item.assignee is not None:
-        return item.assignee == actor.username
-    return item.candidate_group in actor.groups
 
 
 def claim(session: Session, runtime: Runtime, *, item_id: str, actor: User, now: datetime) -> Item:
@@ -58,16 +50,8 @@ def claim(session: Session, runtime: Runtime, *, item_id: str, actor: User, now:
     if item.candidate_group not in actor.groups:
         raise Forbidden("该事项不在您所在部门的队列中")
     runtime.update_item(session, item, assignee=actor.username, claimed_at=now)
-    _received(session, item, actor.username, now)
+    rows.received(session, item, actor.username, now)
     return item
-
-
-def may_assign(session: Session, actor: User, item: Item) -> bool:
-    """Whether the actor heads the item's department (or is management), so may hand it to someone."""
-    if item.kind != "task" or item.status != "open":
-        return False
-    department = org.department_by_name(session, item.candidate_group or "")
-    return actor.role == "manager" or (department is not None and department.head_id == actor.id)
 
 
 def assign(session: Session, runtime: Runtime, *, item_id: str, actor: User, assignee: str, now: datetime) -> Item:
@@ -108,7 +92,7 @@ def complete_hop(session: Session, runtime: Runtime, *, item: Item, actor: User,
     if not may_work_on(actor, item):
         raise Forbidden("您无权办理该事项")
     decision = str(data.get("decision") or "complete")
-    allowed = {"complete"} | runtime.decisions(session, item)
+    allowed = runtime.decisions(session, item)
     if decision not in allowed:
         raise ValidationFailed({"decision": f"此环节不可选择“{DECISIONS.get(decision, decision)}”"})
     late_reason, comment = written(data, "late_reason"), written(data, "comment")
@@ -116,19 +100,15 @@ def complete_hop(session: Session, runtime: Runtime, *, item: Item, actor: User,
         raise ValidationFailed({"late_reason": "已超过办理时限, 请填写逾期原因"}, message="已超过办理时限, 请填写逾期原因 (R4.2.2)")
     late = item.is_overdue(now)  # asked before the step closes the item
     result = runtime.complete(session, item, actor=actor.username, now=now, data={"decision": decision})
-    _finish_handover(session, item, status="returned" if decision == "return" else "completed", actor=actor.username,
+    rows.finished(session, item, status="returned" if decision == "return" else "completed", actor=actor.username,
                      late=late, late_reason=late_reason or None, comment=comment or None, now=now)
     if item.escalation_level:
-        _close_escalations(session, item, now)
+        rows.close_escalations(session, item, now)
     if item.ref_type == "form":
-        _record_new_hops(session, result, form_id=item.ref_id, from_department=item.lane or actor.department.name,
+        rows.new_hops(session, result, form_id=item.ref_id, from_department=item.lane or actor.department.name,
                          from_user=actor.username, kind="return" if decision == "return" else "handover", now=now)
         if result.instance.status == "completed":
-            _CLOSE_FORM.execute(session, {"b_id": item.ref_id, "status": "closed", "closed_at": now})
-            held = session.identity_map.get(session.identity_key(Form, item.ref_id))
-            if held is not None:  # a copy this transaction already loaded must not contradict the row
-                set_committed_value(held, "status", "closed")
-                set_committed_value(held, "closed_at", now)
+            form_rows.close_form(session, item.ref_id, now)
         _audit_hop(session, result, form_id=item.ref_id, number=result.instance.business_key, actor=actor,
                    decision=decision, step=item.task_name, now=now)
     return result
@@ -146,55 +126,6 @@ def _audit_hop(session, result: StepResult, *, form_id, number, actor: User, dec
 def current_handover(session: Session, item: Item) -> Handover | None:
     """The handover record a task item stands for."""
     return session.scalars(select(Handover).where(Handover.work_item_id == item.id)).first()
-
-
-# The hot path writes handover rows with prepared statements (see engine/rows.py for why).
-HANDOVER, ESCALATION, FORM = Handover.__table__, Escalation.__table__, Form.__table__
-_INSERT_HANDOVER = Prepared(HANDOVER.insert())
-_RECEIVED = Prepared(HANDOVER.update().where(HANDOVER.c.work_item_id == bindparam("b_item")).values(
-    received_at=func.coalesce(HANDOVER.c.received_at, bindparam("b_now", type_=UTCDateTime())), status="received"))
-_FINISHED = Prepared(HANDOVER.update().where(HANDOVER.c.work_item_id == bindparam("b_item")).values(
-    to_user=func.coalesce(HANDOVER.c.to_user, bindparam("b_actor")),
-    received_at=func.coalesce(HANDOVER.c.received_at, bindparam("b_now", type_=UTCDateTime()))))
-_CANCELLED = Prepared(HANDOVER.update().where(HANDOVER.c.work_item_id == bindparam("b_item"),
-                                              HANDOVER.c.status.in_(("pending", "received"))))
-_CLOSE_ESCALATIONS = Prepared(ESCALATION.update().where(
-    ESCALATION.c.closed_at.is_(None),
-    ESCALATION.c.handover_id.in_(select(HANDOVER.c.id).where(HANDOVER.c.work_item_id == bindparam("b_item")))))
-_CLOSE_FORM = Prepared(FORM.update().where(FORM.c.id == bindparam("b_id")))
-
-
-def _received(session: Session, item: Item, username: str, now: datetime) -> None:
-    """The hop's handover now lies with `username` (received now unless it already was)."""
-    _RECEIVED.execute(session, {"b_item": item.id, "b_now": now, "to_user": username})
-
-
-def _finish_handover(session: Session, item: Item, *, status: str, actor: str, late: bool, late_reason, comment,
-                     now: datetime) -> None:
-    """Close the hop's handover record: how it ended, by whom, and whether it was late (R4.2.2)."""
-    values = dict(b_item=item.id, b_actor=actor, b_now=now, status=status, completed_at=now, completed_by=actor,
-                  late_reason=late_reason, comment=comment)
-    if late:
-        values["overdue"] = True
-    _FINISHED.execute(session, values)
-
-
-def _record_new_hops(session, result: StepResult, *, form_id, from_department, from_user, kind, now) -> None:
-    if result.opened:
-        _INSERT_HANDOVER.execute_many(session, [dict(
-            form_id=form_id, instance_id=result.instance.id, work_item_id=opened.id, kind=kind, step=opened.task_name,
-            step_name=opened.title, from_department=from_department, from_user=from_user,
-            to_department=opened.candidate_group, to_user=opened.assignee, handed_at=now, received_at=None,
-            due_at=opened.due_at, completed_at=None, completed_by=None, status="pending", overdue=False,
-            late_reason=None, comment=None,
-        ) for opened in result.opened])
-    if result.closed:
-        _CANCELLED.execute_many(session, [{"b_item": c.id, "status": "cancelled", "completed_at": now}
-                                          for c in result.closed])
-
-
-def _close_escalations(session: Session, item: Item, now: datetime) -> None:
-    _CLOSE_ESCALATIONS.execute(session, {"b_item": item.id, "closed_at": now})
 
 
 def handovers_of(session: Session, form_id: int) -> list[Handover]:
@@ -252,7 +183,7 @@ def take_over(session: Session, runtime: Runtime, *, item_id: str, actor: User, 
 
 def _hand_to(session: Session, runtime: Runtime, hop: Item, user: User, now: datetime) -> None:
     runtime.update_item(session, hop, assignee=user.username, claimed_at=now)
-    _received(session, hop, user.username, now)
+    rows.received(session, hop, user.username, now)
 
 
 def urge_counts(session: Session, item_ids: list[str]) -> dict[str, int]:

@@ -35,6 +35,14 @@ def test_manager_edits_validates_and_deploys(new_page):
     click_element(page, "hop_credit")  # its SLA (the boundary timer) becomes two hours
     page.locator("#p-timer").fill('"R2/PT2H"')
     page.locator("#p-timer").dispatch_event("change")
+    expect(page.locator("#p-decisions")).to_have_value("complete,return")  # the decisions it declares
+    page.locator("#p-decisions").fill("complete")  # the gateway after it still tests "return"
+    page.locator("#p-decisions").dispatch_event("change")
+    page.get_by_role("button", name="校验").click()
+    expect(page.locator('.problem-note[data-problem-for="hop_credit"]')).to_contain_text("未声明的决定 “return”")
+    click_element(page, "hop_credit")
+    page.locator("#p-decisions").fill("complete，return")
+    page.locator("#p-decisions").dispatch_event("change")
     click_element(page, "flow_credit_return")  # break the return condition
     page.locator("#p-condition").fill("decision ==")
     page.locator("#p-condition").dispatch_event("change")
@@ -65,6 +73,7 @@ def test_manager_edits_validates_and_deploys(new_page):
 
     xml = page.request.get("/procedures/internal_transfer/versions/2.bpmn").text()
     assert 'name="风险合规部"' in xml and "R2/PT2H" in xml and 'decision == "return"' in xml
+    assert '<spiffworkflow:property name="decisions" value="complete,return"' in xml
 
 
 def test_instance_page_highlights_the_current_step(new_page):

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 import processes
+from engine.context import transaction
 from engine.db import unit_of_work
 from engine.models import ProcessDefinition, ProcessInstance, Timer, WorkItem
 from engine.runtime import Runtime
@@ -171,7 +172,7 @@ def test_a_committed_step_leaves_its_workflow_warm_and_a_rolled_back_one_does_no
         assert item.task_name == "hop_close"
         done = services.runtime.complete(s, item.id, actor="t", now=services.clock(), data={"decision": "complete"})
     assert loads == [1]  # warm again after a commit
-    assert done.instance.status == "completed" and done.instance.id not in services.runtime._cache  # never steps again
+    assert done.instance.status == "completed" and done.instance.id not in services.runtime.cache  # never steps again
 
 
 def test_items_change_only_through_the_columns_the_runtime_lets_callers_change(services):
@@ -267,7 +268,7 @@ def test_items_read_ahead_serve_only_the_next_step_of_their_instance(services):
                                          now=services.clock())
     with unit_of_work(services.sessions) as s:
         services.runtime.read_ahead(s, [started.instance.id])
-        assert started.instance.id in s.info["guichet_txn_open_tasks"]
+        assert started.instance.id in transaction(s).read_ahead
         services.runtime.complete(s, started.opened[0].id, actor="t", now=services.clock(),
                                   data={"decision": "complete"})
-        assert started.instance.id not in s.info["guichet_txn_open_tasks"]
+        assert started.instance.id not in transaction(s).read_ahead

@@ -126,8 +126,8 @@ def test_prefetch_restores_workflows_due_soon_and_a_stale_one_is_not_used(servic
     processes.register_all(cold, services.config)
     scheduler = TimerScheduler(cold, services.sessions, clock=clock, prefetch_seconds=600)
     assert scheduler.tick() == 0
-    assert set(cold._cache) == {soon}  # due within ten minutes; the other is not
-    stale_version = cold._cache[soon][0]
+    assert set(cold.cache) == {soon}  # due within ten minutes; the other is not
+    stale_version = cold.cache.version(soon)
     # The instance steps elsewhere after the prefetch: its warm copy is stale and must not be used.
     with unit_of_work(services.sessions) as s:
         item = s.scalars(select(WorkItem).where(WorkItem.instance_id == soon, WorkItem.status == "open")).one()
@@ -137,7 +137,7 @@ def test_prefetch_restores_workflows_due_soon_and_a_stale_one_is_not_used(servic
     with unit_of_work(services.sessions) as s:
         (esc,) = s.scalars(select(WorkItem).where(WorkItem.kind == "escalation")).all()
     assert (esc.instance_id, esc.task_name) == (soon, "hop_close")
-    assert cold._cache[soon][0] > stale_version
+    assert cold.cache.version(soon) > stale_version
     clock.advance(hours=2)
     assert scheduler.tick() == 2  # hop_close at level 2 and the other instance's first hop
 

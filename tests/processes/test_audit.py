@@ -5,6 +5,7 @@ from click.testing import CliRunner
 from sqlalchemy import delete, select, update
 
 from engine.db import unit_of_work
+from processes.audit import rows as audit_rows
 from processes.audit import service as audit
 from processes.audit.models import AuditEvent
 from webui.cli import main
@@ -145,9 +146,9 @@ def _append(services, action, *, commit=True):
 def test_an_append_after_another_process_moved_the_head_chains_onto_the_row(services):
     """This process's remembered head is only a guess: another writer's events are chained onto, not forked."""
     _append(services, "a.first")
-    remembered = dict(audit._last_head[services.sessions.kw["bind"]])
+    remembered = dict(audit_rows._last_head[services.sessions.kw["bind"]])
     _append(services, "a.second")  # stands for another process: it moves the head past what we remember
-    audit._last_head[services.sessions.kw["bind"]] = remembered
+    audit_rows._last_head[services.sessions.kw["bind"]] = remembered
     _append(services, "a.third")
     assert [a for _s, a in _events(services)] == ["a.first", "a.second", "a.third"]
     verdict = _verify(services)

@@ -17,11 +17,11 @@ from processes.forms.schemas import (
 )
 from processes.org import service as org
 from processes.transfer import service as transfer
+from processes.transfer.policy import ensure_can_view_form
 
 from ..auth import actor, require_bearer
 from ..context import db, guichet, now
 from ..downloads import attachment_response
-from ..permissions import ensure_can_view_form
 from .schemas import HandoverReadSchema
 
 blp = Blueprint("api_forms", __name__, url_prefix="/api/v1/forms", description="业务单 · Forms")

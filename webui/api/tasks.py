@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
-from processes.errors import Forbidden
 from processes.inbox import actions
 from processes.inbox import service as inbox
+from processes.transfer import policy
 from processes.transfer import service as transfer
 
 from ..auth import actor, require_bearer
@@ -38,9 +38,7 @@ def read(item_id):
     """One open item, with the decisions its step offers."""
     services = guichet()
     item = services.runtime.get_item(db(), item_id)
-    user = actor()
-    if not (transfer.may_work_on(user, item) or item.assignee == user.username):
-        raise Forbidden("您无权查看该事项")
+    policy.ensure_may_view_item(actor(), item)
     item.decisions = actions.decisions(db(), services.runtime, item)
     return item
 

@@ -22,11 +22,11 @@ from processes.forms import service as forms
 from processes.forms.schemas import FIELD_TYPES
 from processes.org import service as org
 from processes.transfer import service as transfer
+from processes.transfer.policy import ensure_can_view_form
 
 from ..auth import actor
 from ..context import db, guichet, now
 from ..downloads import attachment_response
-from ..permissions import ensure_can_view_form
 
 bp = Blueprint("forms", __name__)
 

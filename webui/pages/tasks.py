@@ -5,13 +5,12 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from engine.errors import EngineError
-from engine.models import WorkItem
-from processes.errors import Forbidden
+from engine import EngineError, Item
 from processes.forms.models import Form, TemplateVersion
 from processes.inbox import actions
 from processes.org import service as org
 from processes.templates import service as templates
+from processes.transfer import policy
 from processes.transfer import service as transfer
 
 from ..auth import actor
@@ -20,15 +19,15 @@ from ..context import db, guichet, now
 bp = Blueprint("tasks", __name__)
 
 
-def _page(item: WorkItem, *, errors=None, message=None, values=None, status=200):
+def _page(item: Item, *, errors=None, message=None, values=None, status=200):
     session, services, user = db(), guichet(), actor()
     form = session.get(Form, item.ref_id) if item.ref_type == "form" else None
     version = session.get(TemplateVersion, item.ref_id) if item.ref_type == "template_version" else None
     reviews = templates.reviews_of(session, [version.id])[version.id] if version else []
-    hop = session.get(WorkItem, item.parent_id) if item.parent_id else None
+    hop = services.runtime.get_item(session, item.parent_id, open_only=False) if item.parent_id else None
     decisions = actions.decisions(session, services.runtime, item) if item.status == "open" else []
     colleagues = org.members_of(session, hop.candidate_group) if item.kind == "escalation" and hop is not None else []
-    can_assign = transfer.may_assign(session, user, item)
+    can_assign = policy.may_assign(session, user, item)
     members = org.members_of(session, item.candidate_group) if can_assign else []
     return render_template("task.html", item=item, form=form, hop=hop, decisions=decisions, colleagues=colleagues,
                            can_assign=can_assign, members=members,
@@ -37,11 +36,9 @@ def _page(item: WorkItem, *, errors=None, message=None, values=None, status=200)
                            message=message, values=values or {}, now=now(), user=user), status
 
 
-def _item(item_id: str) -> WorkItem:
+def _item(item_id: str) -> Item:
     item = guichet().runtime.get_item(db(), item_id, open_only=False)
-    user = actor()
-    if not (transfer.may_work_on(user, item) or item.assignee == user.username or item.completed_by == user.username):
-        raise Forbidden("您无权查看该事项")
+    policy.ensure_may_view_item(actor(), item)
     return item
 
 

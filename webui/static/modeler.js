@@ -8,7 +8,11 @@
     name: "SpiffWorkflow", prefix: "spiffworkflow", uri: "http://spiffworkflow.org/bpmn/schema/1.0/core",
     xml: { tagAlias: "lowerCase" },
     types: [{ name: "ServiceTaskOperator", superClass: ["Element"], properties: [
-      { name: "id", isAttr: true, type: "String" }, { name: "resultVariable", isAttr: true, type: "String" }] }]
+      { name: "id", isAttr: true, type: "String" }, { name: "resultVariable", isAttr: true, type: "String" }] },
+      // <spiffworkflow:properties><spiffworkflow:property name="decisions" value="complete,return"/>: a user task's decisions
+      { name: "Properties", superClass: ["Element"], properties: [{ name: "properties", type: "Property", isMany: true }] },
+      { name: "Property", superClass: ["Element"], properties: [
+        { name: "name", isAttr: true, type: "String" }, { name: "value", isAttr: true, type: "String" }] }]
   };
   var modeler = new window.BpmnJS({ container: canvasBox, keyboard: { bindTo: document }, moddleExtensions: { spiffworkflow: spiff } });
   var modeling = modeler.get("modeling"), moddle = modeler.get("moddle"), overlays = modeler.get("overlays");
@@ -33,6 +37,17 @@
     return null;
   }
 
+  function extension(bo, pattern) {
+    var ext = bo.extensionElements && bo.extensionElements.values || [];
+    for (var i = 0; i < ext.length; i++) if (pattern.test(ext[i].$type)) return ext[i];
+    return null;
+  }
+  function decisionsOf(bo) {
+    var props = extension(bo, /:properties$/i), list = props && props.properties || [];
+    for (var i = 0; i < list.length; i++) if (list[i].name === "decisions") return list[i];
+    return null;
+  }
+
   function select(element) {
     selected = element && element.type !== "bpmn:Process" && element.type !== "bpmn:Collaboration" ? element : null;
     $("props-form").hidden = !selected;
@@ -51,6 +66,8 @@
     show("lane", isLane); if (isLane) $("p-lane").value = bo.name || "";
     show("timer", !!timer); if (timer) $("p-timer").value = timerBody(timer);
     show("operation", selected.type === "bpmn:ServiceTask"); if (op) $("p-operation").value = op.id;
+    var isUserTask = selected.type === "bpmn:UserTask", declared = isUserTask && decisionsOf(bo);
+    show("decisions", isUserTask); if (isUserTask) $("p-decisions").value = declared ? declared.value : "";
     var isFlow = selected.type === "bpmn:SequenceFlow";
     show("condition", isFlow); if (isFlow) $("p-condition").value = bo.conditionExpression ? bo.conditionExpression.body : "";
     $("p-problem").hidden = !problems[bo.id];
@@ -75,6 +92,16 @@
     if (op) { modeling.updateModdleProperties(selected, op, { id: this.value }); return; }
     var ext = bo.extensionElements || moddle.create("bpmn:ExtensionElements", { values: [] });
     ext.get("values").push(moddle.create("spiffworkflow:ServiceTaskOperator", { id: this.value, resultVariable: "" }));
+    modeling.updateProperties(selected, { extensionElements: ext });
+  });
+  $("p-decisions").addEventListener("change", function () {
+    var bo = selected.businessObject, value = this.value.split(/[,，\s]+/).filter(Boolean).join(",");
+    var existing = decisionsOf(bo);
+    if (existing) { modeling.updateModdleProperties(selected, existing, { value: value }); return; }
+    var ext = bo.extensionElements || moddle.create("bpmn:ExtensionElements", { values: [] });
+    var props = extension(bo, /:properties$/i);
+    if (!props) { props = moddle.create("spiffworkflow:Properties", { properties: [] }); ext.get("values").push(props); }
+    props.get("properties").push(moddle.create("spiffworkflow:Property", { name: "decisions", value: value }));
     modeling.updateProperties(selected, { extensionElements: ext });
   });
   modeler.on("selection.changed", function (e) { select(e.newSelection[0]); });

@@ -1,0 +1,87 @@
+"""The inbox's page queries over the derived work_item table, prepared once per kind of filter (they run on
+every inbox request; see engine/rows.py for why prepared statements). Through the (status, who, sort_due) indexes."""
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from sqlalchemy import and_, bindparam, select
+from sqlalchemy.orm import Session
+
+from engine import Item, UTCDateTime, WorkItem
+from engine.prepared import Prepared
+
+if TYPE_CHECKING:
+    from ..org.models import User
+    from .service import InboxFilter
+
+ITEM = WorkItem.__table__
+
+
+def base(scope: str, f: InboxFilter, groups: int | None = None):
+    """The WHERE of one scope, with bind parameters: b_user, b_groups (or b_group0 … for `groups` groups),
+    b_process, b_now, b_text."""
+    c = ITEM.c
+    if scope == "mine":
+        cond = and_(c.status == "open", c.assignee == bindparam("b_user"))
+    elif groups is not None:
+        cond = and_(c.status == "open", c.assignee.is_(None),
+                    c.candidate_group.in_([bindparam(f"b_group{i}") for i in range(groups)]))
+    else:
+        cond = and_(c.status == "open", c.assignee.is_(None), c.candidate_group.in_(bindparam("b_groups", expanding=True)))
+    if f.process:
+        cond = and_(cond, c.process_key == bindparam("b_process"))
+    if f.overdue_only:
+        cond = and_(cond, c.sort_due <= bindparam("b_now", type_=UTCDateTime()))
+    if f.text:
+        cond = and_(cond, c.subject.like(bindparam("b_text"), escape="/"))
+    return cond
+
+
+def params_for(actor: User, f: InboxFilter, now: datetime) -> dict:
+    """The bind values of the actor's page and count queries."""
+    return {"b_user": actor.username, "b_groups": list(actor.groups), "b_process": f.process, "b_now": now,
+            "b_text": _contains_pattern(f.text) if f.text else None, "b_limit": f.limit}
+
+
+def _page_params(scope: str, f: InboxFilter, params: dict) -> dict:
+    """Exactly the parameters the page query of `scope` and `f` takes."""
+    wanted = {"b_limit": params["b_limit"]}
+    if scope == "mine":
+        wanted["b_user"] = params["b_user"]
+    else:
+        wanted.update({f"b_group{i}": group for i, group in enumerate(params["b_groups"])})
+    if f.process:
+        wanted["b_process"] = params["b_process"]
+    if f.overdue_only:
+        wanted["b_now"] = params["b_now"]
+    if f.text:
+        wanted["b_text"] = params["b_text"]
+    return wanted
+
+
+def _contains_pattern(text: str) -> str:
+    """A LIKE pattern matching `text` anywhere, its own % and _ taken literally."""
+    return "%" + text.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
+
+
+@lru_cache(maxsize=256)
+def _page_query(scope: str, process: bool, overdue_only: bool, text: bool, groups: int) -> Prepared:
+    # One statement per kind of filter and number of queues, built and compiled once: building and running
+    # a statement through SQLAlchemy costs several times what the database spends on it.
+    from .service import InboxFilter
+
+    f = InboxFilter(process="x" if process else None, overdue_only=overdue_only, text="x" if text else None)
+    # sort_due is due_at, or a far-future value for items without one: overdue first, straight off the index.
+    return Prepared(select(ITEM).where(base(scope, f, groups)).order_by(ITEM.c.sort_due).limit(bindparam("b_limit")))
+
+
+def page(session: Session, scope: str, f: InboxFilter, params: dict) -> list[Item]:
+    """One scope's page of open items, overdue first."""
+    if scope != "mine" and not params["b_groups"]:
+        return []  # no queues
+    query = _page_query(scope, bool(f.process), f.overdue_only, bool(f.text), len(params["b_groups"]))
+    return [Item.from_tuple(r) for r in query.all(session, _page_params(scope, f, params))]
+
+
