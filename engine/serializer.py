@@ -6,12 +6,21 @@ Guichet stores the spec once per definition version and re-attaches the parsed s
 A state is written after every step, so its encoding is on the hot path: tasks are converted by
 `FastTaskConverter` (the same dictionaries as SpiffWorkflow's, without its per-call overheads) and the
 result encoded with orjson.
+
+Every stored state carries its format (`ProcessInstance.serializer_version`, e.g. "guichet-1/spiff-1.5"):
+Guichet's layout, then SpiffWorkflow's serializer version. A state of an older format is upgraded when it
+is loaded: first by SpiffWorkflow's own migration for its version (as SpiffWorkflow's deserializer does),
+then by ours (MIGRATIONS below), one layout step at a time. tests/engine/states holds a state of each
+format this build reads.
 """
 from __future__ import annotations
 
+import re
+from typing import Callable
 from uuid import UUID
 
 import orjson
+from SpiffWorkflow.bpmn.serializer import DefaultRegistry
 from SpiffWorkflow.bpmn.serializer.default.workflow import (
     BpmnWorkflowConverter,
     TaskConverter,
@@ -109,27 +118,75 @@ class SpecFreeWorkflowConverter(BpmnWorkflowConverter):
         return workflow
 
 
-# Bump the "guichet-N" part when the stored layout changes, with a migration step for the old value.
+class StateRegistry(DefaultRegistry):
+    """SpiffWorkflow's registry converting as its JSON encoder has it do: an object with a converter becomes its
+    dictionary, a dictionary is only cleaned (of callables and modules), and orjson writes the rest, asking
+    `_encode` for any value it cannot write itself."""
+
+    def convert(self, obj):
+        typename = self.typenames.get(obj.__class__)
+        if typename in self.convert_to_dict:
+            return self.convert_to_dict[typename](obj)
+        if isinstance(obj, dict):
+            return self.clean(obj)
+        return obj
+
+
 _config = dict(SPIFF_CONFIG)
 _config[BpmnWorkflow] = SpecFreeWorkflowConverter
 _config[Task] = FastTaskConverter
-_serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(_config))
+_serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(_config, StateRegistry()))
 _serializer.registry.typenames[Workflow] = "BpmnWorkflow"  # the runtime's workflows are stored as SpiffWorkflow's
-STATE_VERSION = f"guichet-1/spiff-{_serializer.VERSION}"
+
+# Guichet's layout of a stored state. Bump it when the layout changes, with a step in MIGRATIONS that takes a
+# state of the old layout (a dict, SpiffWorkflow's part already current) to the new one; say why in its docstring.
+LAYOUT = 1
+MIGRATIONS: dict[int, Callable[[dict], None]] = {}
+SPIFF_VERSION = _serializer.VERSION
+STATE_VERSION = f"guichet-{LAYOUT}/spiff-{SPIFF_VERSION}"
+_FORMAT = re.compile(r"guichet-(\d+)/spiff-([\d.]+)")
 
 
 def dump_state(workflow: BpmnWorkflow) -> str:
     """The workflow's state as compact JSON, without its spec."""
-    registry = _serializer.registry
-    registry._encoder_mode = True
-    try:
-        return orjson.dumps(registry.convert(workflow)).decode()
-    finally:
-        registry._encoder_mode = False
+    return orjson.dumps(_serializer.registry.convert(workflow), default=_encode).decode()
+
+
+def _encode(value):
+    # A value orjson cannot write (a timedelta, a set): the registry's conversion, as SpiffWorkflow's JSON
+    # encoder applies it.
+    converted = _serializer.registry.convert(value)
+    if converted is value:
+        raise TypeError(f"cannot store a {type(value).__name__} in workflow data")
+    return converted
 
 
 def load_state(state: str, version: str, spec, subprocess_specs) -> BpmnWorkflow:
-    """Restore a workflow saved by dump_state onto its (cached) spec."""
+    """Restore a workflow saved by dump_state (by this build or an earlier one) onto its (cached) spec."""
+    dct = orjson.loads(state)
     if version != STATE_VERSION:
-        raise ValueError(f"stored workflow state has version {version}; this build reads {STATE_VERSION}")
-    return _serializer.registry.restore(orjson.loads(state), spec=spec, subprocess_specs=subprocess_specs)
+        upgrade(dct, version, spec, subprocess_specs)
+    return _serializer.registry.restore(dct, spec=spec, subprocess_specs=subprocess_specs)
+
+
+def upgrade(dct: dict, version: str, spec, subprocess_specs) -> None:
+    """Bring a stored state of an earlier format up to this build's, in place; ValueError for an unknown one."""
+    found = _FORMAT.fullmatch(version or "")
+    if found is None or int(found[1]) > LAYOUT:
+        raise ValueError(f"stored workflow state has format {version!r}; this build reads {STATE_VERSION} and earlier")
+    layout, spiff = int(found[1]), found[2]
+    if spiff != SPIFF_VERSION:
+        # SpiffWorkflow's migrations work on a whole serialization: they get the spec they look up, from the
+        # parsed definition, and it is taken out again (the spec is stored once per definition, not per state).
+        dct[_serializer.VERSION_KEY] = spiff
+        dct["spec"] = _plain(spec)
+        dct["subprocess_specs"] = {name: _plain(sub) for name, sub in subprocess_specs.items()}
+        _serializer.migrate(dct)
+        del dct["spec"], dct["subprocess_specs"]
+    for step in range(layout, LAYOUT):
+        MIGRATIONS[step](dct)
+
+
+def _plain(spec) -> dict:
+    """A spec as plain JSON data (what a whole SpiffWorkflow serialization holds under "spec")."""
+    return orjson.loads(orjson.dumps(_serializer.registry.convert(spec), default=_encode))

@@ -61,3 +61,35 @@ def test_a_state_written_twice_is_the_same_text():
     """The id texts a workflow keeps are only a cache: a second save writes the same bytes."""
     workflow, _spec, _subs = _transfer()
     assert dump_state(workflow) == dump_state(workflow)
+
+
+STATES = sorted((ROOT / "tests" / "engine" / "states").glob("*.json"))
+
+
+def test_there_is_a_saved_state_of_the_current_format():
+    assert any(json.loads(p.read_text("utf-8"))["serializer_version"] == STATE_VERSION for p in STATES)
+
+
+@pytest.mark.parametrize("path", STATES, ids=[p.stem for p in STATES])
+def test_a_state_of_each_format_loads_and_steps_on(path):
+    """States saved by earlier builds (an older SpiffWorkflow serializer) upgrade on load and keep stepping."""
+    saved = json.loads(path.read_text("utf-8"))
+    _workflow, spec, subs = _transfer()
+    workflow = load_state(saved["state"], saved["serializer_version"], spec, subs)
+    workflow.script_engine = SafeScriptEngine(service_handler=lambda *a, **k: None)
+    assert [t.task_spec.name for t in workflow.get_tasks(state=TaskState.READY, manual=True)] == saved["ready"]
+    assert [t.task_spec.name for t in workflow.get_tasks(state=TaskState.WAITING)] == ["late_credit"]  # its SLA timer
+    _complete(workflow, "hop_credit", decision="return")
+    _complete(workflow, "fix_intake")
+    _complete(workflow, "hop_credit", decision="complete")
+    _complete(workflow, "hop_close", decision="complete")
+    assert workflow.completed
+    again = load_state(dump_state(workflow), STATE_VERSION, spec, subs)  # saved in the current format
+    assert again.completed and again.data == workflow.data
+
+
+@pytest.mark.parametrize("version", ["guichet-2/spiff-1.5", "spiff-1.5", "", None])
+def test_a_state_of_an_unknown_format_is_refused(version):
+    _workflow, spec, subs = _transfer()
+    with pytest.raises(ValueError, match="this build reads"):
+        load_state(json.dumps({}), version, spec, subs)
