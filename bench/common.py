@@ -123,16 +123,15 @@ def prepare_database(config: dict, extra_bpmn: tuple[Path, ...] = ()) -> None:
     from engine.db import unit_of_work
     from engine.migrate import upgrade
     from processes.demo import seed_demo
-    from webui.app import create_app
+    from processes.services import compose
 
     upgrade(config["database"]["url"])
-    app = create_app(config=config)
-    services = app.extensions["guichet"]
+    services = compose(config)
     with unit_of_work(services.sessions) as session:
         seed_demo(session, password_hash=demo_hash(), now=utcnow())
         for path in [*sorted((ROOT / "bpmn").glob("*.bpmn")), *extra_bpmn]:
             services.runtime.deploy(session, Path(path).read_text("utf-8"), actor="bench", now=utcnow())
-    app.extensions["guichet_engine"].dispose()
+    services.dispose()
 
 
 def build_app(config: dict, extra_bpmn: tuple[Path, ...] = ()):

@@ -12,13 +12,13 @@ from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.exc import SQLAlchemyError
 
-import processes
-from engine.config import ROOT, load_config
-from engine.db import make_engine, make_session_factory
-from engine.runtime import Runtime
-from processes.forms import personal
-from processes.org import service as org
+from cachetools import TTLCache
 
+from engine.config import ROOT, load_config
+from processes.org import service as org
+from processes.services import compose
+
+from .auth import RECENT_USER_SECONDS
 from .context import Guichet, db
 from .errors import error_response
 
@@ -47,15 +47,14 @@ def create_app(overrides: dict | None = None, *, config: dict | None = None, clo
     )
     app.json.ensure_ascii = False
     app.session_interface = _CookieSessions()
-    personal.keyring(config)  # the master key file is created on first run, outside the database
-    engine = make_engine(config["database"]["url"], background_checkpoints=True)
-    runtime = Runtime()
-    processes.register_all(runtime, config)
-    services = Guichet(config=config, sessions=make_session_factory(engine), runtime=runtime)
+    built = compose(config, background_checkpoints=True)
+    # A verified token's user is remembered for a few seconds (webui/auth.py), never past the token's own life.
+    recent = TTLCache(maxsize=10_000, ttl=min(RECENT_USER_SECONDS, config["security"]["token_ttl_seconds"]))
+    services = Guichet(config=config, sessions=built.sessions, runtime=built.runtime, recent_users=recent)
     if clock is not None:
         services.clock = clock
     app.extensions["guichet"] = services
-    app.extensions["guichet_engine"] = engine
+    app.extensions["guichet_engine"] = built.engine
 
     Babel(app, locale_selector=_select_locale, timezone_selector=lambda: config["app"]["timezone"])
     csrf.init_app(app)

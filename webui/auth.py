@@ -1,7 +1,6 @@
 """Who is calling: session login for pages (Flask-Login), bearer tokens for the API."""
 from __future__ import annotations
 
-import time
 from threading import Lock
 
 from flask import current_app, g, request
@@ -25,22 +24,22 @@ def issue_token(user: User) -> str:
     return _serializer().dumps({"uid": user.id})
 
 
-_RECENT_SECONDS = 10.0
+RECENT_USER_SECONDS = 10.0
 _recent_lock = Lock()
 
 
 def user_from_token(token: str) -> User | None:
     """The active user a valid, unexpired token names.
 
-    A verified token's user is remembered for a few seconds (read-only, detached), so a client's burst of
-    requests costs one signature check and one user lookup; a deactivation takes effect within that time.
+    A verified token's user is remembered for a few seconds (read-only, detached; a TTL cache built by
+    create_app), so a client's burst of requests costs one signature check and one user lookup; a
+    deactivation takes effect within that time.
     """
-    now = time.monotonic()
     recent = guichet().recent_users
     with _recent_lock:
         hit = recent.get(token)
-    if hit is not None and hit[0] > now:
-        return hit[1]
+    if hit is not None:
+        return hit
     ttl = guichet().config["security"]["token_ttl_seconds"]
     try:
         payload = _serializer().loads(token, max_age=ttl)
@@ -53,9 +52,7 @@ def user_from_token(token: str) -> User | None:
     db().expunge(user)
     db().expunge(user.department)
     with _recent_lock:
-        if len(recent) > 10_000:
-            recent.clear()
-        recent[token] = (now + min(_RECENT_SECONDS, ttl), user)
+        recent[token] = user
     return user
 
 

@@ -46,10 +46,9 @@ def migrate() -> None:
 @click.option("--actor", default="system", help="Recorded as the deployer.")
 def deploy(files: tuple[Path, ...], actor: str) -> None:
     """Deploy BPMN files (default: every file in bpmn/) as new versions; unchanged files make no version."""
-    from webui.app import create_app
+    from processes.services import compose
 
-    app = create_app()
-    services = app.extensions["guichet"]
+    services = compose()
     paths = list(files) or sorted(BPMN_DIR.glob("*.bpmn"))
     failed = False
     for i, path in enumerate(paths, 1):
@@ -124,9 +123,9 @@ def settle() -> None:
 @main.command("scheduler")
 def scheduler_only() -> None:
     """Run the timer scheduler alone (several may run against one PostgreSQL)."""
-    from webui.app import create_app
+    from processes.services import compose
 
-    services = create_app().extensions["guichet"]
+    services = compose(background_checkpoints=True)
     settle()
     _say("定时器调度运行中 / scheduler running (Ctrl+C to stop)")
     _scheduler(services).run_forever()

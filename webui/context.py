@@ -1,6 +1,7 @@
 """What a request works with: the app's services, the request's database session, the actor and the time."""
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -8,7 +9,7 @@ from flask import current_app, g, request
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.db import read_only, utcnow
-from engine.runtime import Runtime
+from engine import Runtime
 
 
 @dataclass
@@ -20,7 +21,7 @@ class Guichet:
     runtime: Runtime
     scheduler: object | None = None
     clock: object = utcnow
-    recent_users: dict = field(default_factory=dict)  # bearer token -> (valid until, user), see auth.py
+    recent_users: MutableMapping = field(default_factory=dict)  # bearer token -> user, see auth.py
 
 
 def guichet() -> Guichet:
