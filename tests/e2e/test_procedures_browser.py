@@ -40,8 +40,11 @@ def test_manager_edits_validates_and_deploys(new_page):
     page.locator("#p-decisions").dispatch_event("change")
     page.get_by_role("button", name="校验").click()
     expect(page.locator('.problem-note[data-problem-for="hop_credit"]')).to_contain_text("未声明的决定 “return”")
-    click_element(page, "hop_credit")
-    page.locator("#p-decisions").fill("complete，return")
+    shoot(page, "20-modeler-undeclared-decision")
+    # the problem's note now covers the task's shape: select the task as the selection service would
+    page.evaluate("() => { const m = window.guichetModeler; "
+                  "m.get('selection').select(m.get('elementRegistry').get('hop_credit')); }")
+    page.locator("#p-decisions").fill("complete，return")  # a full-width comma is read as a comma
     page.locator("#p-decisions").dispatch_event("change")
     click_element(page, "flow_credit_return")  # break the return condition
     page.locator("#p-condition").fill("decision ==")
