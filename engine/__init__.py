@@ -6,6 +6,7 @@ the engine (tests/test_layers.py checks it), except that a stage's `rows.py` may
 """
 from .config import load_config
 from .context import TransactionContext, transaction
+from .cron import CronJob, daily, monthly
 from .db import Base, UTCDateTime, make_engine, make_session_factory, unit_of_work, utcnow
 from .deploy import DeploymentError, Problem, latest_definition
 from .errors import Conflict, EngineError, Invalid, NotFound
@@ -16,6 +17,8 @@ from .runtime import Runtime, ServiceCall, StepResult
 __all__ = [
     # running processes
     "Runtime", "StepResult", "ServiceCall", "Item", "Instance", "TransactionContext", "transaction",
+    # scheduled jobs a stage registers (runtime.cron.add)
+    "CronJob", "daily", "monthly",
     # errors a stage catches or lets through (the web layer answers them)
     "EngineError", "NotFound", "Conflict", "Invalid", "DeploymentError", "Problem",
     # the model base of every stage's tables, and the engine's tables as pages and reports read them

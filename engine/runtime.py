@@ -25,6 +25,7 @@ from . import deploy as deployment
 from . import expressions, items, rows
 from .clock import step_time
 from .context import transaction
+from .cron import CronTable
 from .errors import Conflict, Invalid, NotFound
 from .rows import Instance, Item
 from .serializer import STATE_VERSION, dump_state, load_state
@@ -81,6 +82,7 @@ class Runtime:
         self.functions: dict[str, Callable] = {}
         self.cache = WarmCache(cache_size)
         self._decisions: dict[tuple[int, str], tuple[str, ...]] = {}
+        self.cron = CronTable()  # the cron jobs stages register; each scheduler process schedules them
         self.script_engine = expressions.SafeScriptEngine(functions=self.functions, service_handler=self._call_service)
 
     # --- registration and deployment -------------------------------------------------------
