@@ -33,7 +33,7 @@ def form_page(session: Session, config: dict, *, form: Form, given: AccessGrant,
     return documents.render_html("queries_form.html", links=links, seconds_left=seconds_left, **context)
 
 
-def form_pdf(session: Session, config: dict, *, request: QueryRequest, form_id: int, actor: User, channel: str,
+def form_pdf(session: Session, config: dict, *, request: QueryRequest, form_id: int, actor: User,
              now: datetime) -> tuple[bytes, str]:
     """A watermarked print of one form under the actor's live grant from `request`; 403 without the copy right."""
     form = forms.get_form(session, form_id)

@@ -85,7 +85,7 @@ def access_log(request_id):
 def form_pdf(request_id, form_id):
     """A print of one form under the grant, watermarked; only where the grant allows copying (else 403)."""
     pdf, name = prints.form_pdf(db(), guichet().config, request=_visible(request_id), form_id=form_id, actor=actor(),
-                                channel="api", now=now())
+                                now=now())
     return attachment_response(name, "application/pdf", pdf)
 
 

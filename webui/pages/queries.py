@@ -150,7 +150,7 @@ def revoke(request_id: int):
 def form_pdf(request_id: int, form_id: int):
     """A watermarked print of a form under the grant (only with the copy right)."""
     pdf, name = prints.form_pdf(db(), guichet().config, request=_visible(request_id), form_id=form_id, actor=actor(),
-                                channel="pdf", now=now())
+                                now=now())
     return attachment_response(name, "application/pdf", pdf)
 
 
