@@ -36,6 +36,10 @@ def _numbers(text: str) -> tuple[list[int], list[str]]:
     return [found[n] for n in wanted if n in found], [n for n in wanted if n not in found]
 
 
+def _unknown(numbers: list[str]) -> dict:
+    return {"form_ids": f"业务单 {'、'.join(numbers)} 不存在或已销毁"} if numbers else {}
+
+
 def _field_choices() -> list[tuple[str, str, bool]]:
     """(code, label, sensitive) of every field of the active templates, each code once."""
     from processes.forms.schemas import is_sensitive
@@ -59,16 +63,16 @@ def new():
     values["fields"], values["copy"] = request.form.getlist("fields"), request.form.get("copy") == "1"
     ids, unknown = _numbers(values["numbers"])
     try:
-        if unknown:
-            raise ValidationFailed({"form_ids": f"业务单 {'、'.join(unknown)} 不存在或已销毁"})
         days = int(values["days"]) if values["days"].strip().isdigit() else values["days"]
         services = guichet()
-        created = queries.file_internal(db(), services.runtime, services.config, actor=actor(), form_ids=ids or None,
-                                        fields=values["fields"], purpose=values["purpose"], days=days,
-                                        copy=values["copy"], now=now())
+        # An unknown number refuses the whole application (form_ids None), with every other field's message too.
+        created = queries.file_internal(db(), services.runtime, services.config, actor=actor(),
+                                        form_ids=None if unknown else ids or None, fields=values["fields"],
+                                        purpose=values["purpose"], days=days, copy=values["copy"], now=now())
     except ValidationFailed as exc:
         db().rollback()
-        return _new_page(values=values, errors=exc.details["fields"], message=exc.message, status=422)
+        return _new_page(values=values, errors={**exc.details["fields"], **_unknown(unknown)}, message=exc.message,
+                         status=422)
     flash(_("查询申请 %(number)s 已提交审批", number=created.number))
     return redirect(url_for("queries.detail", request_id=created.id))
 
@@ -93,14 +97,14 @@ def new_external():
     officials = [{"name": n, "id_number": i} for n, i in zip(names, numbers) if n.strip() or i.strip()]
     ids, unknown = _numbers(values["numbers"])
     try:
-        if unknown:
-            raise ValidationFailed({"form_ids": f"业务单 {'、'.join(unknown)} 不存在或已销毁"})
         services = guichet()
-        created = external.file_external(db(), services.runtime, services.config, actor=actor(),
-                                         data={**values, "form_ids": ids or None, "officials": officials}, now=now())
+        created = external.file_external(db(), services.runtime, services.config, actor=actor(), now=now(),
+                                         data={**values, "form_ids": None if unknown else ids or None,
+                                               "officials": officials})
     except ValidationFailed as exc:
         db().rollback()
-        return _external_page(values=values, errors=exc.details["fields"], message=exc.message, status=422)
+        return _external_page(values=values, errors={**exc.details["fields"], **_unknown(unknown)},
+                              message=exc.message, status=422)
     flash(_("外部查询 %(number)s 已登记, 已报上级审阅", number=created.number))
     return redirect(url_for("queries.detail", request_id=created.id))
 
