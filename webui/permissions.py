@@ -44,6 +44,11 @@ def form_access(session: Session, user: User, form: Form, now):
         return None
     from processes.queries.policy import live_grant
 
+    if live_grant(session, user.username, form.id, now) is None:
+        raise Forbidden("您无权查看该业务单; 如需查看, 请申请查询授权")
+    from .context import writing
+
+    writing()  # the view is logged: a GET's read-only transaction becomes a writing one, and the grant is read again
     grant = live_grant(session, user.username, form.id, now)
     if grant is None:
         raise Forbidden("您无权查看该业务单; 如需查看, 请申请查询授权")

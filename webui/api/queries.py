@@ -16,7 +16,7 @@ from processes.queries.schemas import (
 )
 
 from ..auth import actor, require_bearer
-from ..context import db, guichet, now
+from ..context import db, guichet, now, writing
 from ..downloads import attachment_response
 
 blp = Blueprint("api_queries", __name__, url_prefix="/api/v1/queries", description="查询审批 · Query approval")
@@ -84,6 +84,7 @@ def access_log(request_id):
 @blp.route("/<int:request_id>/forms/<int:form_id>/pdf", methods=["GET"])
 def form_pdf(request_id, form_id):
     """A print of one form under the grant, watermarked; only where the grant allows copying (else 403)."""
+    writing()  # each print is logged
     pdf, name = prints.form_pdf(db(), guichet().config, request=_visible(request_id), form_id=form_id, actor=actor(),
                                 now=now())
     return attachment_response(name, "application/pdf", pdf)
@@ -94,6 +95,7 @@ def disclosure(request_id, fmt):
     """The disclosure package of an approved external request, as PDF or JSON (only the approved fields)."""
     if fmt not in ("pdf", "json"):
         return Response(status=404)
+    writing()  # each download is audited
     content, kind, name = external.package_files(db(), guichet().config, _visible(request_id), actor=actor(),
                                                  now=now(), fmt=fmt)
     return attachment_response(name, kind, content)

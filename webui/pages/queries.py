@@ -13,7 +13,7 @@ from processes.queries import service as queries
 from processes.queries.models import AUTHORITIES, STATUSES
 
 from ..auth import actor
-from ..context import db, guichet, now
+from ..context import db, guichet, now, writing
 from ..downloads import attachment_response
 
 bp = Blueprint("queries", __name__)
@@ -153,6 +153,7 @@ def revoke(request_id: int):
 @login_required
 def form_pdf(request_id: int, form_id: int):
     """A watermarked print of a form under the grant (only with the copy right)."""
+    writing()  # each print is logged
     pdf, name = prints.form_pdf(db(), guichet().config, request=_visible(request_id), form_id=form_id, actor=actor(),
                                 now=now())
     return attachment_response(name, "application/pdf", pdf)
@@ -164,6 +165,7 @@ def disclosure(request_id: int, fmt: str):
     """The disclosure package of an approved external request (PDF or JSON)."""
     if fmt not in ("pdf", "json"):
         abort(404)
+    writing()  # each download is audited
     content, kind, name = external.package_files(db(), guichet().config, _visible(request_id), actor=actor(),
                                                  now=now(), fmt=fmt)
     return attachment_response(name, kind, content)
