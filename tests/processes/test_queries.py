@@ -250,3 +250,14 @@ def test_late_approval_escalates_to_the_approvers_superior(client, auth, submit_
     escalations = [i for i in client.get("/api/v1/tasks", headers=auth("manager")).json
                    if i["kind"] == "escalation" and i["process"] == "query_approval"]
     assert len(escalations) == 1 and escalations[0]["escalation_level"] == 1  # head's superior, like a handover
+
+
+def test_demo_shows_one_pending_and_one_approved_query(services, client, auth, clock):
+    from engine.db import unit_of_work
+    from processes.demo import seed_stages
+
+    services.config["app"]["demo_history_forms"] = 3
+    with unit_of_work(services.sessions) as session:
+        seed_stages(session, services.runtime, services.config)
+    statuses = sorted(q["status"] for q in client.get("/api/v1/queries", headers=auth("manager")).json)
+    assert statuses == ["approved", "pending"]
