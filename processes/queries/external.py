@@ -134,7 +134,7 @@ def package(session: Session, config: dict, request: QueryRequest) -> dict:
     for form in service.forms_of(session, request):
         labels = {f["code"]: f["label"] for f in form.template_version.fields}
         values, shown = service.granted_values(session, config, form, request.fields)
-        forms.append({"number": form.number, "business_type": form.business_type,
+        forms.append({"number": form.number,
                       "fields": [{"code": c, "label": labels[c], "value": values.get(c)} for c in shown]})
     return {"request": request.number, "authority": request.authority, "legal_basis": request.legal_basis,
             "document_number": request.document_number, "approved_at": request.decided_at.isoformat(),
@@ -159,7 +159,8 @@ def package_files(session: Session, config: dict, request: QueryRequest, *, acto
     pdf = documents.render_pdf("queries_disclosure.html", title="查询披露材料", number=request.number,
                                issuer="Guichet", generated_at=request.decided_at, content_sha256=digest,
                                watermark=f"披露编号 {request.number} 仅限 {request.authority}",
-                               zone=config["app"]["timezone"], package=content)
+                               zone=config["app"]["timezone"], package=content,
+                               approved_at=request.decided_at)
     return pdf, "application/pdf", f"{request.number}.pdf"
 
 

@@ -323,6 +323,7 @@ class GrantedView:
 
     def __init__(self, form: Form, values: dict, grant_id: int):
         self._form, self.current_data, self.grant_id = form, values, grant_id
+        self.business_type = values.get("business_type", HIDDEN)  # the form's type is a field like the others
 
     def __getattr__(self, name):
         return getattr(self._form, name)

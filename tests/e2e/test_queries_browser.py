@@ -68,8 +68,8 @@ def test_apply_approve_read_under_watermark_and_revoke(new_page):
     expect(archivist.locator("td[data-granted]")).to_have_text("张三")
     expect(archivist.locator("table.kv[data-form]")).to_contain_text("******")
     shoot(archivist, "63-query-form-under-watermark")
-    with archivist.expect_download() as download:
-        archivist.get_by_role("link", name="打印 / 下载 PDF").click()
+    with archivist.expect_download(timeout=60_000) as download:  # WeasyPrint is slow on a busy machine
+        archivist.get_by_role("link", name="打印 / 下载 PDF").click(no_wait_after=True)
     assert download.value.suggested_filename == f"{number}.pdf"
 
     manager.goto(query_url)

@@ -71,6 +71,7 @@ def test_plain_query_needs_only_the_head_and_grants_the_fields(client, auth, sub
     seen = client.get(f"/api/v1/forms/{form['id']}", headers=auth("archivist"))
     assert seen.status_code == 200 and seen.json["grant_id"] == got["grant"]["id"]
     assert seen.json["data"]["customer_name"] == "张三" and seen.json["data"]["content"] == "******"
+    assert seen.json["business_type"] == "******" and seen.json["number"] == form["number"]
     assert "grant_id" not in client.get(f"/api/v1/forms/{form['id']}", headers=auth("clerk")).json
     mine = client.get("/api/v1/queries?mine=1", headers=auth("archivist")).json
     assert [q["id"] for q in mine] == [query["id"]]
