@@ -133,8 +133,25 @@ def upgrade() -> None:
         batch_op.create_index('ix_granted_form_lookup', ['grantee', 'form_id', 'expires_at'], unique=False)
 
 
+    op.create_table('query_scan',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('request_id', sa.Integer(), nullable=False),
+    sa.Column('filename', sa.String(length=200), nullable=False),
+    sa.Column('content_type', sa.String(length=100), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('sealed', sa.LargeBinary(), nullable=False),
+    sa.Column('uploaded_by', sa.String(length=100), nullable=False),
+    sa.Column('uploaded_at', engine.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['request_id'], ['query_request.id'], name=op.f('fk_query_scan_request_id_query_request')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_query_scan'))
+    )
+    with op.batch_alter_table('query_scan', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_query_scan_request_id'), ['request_id'], unique=False)
 
 def downgrade() -> None:
+    with op.batch_alter_table('query_scan', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_query_scan_request_id'))
+    op.drop_table('query_scan')
     with op.batch_alter_table('granted_form', schema=None) as batch_op:
         batch_op.drop_index('ix_granted_form_lookup')
         batch_op.drop_index(batch_op.f('ix_granted_form_grant_id'))

@@ -288,6 +288,12 @@ def forms_of(session: Session, request: QueryRequest) -> list[Form]:
     return [found[i] for i in request.form_ids if i in found]
 
 
+def field_labels(forms: list[Form], codes: list[str]) -> list[str]:
+    """The labels of field codes as the forms' templates name them."""
+    labels = {f["code"]: f["label"] for form in forms for f in form.template_version.fields}
+    return [labels.get(code, code) for code in codes]
+
+
 def granted_values(session: Session, config: dict, form: Form, fields: list[str]) -> tuple[dict, list[str]]:
     """The form's values with the granted fields in full (sensitive ones decrypted) and the rest masked."""
     granted, current, shown = set(fields), form.current_data, []

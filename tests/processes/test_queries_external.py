@@ -99,3 +99,38 @@ def test_bad_external_requests_name_each_field(client, auth, kyc_form):  # noqa:
     assert register(client, auth, [kyc_form["id"]], officials=[]).status_code == 422
     assert register(client, auth, [kyc_form["id"]], user="archivist").status_code == 403
     assert client.get("/api/v1/queries?mine=1", headers=auth("clerk")).json == []
+
+
+def test_scans_of_the_documents_are_sealed_and_opened_by_the_approvers(client, auth, kyc_form, services):  # noqa: F811
+    import io as _io
+
+    query = register(client, auth, [kyc_form["id"]]).json
+    url = f"/api/v1/queries/{query['id']}/scans"
+    notice = b"%PDF-1.4 notice of assistance"
+    r = client.post(url, headers=auth("clerk"), data={"file": (_io.BytesIO(notice), "协助查询通知书.pdf")},
+                    content_type="multipart/form-data")
+    assert r.status_code == 201, r.json
+    scan_id = r.json["id"]
+    assert client.post(url, headers=auth("manager"), data={"file": (_io.BytesIO(b"x"), "a.pdf")},
+                       content_type="multipart/form-data").status_code == 403
+    assert client.post(url, headers=auth("clerk"), data={}, content_type="multipart/form-data").status_code == 422
+    big = _io.BytesIO(b"x" * 1_500_001)
+    assert client.post(url, headers=auth("clerk"), data={"file": (big, "big.pdf")},
+                       content_type="multipart/form-data").status_code == 422
+    assert [s["filename"] for s in client.get(url, headers=auth("inspector")).json] == ["协助查询通知书.pdf"]
+    opened = client.get(f"{url}/{scan_id}", headers=auth("inspector"))
+    assert opened.status_code == 200 and opened.data == notice
+    assert client.get(f"{url}/{scan_id}", headers=auth("handler")).status_code == 403
+    from sqlalchemy import text
+
+    with services.sessions() as session:
+        (sealed,) = session.execute(text("SELECT sealed FROM query_scan")).one()
+    assert b"notice of assistance" not in bytes(sealed)
+    for user in ("manager", "inspector", "manager2"):
+        (item,) = items(client, auth, user)
+        decide(client, auth, user, item["id"])
+    late = client.post(url, headers=auth("clerk"), data={"file": (_io.BytesIO(b"y"), "b.pdf")},
+                       content_type="multipart/form-data")
+    assert late.status_code == 409
+    actions = [e["action"] for e in client.get("/api/v1/audit", headers=auth("manager")).json]
+    assert {"query.scan_add", "query.scan_view"} <= set(actions)

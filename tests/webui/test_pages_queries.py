@@ -1,6 +1,7 @@
 """Query approval pages through the test client: apply, approve from the task page, read under a grant, revoke."""
 from __future__ import annotations
 
+import io
 import re
 
 from tests.conftest import GOOD_FORM
@@ -86,12 +87,17 @@ def test_external_query_pages(client, auth, login):  # noqa: F811
         "csrf_token": clerk.token, "authority": "某某市人民法院", "document_number": "协查12号",
         "legal_basis": "民事诉讼法第六十七条", "purpose": "协助查询", "official_name": ["王法官", ""],
         "official_id": ["110101198001010013", ""], "numbers": form["number"], "fields": ["customer_name"],
-        "due_date": "2026-03-10"})
+        "due_date": "2026-03-10", "scans": (io.BytesIO(b"%PDF-1.4 scan"), "通知书.pdf")},
+        content_type="multipart/form-data")
     assert r.status_code == 302, r.get_data(as_text=True)
     url = r.headers["Location"]
     page = clerk.get(url).get_data(as_text=True)
     assert "某某市人民法院" in page and "11************0013" in page and "110101198001010013" not in page
     qid = url.rsplit("/", 1)[1]
+    scan_link = re.search(r'href="(/queries/\d+/scans/\d+)">通知书.pdf', page).group(1)
+    assert clerk.get(scan_link).data == b"%PDF-1.4 scan"
+    (report,) = client.get("/api/v1/tasks", headers=auth("manager"), query_string={"process": "query_approval"}).json
+    assert "通知书.pdf" in login("manager").get(f"/tasks/{report['id']}").get_data(as_text=True)
     for user in ("manager", "inspector", "manager2"):
         (item,) = client.get("/api/v1/tasks", headers=auth(user), query_string={"process": "query_approval"}).json
         client.post(f"/api/v1/tasks/{item['id']}/complete", headers=auth(user),

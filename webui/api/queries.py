@@ -1,11 +1,11 @@
 """Query approval over HTTP: apply, read, list, revoke, the access log, prints and disclosure packages (R4.4)."""
 from __future__ import annotations
 
-from flask import Response
+from flask import Response, request as http_request
 from flask_smorest import Blueprint
 
-from processes.errors import Forbidden
-from processes.queries import external, policy, prints
+from processes.errors import Forbidden, ValidationFailed
+from processes.queries import external, policy, prints, scans
 from processes.queries import service as queries
 from processes.queries.schemas import (
     AccessLogReadSchema,
@@ -110,3 +110,36 @@ def handover(body, request_id):
     return {"id": handed.id, "package_sha256": handed.package_sha256, "received_by": handed.received_by,
             "handed_at": handed.handed_at.isoformat()}, 201
 
+
+
+def _scan_json(scan) -> dict:
+    return {"id": scan.id, "filename": scan.filename, "content_type": scan.content_type, "size": scan.size,
+            "uploaded_by": scan.uploaded_by, "uploaded_at": scan.uploaded_at.isoformat()}
+
+
+@blp.route("/<int:request_id>/scans", methods=["POST"])
+@blp.doc(requestBody={"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}}}})
+def add_scan(request_id):
+    """Add a scan of the authority's documents to an external request being approved (multipart `file`)."""
+    upload = http_request.files.get("file")
+    if upload is None:
+        raise ValidationFailed({"file": "请选择要上传的文件"})
+    scan = scans.add(db(), guichet().config, request=_visible(request_id), actor=actor(), filename=upload.filename or "",
+                     content_type=upload.mimetype or "", content=upload.read(scans.MAX_BYTES + 1), now=now())
+    return _scan_json(scan), 201
+
+
+@blp.route("/<int:request_id>/scans", methods=["GET"])
+def list_scans(request_id):
+    """The request's scans (names and sizes)."""
+    return [_scan_json(s) for s in scans.scans_of(db(), _visible(request_id))]
+
+
+@blp.route("/<int:request_id>/scans/<int:scan_id>", methods=["GET"])
+def get_scan(request_id, scan_id):
+    """One scan's file; audited."""
+    writing()  # each opening is audited
+    scan, content = scans.open_scan(db(), guichet().config, request=_visible(request_id), scan_id=scan_id,
+                                    actor=actor(), now=now())
+    return attachment_response(scan.filename, scan.content_type, content)

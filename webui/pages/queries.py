@@ -8,7 +8,7 @@ from flask_login import login_required
 from engine.errors import EngineError
 from processes.errors import Forbidden, ValidationFailed
 from processes.forms import service as forms
-from processes.queries import external, policy, prints
+from processes.queries import external, policy, prints, scans
 from processes.queries import service as queries
 from processes.queries.models import AUTHORITIES, STATUSES
 
@@ -105,6 +105,15 @@ def new_external():
         db().rollback()
         return _external_page(values=values, errors={**exc.details["fields"], **_unknown(unknown)},
                               message=exc.message, status=422)
+    try:
+        for upload in request.files.getlist("scans"):
+            if upload and upload.filename:
+                scans.add(db(), services.config, request=created, actor=actor(), filename=upload.filename,
+                          content_type=upload.mimetype or "", content=upload.read(scans.MAX_BYTES + 1), now=now())
+    except ValidationFailed as exc:
+        db().rollback()  # nothing is registered without the scans that came with it
+        return _external_page(values=values, errors={"scans": exc.details["fields"].get("file", exc.message)},
+                              message=exc.message, status=422)
     flash(_("外部查询 %(number)s 已登记, 已报上级审阅", number=created.number))
     return redirect(url_for("queries.detail", request_id=created.id))
 
@@ -129,13 +138,16 @@ def detail(request_id: int):
     given = queries.grant_of(session, found)
     state = queries.status(found, given, now())
     log = queries.access_log(session, found) if policy.may_read_access_log(session, user, found) else None
+    named = queries.forms_of(session, found)
     return render_template(
         "query_detail.html", query=found, grant=given, state=state, statuses=STATUSES,
-        decisions=queries.decisions_of(session, found), forms=queries.forms_of(session, found), log=log,
+        decisions=queries.decisions_of(session, found), forms=named, log=log,
+        field_labels=queries.field_labels(named, found.fields),
         may_revoke=state == "approved" and given is not None and policy.may_revoke(session, user, found),
         live=state == "approved" and given is not None and given.grantee == user.username,
         officials=external.officials_of(session, found) if found.kind == "external" else [],
         handovers=external.handovers_of(session, found) if found.kind == "external" else [],
+        scans=scans.scans_of(session, found) if found.kind == "external" else [],
         may_disclose=found.kind == "external" and state == "approved" and policy.may_handle_disclosure(session, user,
                                                                                                      found))
 
@@ -169,6 +181,16 @@ def disclosure(request_id: int, fmt: str):
     content, kind, name = external.package_files(db(), guichet().config, _visible(request_id), actor=actor(),
                                                  now=now(), fmt=fmt)
     return attachment_response(name, kind, content)
+
+
+@bp.route("/queries/<int:request_id>/scans/<int:scan_id>")
+@login_required
+def scan(request_id: int, scan_id: int):
+    """Open a scan of the authority's documents (audited)."""
+    writing()  # each opening is audited
+    found, content = scans.open_scan(db(), guichet().config, request=_visible(request_id), scan_id=scan_id,
+                                     actor=actor(), now=now())
+    return attachment_response(found.filename, found.content_type, content)
 
 
 @bp.route("/queries/<int:request_id>/handover", methods=["POST"])

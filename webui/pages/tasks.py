@@ -11,6 +11,7 @@ from processes.errors import Forbidden
 from processes.forms.models import Form, TemplateVersion
 from processes.inbox import actions
 from processes.org import service as org
+from processes.queries import scans
 from processes.queries import service as queries
 from processes.queries.models import QueryRequest
 from processes.templates import service as templates
@@ -29,6 +30,7 @@ def _page(item: WorkItem, *, errors=None, message=None, values=None, status=200)
     reviews = templates.reviews_of(session, [version.id])[version.id] if version else []
     hop = session.get(WorkItem, item.parent_id) if item.parent_id else None
     query = session.get(QueryRequest, item.ref_id) if item.ref_type == "query_request" else None
+    query_forms = queries.forms_of(session, query) if query else []
     decisions = actions.decisions(session, services.runtime, item) if item.status == "open" else []
     colleagues = org.members_of(session, hop.candidate_group) if item.kind == "escalation" and hop is not None else []
     can_assign = transfer.may_assign(session, user, item)
@@ -36,7 +38,8 @@ def _page(item: WorkItem, *, errors=None, message=None, values=None, status=200)
     return render_template("task.html", item=item, form=form, hop=hop, decisions=decisions, colleagues=colleagues,
                            can_assign=can_assign, members=members,
                            version=version, reviews=reviews, query=query,
-                           query_forms=queries.forms_of(session, query) if query else [],
+                           query_forms=query_forms, query_field_labels=queries.field_labels(query_forms, query.fields)
+                           if query else [], query_scans=scans.scans_of(session, query) if query else [],
                            handovers=transfer.handovers_of(session, form.id) if form else [], errors=errors or {},
                            message=message, values=values or {}, now=now(), user=user), status
 
