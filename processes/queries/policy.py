@@ -50,8 +50,10 @@ def ensure_may_decide(session: Session, actor: User, request: QueryRequest, step
     """Approvers of each step; never the applicant (no approving one's own application)."""
     if actor.username == request.applicant:
         raise Forbidden("不能审批自己的查询申请")
-    if step in ("head_review", "superior_report"):
-        allowed = item.assignee == actor.username
+    if item.assignee == actor.username:  # routed to them, or taken over by the superior of a late step
+        allowed = True
+    elif step in ("head_review", "superior_report"):
+        allowed = False
     elif step == "compliance_review":
         allowed = COMPLIANCE in actor.groups
     else:

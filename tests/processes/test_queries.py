@@ -251,6 +251,17 @@ def test_late_approval_escalates_to_the_approvers_superior(client, auth, submit_
     escalations = [i for i in client.get("/api/v1/tasks", headers=auth("manager")).json
                    if i["kind"] == "escalation" and i["process"] == "query_approval"]
     assert len(escalations) == 1 and escalations[0]["escalation_level"] == 1  # head's superior, like a handover
+    esc = escalations[0]["id"]
+    assert client.post(f"/api/v1/queries/escalations/{esc}/urge", headers=auth("head")).status_code == 403
+    assert client.post(f"/api/v1/queries/escalations/{esc}/urge", headers=auth("manager")).json["assignee"] == "head"
+    assert decide(client, auth, "manager", item["id"]).status_code == 403  # not theirs until taken over
+    taken = client.post(f"/api/v1/queries/escalations/{esc}/take-over", headers=auth("manager"))
+    assert taken.status_code == 200 and taken.json["assignee"] == "manager"
+    assert decide(client, auth, "manager", item["id"], comment="上级接办, 同意").status_code == 200
+    assert client.get("/api/v1/queries?mine=1", headers=auth("handler")).json[0]["status"] == "approved"
+    assert client.post(f"/api/v1/queries/escalations/{esc}/urge", headers=auth("manager")).status_code in (404, 409)
+    actions = [e["action"] for e in client.get("/api/v1/audit", headers=auth("manager")).json]
+    assert {"query.urge", "query.take_over"} <= set(actions)
 
 
 def test_demo_shows_one_pending_and_one_approved_query(services, client, auth, clock):

@@ -109,3 +109,26 @@ def test_external_query_pages(client, auth, login):  # noqa: F811
     assert clerk.get(f"/queries/{qid}/disclosure.txt").status_code == 404
     r = clerk.post(f"/queries/{qid}/handover", data={"csrf_token": clerk.token, "received_by": "王法官", "note": ""})
     assert r.status_code == 302 and "王法官" in clerk.get(url).get_data(as_text=True)
+
+
+def test_late_step_escalation_page_urges_and_takes_over(client, auth, login, services, clock):  # noqa: F811
+    from engine.db import unit_of_work
+    from engine.models import ProcessInstance
+
+    form = submit_form(client, auth)
+    client.post("/api/v1/queries", headers=auth("handler"), json={
+        "form_ids": [form["id"]], "fields": ["customer_name"], "purpose": "复核", "days": 1})
+    clock.advance(hours=8, minutes=1)
+    with unit_of_work(services.sessions) as session:
+        for instance in session.query(ProcessInstance).filter_by(status="running", process_key="query_approval"):
+            services.runtime.fire_timers(session, instance.id, clock.now)
+    (esc,) = [i for i in client.get("/api/v1/tasks", headers=auth("manager")).json if i["kind"] == "escalation"]
+    manager = login("manager")
+    page = manager.get(f"/tasks/{esc['id']}").get_data(as_text=True)
+    assert f"/queries/escalations/{esc['id']}/take-over" in page and "复核" in page
+    assert manager.post(f"/queries/escalations/{esc['id']}/urge", data={"csrf_token": manager.token}).status_code == 302
+    head = login("head")
+    assert head.post(f"/queries/escalations/{esc['id']}/urge", data={"csrf_token": head.token}).status_code == 403
+    r = manager.post(f"/queries/escalations/{esc['id']}/take-over", data={"csrf_token": manager.token})
+    assert r.status_code == 302 and "/tasks/" in r.headers["Location"]
+    assert "批准" in manager.get(r.headers["Location"]).get_data(as_text=True)

@@ -5,7 +5,7 @@ from flask import Response, request as http_request
 from flask_smorest import Blueprint
 
 from processes.errors import Forbidden, ValidationFailed
-from processes.queries import external, policy, prints, scans
+from processes.queries import escalation, external, policy, prints, scans
 from processes.queries import service as queries
 from processes.queries.schemas import (
     AccessLogReadSchema,
@@ -143,3 +143,17 @@ def get_scan(request_id, scan_id):
     scan, content = scans.open_scan(db(), guichet().config, request=_visible(request_id), scan_id=scan_id,
                                     actor=actor(), now=now())
     return attachment_response(scan.filename, scan.content_type, content)
+
+
+@blp.route("/escalations/<item_id>/urge", methods=["POST"])
+def urge(item_id):
+    """催办: the superior of a late approval step reminds whoever holds it."""
+    step = escalation.urge(db(), guichet().runtime, item_id=item_id, actor=actor(), now=now())
+    return {"step_item_id": step.id, "assignee": step.assignee}
+
+
+@blp.route("/escalations/<item_id>/take-over", methods=["POST"])
+def take_over(item_id):
+    """接办: the superior of a late approval step takes it over and decides it."""
+    step = escalation.take_over(db(), guichet().runtime, item_id=item_id, actor=actor(), now=now())
+    return {"step_item_id": step.id, "assignee": step.assignee}

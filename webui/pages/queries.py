@@ -8,7 +8,7 @@ from flask_login import login_required
 from engine.errors import EngineError
 from processes.errors import Forbidden, ValidationFailed
 from processes.forms import service as forms
-from processes.queries import external, policy, prints, scans
+from processes.queries import escalation, external, policy, prints, scans
 from processes.queries import service as queries
 from processes.queries.models import AUTHORITIES, STATUSES
 
@@ -209,6 +209,24 @@ def handover(request_id: int):
         return redirect(url_for("queries.detail", request_id=request_id))
     flash(_("已登记交付"))
     return redirect(url_for("queries.detail", request_id=request_id))
+
+
+@bp.route("/queries/escalations/<item_id>/urge", methods=["POST"])
+@login_required
+def urge(item_id: str):
+    """催办 a late approval step."""
+    escalation.urge(db(), guichet().runtime, item_id=item_id, actor=actor(), now=now())
+    flash(_("已催办"))
+    return redirect(url_for("tasks.detail", item_id=item_id))
+
+
+@bp.route("/queries/escalations/<item_id>/take-over", methods=["POST"])
+@login_required
+def take_over(item_id: str):
+    """接办 a late approval step: it moves to the superior's inbox."""
+    step = escalation.take_over(db(), guichet().runtime, item_id=item_id, actor=actor(), now=now())
+    flash(_("已接办, 该事项已转入您的待办"))
+    return redirect(url_for("tasks.detail", item_id=step.id))
 
 
 def granted_form_page(form, grant):
