@@ -100,7 +100,7 @@ def file_external(session: Session, runtime: Runtime, config: dict, *, actor: Us
     for seq, (name, number) in enumerate(officials):
         session.add(QueryOfficial(request_id=request.id, seq=seq, name=name, id_number_masked=mask_id(number),
                                   id_number_sealed=personal.encrypt(key, request.id, f"official:{seq}", number)))
-    return service._start(session, runtime, config, request, actor=actor, now=now,
+    return service.start_approval(session, runtime, config, request, actor=actor, now=now,
                           data={"kind": "external", "special": True, "deadline": deadline.isoformat()})
 
 

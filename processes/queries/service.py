@@ -100,13 +100,14 @@ def file_internal(session: Session, runtime: Runtime, config: dict, *, actor: Us
                            department_id=actor.department_id, form_ids=[f.id for f in forms], fields=codes,
                            purpose=check_purpose(purpose), days=days, copy=copy, special=sensitive or copy,
                            created_at=now)
-    return _start(session, runtime, config, request, actor=actor, now=now,
+    return start_approval(session, runtime, config, request, actor=actor, now=now,
                   data={"kind": "internal", "special": request.special,
                         "approval_sla": config.get("queries", {}).get("approval_sla", "PT8H")})
 
 
-def _start(session: Session, runtime: Runtime, config: dict, request: QueryRequest, *, actor: User, now: datetime,
-           data: dict) -> QueryRequest:
+def start_approval(session: Session, runtime: Runtime, config: dict, request: QueryRequest, *, actor: User,
+                   now: datetime, data: dict) -> QueryRequest:
+    """Number a new application, start its approval (`data`: references and switches only) and route the first step."""
     session.add(request)
     session.flush()
     local = now.astimezone(ZoneInfo(config["app"]["timezone"]))
