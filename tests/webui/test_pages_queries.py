@@ -55,6 +55,7 @@ def test_internal_query_through_the_pages(app, client, auth, login, clock):  # n
 
     log = manager.get(query_url).get_data(as_text=True)
     assert "access-log" in log and "(1)" in log and "撤销授权" in log and f"#{grant_id}" in log
+    assert "<td>客户名称</td>" in log and f"<td>{form['number']}</td>" in log
     clock.advance(days=2, minutes=1)
     assert archivist.get(f"/forms/{form['id']}").status_code == 403  # the page already open stops at expiry
     assert "已到期" in archivist.get(query_url).get_data(as_text=True)

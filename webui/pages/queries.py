@@ -142,7 +142,8 @@ def detail(request_id: int):
     return render_template(
         "query_detail.html", query=found, grant=given, state=state, statuses=STATUSES,
         decisions=queries.decisions_of(session, found), forms=named, log=log,
-        field_labels=queries.field_labels(named, found.fields),
+        field_labels=queries.field_labels(named, found.fields), form_numbers={f.id: f.number for f in named},
+        labels_of=lambda codes: queries.field_labels(named, codes),
         may_revoke=state == "approved" and given is not None and policy.may_revoke(session, user, found),
         live=state == "approved" and given is not None and given.grantee == user.username,
         officials=external.officials_of(session, found) if found.kind == "external" else [],
