@@ -71,3 +71,6 @@ def seed_stages(session: Session, runtime: Runtime, config: dict) -> None:
     from .demo_history import seed_history
 
     seed_history(session, runtime, config, count=config["app"].get("demo_history_forms", 300))
+    from .queries.demo import seed_queries
+
+    seed_queries(session, runtime, config)
