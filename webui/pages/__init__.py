@@ -18,8 +18,8 @@ def init_pages(app) -> None:
     app.context_processor(_globals)
 
 
-# Only these files of node_modules are served: the viewer/modeler bundles and their CSS, and htmx.
-VENDOR_ALLOWED = ("bpmn-js/dist/", "htmx.org/dist/")
+# Only these files of node_modules are served: the viewer/modeler bundles and their CSS, htmx and Chart.js.
+VENDOR_ALLOWED = ("bpmn-js/dist/", "htmx.org/dist/", "chart.js/dist/")
 
 
 def _vendor(filename: str):
