@@ -73,3 +73,6 @@ def seed_stages(session: Session, runtime: Runtime, config: dict) -> None:
     from .demo_history import seed_history
 
     seed_history(session, runtime, config, count=config["app"].get("demo_history_forms", 300))
+    from .supervision.demo import seed_supervision
+
+    seed_supervision(session, runtime, config)
