@@ -57,7 +57,7 @@ def _load(path: str, *, forms: int, hops_per_form: int, version_id: int, departm
         FROM n JOIN dept d ON d.k = (i * 7) % :nd""", p)
     db.commit()
     say("  kpi data: corrections …")
-    db.execute(f"""
+    db.execute("""
         INSERT INTO correction (form_id, seq, field, old_value, new_value, reason, corrected_by, corrected_at, signature)
         SELECT id, 1, 'content', 'a', 'b', '填错', created_by, submitted_at, 'bench' FROM form WHERE id % 20 = 0""")
     db.commit()
