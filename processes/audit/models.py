@@ -28,6 +28,7 @@ ACTIONS = {
     "form.attach": N_("上传附件"),
     "form.attachment_view": N_("查看附件"),
     "inspection.run": N_("监督检查"),
+    "inspection.finding": N_("添加检查发现"),
     "inspection.close": N_("检查评价"),
     "rectification.issue": N_("下发整改通知书"),
     "rectification.respond": N_("整改反馈"),

@@ -135,6 +135,8 @@ def add_finding(session: Session, *, inspection: Inspection, actor: User, data: 
                       records=[], created_by=actor.username, created_at=now)
     session.add(finding)
     session.flush()
+    audit.record(session, actor=actor.username, action="inspection.finding", object_type="inspection",
+                 object_id=inspection.id, now=now, details={"number": inspection.number})
     return finding
 
 

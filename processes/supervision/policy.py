@@ -48,14 +48,14 @@ def ensure_hr(user: User) -> None:
         raise Forbidden("只有人力资源可以记录考核评价和培训")
 
 
-def may_see_notice(user: User, notice: RectificationNotice) -> bool:
-    """Oversight, and the notified department."""
-    return user.role in OVERSIGHT or department_of(user) == notice.department
+def may_see_notice(user: User, notice: RectificationNotice, escalated_to: set[str] = frozenset()) -> bool:
+    """Oversight, the notified department, and superiors a late notice was escalated to."""
+    return user.role in OVERSIGHT or department_of(user) == notice.department or user.username in escalated_to
 
 
-def ensure_see_notice(user: User, notice: RectificationNotice) -> None:
+def ensure_see_notice(user: User, notice: RectificationNotice, escalated_to: set[str] = frozenset()) -> None:
     """Raise Forbidden unless the user may read the notice."""
-    if not may_see_notice(user, notice):
+    if not may_see_notice(user, notice, escalated_to):
         raise Forbidden("您无权查看该整改通知书")
 
 

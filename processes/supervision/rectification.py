@@ -20,13 +20,13 @@ from ..errors import Conflict, Invalid, NotFound, ValidationFailed, written
 from ..org import service as org
 from ..org.models import User
 from . import policy
-from .models import RectificationEvidence, RectificationNotice, RectificationStep
+from .models import Finding, RectificationEvidence, RectificationNotice, RectificationStep
 
 PROCESS_KEY = "rectification"
 RESPOND_STEP, REINSPECT_STEP = "respond", "reinspect"
 DECISIONS = {"respond": "反馈整改情况", "pass": "复查通过", "fail": "复查不通过"}
 DEPARTMENT_LANE, INSPECTOR_LANE = "整改部门负责人", "监督检查人员"
-EVIDENCE_LIMIT = 5 * 1024 * 1024
+EVIDENCE_LIMIT = 2 * 1024 * 1024  # the app's request limit (MAX_CONTENT_LENGTH) refuses larger ones first
 
 
 def _deadline(value, now: datetime, field: str = "deadline") -> datetime:
@@ -65,6 +65,8 @@ def issue(session: Session, runtime: Runtime, *, actor: User, data: dict, now: d
         deadline = _deadline(data.get("deadline"), now)
     except ValidationFailed as exc:
         raise ValidationFailed({**problems, **exc.details["fields"]}, message=exc.message) from None
+    if finding_id is not None and session.get(Finding, finding_id) is None:
+        problems["finding_id"] = "找不到该检查发现"
     if problems:
         raise ValidationFailed(problems)
     year = now.year
@@ -247,3 +249,18 @@ def notice_document(session: Session, notice: RectificationNotice, *, issuer: st
             "step_rows": [[s.round, DECISIONS.get(s.decision, s.decision), s.text, local(s.new_deadline),
                            org.display_name(session, s.decided_by), local(s.decided_at)] for s in steps_of(session, notice.id)],
             "content_sha256": content_sha256(content), "zone": zone}
+
+
+def escalated_to(session: Session, notice: RectificationNotice) -> set[str]:
+    """The superiors a late notice was escalated to (they may read it)."""
+    from engine.models import WorkItem
+
+    if notice.process_instance_id is None:
+        return set()
+    return set(session.scalars(select(WorkItem.assignee).where(WorkItem.instance_id == notice.process_instance_id,
+                                                               WorkItem.kind == "escalation")))
+
+
+def ensure_readable(session: Session, actor: User, notice: RectificationNotice) -> None:
+    """Raise Forbidden unless the actor may read the notice (policy.may_see_notice)."""
+    policy.ensure_see_notice(actor, notice, escalated_to(session, notice))

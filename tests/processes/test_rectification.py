@@ -109,6 +109,8 @@ def test_bad_input_is_refused_with_nothing_written(client, auth):
     assert r.status_code == 422 and "期限" in r.json["message"] and "deadline" in r.json["fields"]
     r = issue(client, auth, deadline="下周一")
     assert r.status_code == 422 and "deadline" in r.json["fields"]
+    r = issue(client, auth, finding_id=999)
+    assert r.status_code == 422 and "finding_id" in r.json["fields"]
     r = issue(client, auth, department="不存在的部门", problem="")
     assert r.status_code == 422 and {"department", "problem"} <= set(r.json["fields"])
     r = issue(client, auth, deadline="2026-03-10T10:00:00")
@@ -140,6 +142,7 @@ def test_overdue_notice_escalates_to_the_heads_superior(client, auth, clock, ser
     scheduler.tick()
     (escalation,) = [i for i in client.get("/api/v1/tasks", headers=auth("manager")).json if i["kind"] == "escalation"]
     assert escalation["escalation_level"] == 1 and escalation["assignee"] == "manager"
+    assert client.get(f"/api/v1/rectifications/{notice['id']}", headers=auth("manager")).status_code == 200
     assert client.get(f"/api/v1/rectifications/{notice['id']}", headers=auth("inspector")).json["overdue"] is True
     (item,) = items(client, auth, "head")
     assert item["escalation_level"] == 1

@@ -121,7 +121,7 @@ def issue():
 
 def _notice(notice_id: int):
     notice = rectification.get(db(), notice_id)
-    policy.ensure_see_notice(actor(), notice)
+    rectification.ensure_readable(db(), actor(), notice)
     return notice
 
 

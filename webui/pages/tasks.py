@@ -50,7 +50,7 @@ def _item(item_id: str) -> WorkItem:
 def detail(item_id: str):
     """The task page; a rectification step is worked on its notice's page."""
     item = _item(item_id)
-    if item.ref_type == "rectification" and item.kind == "task":
+    if item.ref_type == "rectification":
         return redirect(url_for("inspections.notice", notice_id=item.ref_id))
     return _page(item)
 
