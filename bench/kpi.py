@@ -53,8 +53,8 @@ def _load(path: str, *, forms: int, hops_per_form: int, version_id: int, departm
             {TS.format("CAST(((i - 1) / :per) * :step AS INTEGER) + (i % :per) * 3600 + 14400")},
             {TS.format("CAST(((i - 1) / :per) * :step AS INTEGER) + (i % :per) * 3600 + 7200")},
             printf('user_%d_%d', d.k, i % 3), CASE WHEN i % 33 = 0 THEN 'returned' ELSE 'completed' END,
-            CASE WHEN i % 10 = 0 THEN 1 ELSE 0 END, CASE WHEN i % 10 = 0 THEN '客户补件' END, NULL
-        FROM n JOIN dept d ON d.k = (i * 7) % :nd""", p)
+            CASE WHEN (i / 7) % 10 = 0 THEN 1 ELSE 0 END, CASE WHEN (i / 7) % 10 = 0 THEN '客户补件' END, NULL
+        FROM n JOIN dept d ON d.k = ((i - 1) / :per + i) % :nd""", p)
     db.commit()
     say("  kpi data: corrections …")
     db.execute("""

@@ -162,9 +162,10 @@ def upgrade() -> None:
 
     with op.batch_alter_table('form', schema=None) as batch_op:
         batch_op.create_index('ix_form_kpi', ['submitted_at', 'department_id', 'created_by'], unique=False)
+        batch_op.create_index('ix_form_kpi_department', ['department_id', 'submitted_at', 'created_by'], unique=False)
 
     with op.batch_alter_table('handover', schema=None) as batch_op:
-        batch_op.create_index('ix_handover_kpi', ['completed_at', 'to_department', 'completed_by', 'overdue', 'status'], unique=False)
+        batch_op.create_index('ix_handover_kpi', ['to_department', 'completed_at', 'completed_by', 'overdue', 'status'], unique=False)
 
 
 
@@ -173,6 +174,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_handover_kpi')
 
     with op.batch_alter_table('form', schema=None) as batch_op:
+        batch_op.drop_index('ix_form_kpi_department')
         batch_op.drop_index('ix_form_kpi')
 
     with op.batch_alter_table('rectification_step', schema=None) as batch_op:

@@ -109,11 +109,19 @@ def _accuracy(session: Session, rules: Rules, start, end, *, department_id=None,
 def _circulation(session: Session, rules: Rules, start, end, *, department=None, person=None, group=()):
     query = select(*group, func.count(), func.sum(case((Handover.overdue.is_(False), 1), else_=0))).where(
         Handover.completed_at >= start, Handover.completed_at < end, Handover.status.in_(_hop_statuses(rules)))
-    if department is not None:
-        query = query.where(Handover.to_department == department)
+    # The index leads with the department: name them all, so that each is one range of it.
+    query = query.where(Handover.to_department == department if department is not None
+                        else Handover.to_department.in_(_hop_departments(session)))
     if person is not None:
         query = query.where(Handover.completed_by == person)
     return session.execute(query.group_by(*group) if group else query).all()
+
+
+def _hop_departments(session: Session) -> list[str]:
+    """Every queue a hop can be handed to: the departments, and the lanes that name a role."""
+    from ..org import service as org
+
+    return sorted(set(_department_ids(session)) | set(org.ROLE_LANES))
 
 
 def _department_ids(session: Session) -> dict[str, int]:
@@ -302,8 +310,8 @@ def records(session: Session, config: dict, metric: str, period: Period, *, depa
                        Handover.late_reason).join(Form, Form.id == Handover.form_id).where(
             and_(Handover.completed_at >= start, Handover.completed_at < end,
                  Handover.status.in_(_hop_statuses(rules))))
-        if department is not None:
-            query = query.where(Handover.to_department == department)
+        query = query.where(Handover.to_department == department if department is not None
+                            else Handover.to_department.in_(_hop_departments(session)))
         if person is not None:
             query = query.where(Handover.completed_by == person)
         total = session.scalar(select(func.count()).select_from(query.subquery()))

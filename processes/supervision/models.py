@@ -17,9 +17,12 @@ RATINGS = {"commend": "表彰", "criticise": "通报批评"}
 TOPICS = {"archives_law": "档案法", "pipl": "个人信息保护法", "consumer_rights": "消费者权益保护法",
           "regulation": "业务单管理办法"}
 
-# The KPIs read forms by submission time and hops by completion time (R5.4): these keep those reads on an index.
+# The KPIs read forms by submission time and hops by completion time (R5.4), for the company or one department:
+# these keep those reads on an index. Hops have one index only (they are written on every step): company-wide
+# reads name every department, so each is a range of it.
 Index("ix_form_kpi", Form.submitted_at, Form.department_id, Form.created_by)
-Index("ix_handover_kpi", Handover.completed_at, Handover.to_department, Handover.completed_by, Handover.overdue,
+Index("ix_form_kpi_department", Form.department_id, Form.submitted_at, Form.created_by)
+Index("ix_handover_kpi", Handover.to_department, Handover.completed_at, Handover.completed_by, Handover.overdue,
       Handover.status)
 
 
