@@ -166,11 +166,13 @@ def upgrade() -> None:
 
     with op.batch_alter_table('handover', schema=None) as batch_op:
         batch_op.create_index('ix_handover_kpi', ['to_department', 'completed_at', 'completed_by', 'overdue', 'status'], unique=False)
+        batch_op.create_index('ix_handover_form_kind', ['form_id', 'kind'], unique=False)
 
 
 
 def downgrade() -> None:
     with op.batch_alter_table('handover', schema=None) as batch_op:
+        batch_op.drop_index('ix_handover_form_kind')
         batch_op.drop_index('ix_handover_kpi')
 
     with op.batch_alter_table('form', schema=None) as batch_op:

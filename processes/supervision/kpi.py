@@ -263,6 +263,9 @@ def ranking(session: Session, config: dict, period: Period, *, department: str |
         start, end = periods.month_bounds(first, zone)[0], periods.month_bounds(last, zone)[1]
         for key, found in fresh_breakdown(session, config, start, end).items():
             _add(per_key.setdefault(key, _empty()), found)
+    if department is None:  # every department is ranked, those with nothing to count as "no data"
+        for name in _department_ids(session):
+            per_key.setdefault((name, ""), _empty())
     rows = []
     for (dept, who), found in per_key.items():
         if (department is None and who == "" and dept) or (department is not None and dept == department and who):

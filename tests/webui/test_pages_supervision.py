@@ -123,6 +123,8 @@ def test_training_and_appraisal_pages(login):
     r = hr.post("/supervision/appraisals", data={"quarter": "2026Q1", "subject_type": "department", "subject": "信贷部",
                                                  "rating": "commend", "note": "及时", "csrf_token": hr.token})
     assert r.status_code == 302 and "表彰" in hr.get("/supervision/training").get_data(as_text=True)
+    dashboard = hr.get("/supervision/?period=2026-03").get_data(as_text=True)
+    assert "考核评价 2026Q1" in dashboard
     bad = hr.post("/supervision/appraisals", data={"quarter": "Q1", "subject_type": "department", "subject": "信贷部",
                                                    "rating": "commend", "csrf_token": hr.token})
     assert bad.status_code == 422 and "2026Q4" in bad.get_data(as_text=True)

@@ -46,7 +46,10 @@ def dashboard():
     people = kpi.ranking(session, config, period, department=department) if department and person is None else []
     for row in people:
         row["name"] = org.display_name(session, row["person"])
-    return render_template("supervision_dashboard.html", figures=figures, trend=trend, ranking=ranking, people=people,
+    quarter = None if period.kind == "year" else period.label if period.kind == "quarter" else \
+        f"{period.label[:4]}Q{(int(period.label[5:7]) - 1) // 3 + 1}"
+    ratings = {(a.subject_type, a.subject): a for a in training.appraisals(session, quarter)} if quarter else {}
+    return render_template("supervision_dashboard.html", figures=figures, ratings=ratings, quarter=quarter, trend=trend, ranking=ranking, people=people,
                            metrics=kpi.METRICS, definitions=kpi.Rules.of(config).definitions(), period=period,
                            department=department, person=person, departments=list(session.scalars(select(Department.name).order_by(Department.id))),
                            chart={"trend": trend, "ranking": ranking, "people": people, "labels": kpi.METRICS})
