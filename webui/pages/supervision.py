@@ -39,7 +39,9 @@ def dashboard():
     """KPI cards with their definitions, the monthly trend, the department ranking and the ranking within one."""
     period, department, person = _scope()
     session, config = db(), guichet().config
-    figures = kpi.figures(session, config, period, department=department, person=person, compare=True)
+    # Recomputing frozen months costs a fresh read of them: by default for one month, for longer periods on request.
+    compare = period.kind == "month" or request.args.get("compare") == "1"
+    figures = kpi.figures(session, config, period, department=department, person=person, compare=compare)
     months = periods.recent_months(now(), kpi.zone_of(config), 12) if period.kind == "month" else list(period.months)
     trend = kpi.trend(session, config, months, department=department, person=person)
     ranking = kpi.ranking(session, config, period) if person is None and department is None else []
