@@ -55,8 +55,11 @@ def _item(item_id: str) -> WorkItem:
 @bp.route("/tasks/<item_id>")
 @login_required
 def detail(item_id: str):
-    """The task page."""
-    return _page(_item(item_id))
+    """The task page; a rectification step is worked on its notice's page."""
+    item = _item(item_id)
+    if item.ref_type == "rectification":
+        return redirect(url_for("inspections.notice", notice_id=item.ref_id))
+    return _page(item)
 
 
 @bp.route("/tasks/<item_id>/claim", methods=["POST"])
