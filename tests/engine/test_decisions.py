@@ -81,10 +81,9 @@ def test_deploy_refuses_a_declared_value_no_path_takes():
     assert any(p.startswith("hop_credit: 声明的决定 “complete” 没有对应的出口条件") for p in found)
 
 
-def test_the_shipped_diagrams_declare_their_decisions():
+def test_the_shipped_diagrams_declare_their_decisions(services):
     for path in Path("bpmn").glob("*.bpmn"):
-        parse(path.read_text("utf-8"), operations={"escalate", "publish_template", "reject_template", "deploy_request",
-                                                   "reject_request"})
+        parse(path.read_text("utf-8"), operations=services.runtime.operations, functions=services.runtime.functions)
 
 
 def test_a_function_registered_after_the_runtime_was_built_reaches_the_scripts(services):
