@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from engine.runtime import Runtime
 
+from .archive.custody import ensure_room
 from .forms.service import ensure_general_template
 from .org.models import Department, User
 from .templates.models import TemplateReview
@@ -30,6 +31,7 @@ USERS = [
     ("archivist", "赵档案员(档案室)", "archivist", "archive", "manager"),
     ("inspector", "刘稽核(风险合规部)", "inspector", "compliance", "manager"),
 ]
+ARCHIVE_ROOM = "一号档案室"  # kept by the archivist
 HEADS = {"credit": "head", "management": "manager", "counter": "manager"}
 
 
@@ -50,6 +52,7 @@ def seed_demo(session: Session, *, password_hash: str, now: datetime) -> list[tu
             session.flush()
     for dept, username in HEADS.items():
         depts[dept].head_id = users[username].id
+    ensure_room(session, name=ARCHIVE_ROOM, keeper="archivist")
     general = ensure_general_template(session, now=now, department_id=depts["counter"].id)
     _record_general_approval(session, general, now)
     return [(u, d, r) for u, d, r, _dep, _sup in USERS]

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import request
 from flask_smorest import Blueprint
 
+from processes.archive import service as archive
 from processes.errors import ValidationFailed
 from processes.forms import amendments, attachments
 from processes.forms import service as forms
@@ -44,6 +45,8 @@ def read(form_id):
     """One form, with its process instance id."""
     form = forms.get_form(db(), form_id)
     ensure_can_view_form(db(), actor(), form)
+    filing = archive.filing_of_form(db(), form.id)
+    form.archival_code, form.volume_id = (filing.archival_code, filing.volume_id) if filing else (None, None)
     return form
 
 
