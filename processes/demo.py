@@ -71,6 +71,8 @@ def _record_general_approval(session: Session, version, now: datetime) -> None:
 
 def seed_stages(session: Session, runtime: Runtime, config: dict) -> None:
     """Give each stage its demo records (after seed_demo and the diagrams' deployment), each at its own past times."""
+    from .archive.demo import seed_archive
     from .demo_history import seed_history
 
     seed_history(session, runtime, config, count=config["app"].get("demo_history_forms", 300))
+    seed_archive(session, runtime, config)
