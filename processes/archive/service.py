@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -34,12 +34,6 @@ def queue(session: Session, *, limit: int = 200) -> list[Form]:
     return list(session.scalars(
         select(Form).outerjoin(Filing, Filing.form_id == Form.id)
         .where(Form.status == "closed", Filing.id.is_(None)).order_by(Form.closed_at, Form.id).limit(limit)))
-
-
-def queue_size(session: Session) -> int:
-    """How many closed forms wait to be filed."""
-    return session.scalar(select(func.count(Form.id)).outerjoin(Filing, Filing.form_id == Form.id)
-                          .where(Form.status == "closed", Filing.id.is_(None))) or 0
 
 
 def form_ids_of(body: object) -> list[int]:
@@ -181,7 +175,8 @@ class ArchiveFilter:
 
 def list_filings(session: Session, f: ArchiveFilter, *, before_id: int | None = None,
                  limit: int = 50) -> tuple[list[Filing], int | None]:
-    """A page of filed items, newest filed first, and the id to continue after (keyset paging, no OFFSET)."""
+    """A page of filed items, newest filed first (by 档号 under a 档号 prefix), and the id to continue after (keyset
+    paging: no OFFSET, so the thousandth page costs what the first does)."""
     query = select(Filing)
     for column, value in ((Filing.year, f.year), (Filing.business_type, f.business_type),
                           (Filing.department_id, f.department_id), (Filing.retention, f.retention),
@@ -189,11 +184,18 @@ def list_filings(session: Session, f: ArchiveFilter, *, before_id: int | None = 
         if value is not None:
             query = query.where(column == value)
     if f.code_prefix:
-        # A range on the unique index of the code, where LIKE would not use it on every database.
+        # A range on the unique index of the code (LIKE would not use it on every database), read in code order,
+        # so a prefix matching a whole year never sorts that year; the page continues below the last code shown.
         query = query.where(Filing.archival_code >= f.code_prefix, Filing.archival_code < f.code_prefix + "\uffff")
-    if before_id is not None:
-        query = query.where(Filing.id < before_id)
-    rows = list(session.scalars(query.order_by(Filing.id.desc()).limit(limit + 1)))
+        if before_id is not None:
+            query = query.where(Filing.archival_code < select(Filing.archival_code).where(Filing.id == before_id)
+                                .scalar_subquery())
+        order = Filing.archival_code.desc()
+    else:
+        if before_id is not None:
+            query = query.where(Filing.id < before_id)
+        order = Filing.id.desc()
+    rows = list(session.scalars(query.order_by(order).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, (rows[-1].id if more else None)
