@@ -150,3 +150,45 @@ def test_location_moves_and_room_visits(client, auth, closed):
     r = client.post("/api/v1/archive/room-visits", headers=auth("archivist"),
                     json={"room": "一号档案室", "visitor": "nobody", "purpose": "", "accompanied_by": "archivist"})
     assert r.status_code == 422 and set(r.json["fields"]) == {"visitor", "purpose"}
+
+
+def _close_through_the_inbox(client, auth, form_id):
+    for user in ("handler", "clerk"):
+        (item,) = [t for t in client.get("/api/v1/tasks", headers=auth(user)).json if t["kind"] == "task"]
+        assert client.post(f"/api/v1/tasks/{item['id']}/complete", headers=auth(user),
+                           json={"data": {"decision": "complete"}}).status_code == 200
+    assert client.get(f"/api/v1/forms/{form_id}", headers=auth("clerk")).json["status"] == "closed"
+
+
+def test_a_volume_with_personal_information_is_lent_only_after_management_approves(client, auth, kyc_template, clock):
+    from tests.conftest import KYC_FORM
+
+    r = client.post("/api/v1/forms", headers=auth("clerk"),
+                    json={"template_id": kyc_template, "data": KYC_FORM, "submit": True})
+    form = r.json
+    _close_through_the_inbox(client, auth, form["id"])
+    assert file(client, auth, [form["id"]]).status_code == 201
+    volume = client.post("/api/v1/archive/volumes", headers=auth("archivist"),
+                         json={"title": "含个人信息", "business_type": form["business_type"], "year": 2026}).json
+    assert client.post(f"/api/v1/archive/volumes/{volume['id']}/items", headers=auth("archivist"),
+                       json={"form_ids": [form["id"]]}).status_code == 200
+    bad = client.post("/api/v1/archive/loans", headers=auth("archivist"),
+                      json={"volume_id": volume["id"], "borrower": "nobody", "due_date": "2026-02-01"})
+    assert bad.status_code == 422 and set(bad.json["fields"]) == {"borrower", "due_date"}
+    loan = client.post("/api/v1/archive/loans", headers=auth("archivist"),
+                       json={"volume_id": volume["id"], "borrower": "handler", "due_date": "2026-03-09"})
+    assert loan.status_code == 201 and loan.json["status"] == "awaiting_approval"
+    again = client.post("/api/v1/archive/loans", headers=auth("archivist"),
+                        json={"volume_id": volume["id"], "borrower": "head", "due_date": "2026-03-09"})
+    assert again.status_code == 409
+    loan_id = loan.json["id"]
+    assert client.post(f"/api/v1/archive/loans/{loan_id}/return", headers=auth("archivist")).status_code == 409
+    for user in ("archivist", "head", "inspector"):
+        assert client.post(f"/api/v1/archive/loans/{loan_id}/approve", headers=auth(user)).status_code == 403
+    approved = client.post(f"/api/v1/archive/loans/{loan_id}/approve", headers=auth("manager"))
+    assert approved.status_code == 200 and (approved.json["status"], approved.json["approved_by"]) == ("lent", "manager")
+    (item,) = [t for t in client.get("/api/v1/tasks", headers=auth("archivist")).json if t["process"] == "archive_loan"]
+    done = client.post(f"/api/v1/tasks/{item['id']}/complete", headers=auth("archivist"), json={"data": {}})
+    assert done.status_code == 200  # returning from the inbox is recording the return
+    (back,) = client.get("/api/v1/archive/loans", headers=auth("inspector")).json
+    assert (back["status"], back["received_by"]) == ("returned", "archivist")
