@@ -301,5 +301,7 @@ def restore(file: Path, to_url: str) -> None:
     except backups.BackupError as exc:
         _say(f"恢复被拒绝 / restore refused: {exc.message}")
         sys.exit(1)
-    _say(f"已恢复 / restored {file.name} → {make_engine(to_url).url.render_as_string(hide_password=True)}"
+    from sqlalchemy.engine import make_url
+
+    _say(f"已恢复 / restored {file.name} → {make_url(to_url).render_as_string(hide_password=True)}"
          + (f" ({sum(manifest['tables'].values())} rows, audit head #{manifest['audit_head']['seq']})" if manifest else ""))

@@ -211,17 +211,21 @@ def get_loan(session: Session, loan_id: int) -> Loan:
 
 def return_loan(session: Session, runtime: Runtime, *, actor: User, loan: Loan, now: datetime) -> Loan:
     """归还: the archivist receives the volume back; the loan's task and any escalation close."""
+    item = _open_return_item(session, loan)
+    _record_return(session, runtime, actor=actor, loan=loan, item=item, now=now)
+    return loan
+
+
+def _record_return(session: Session, runtime: Runtime, *, actor: User, loan: Loan, item, now: datetime):
     policy.ensure_archivist(actor)
     if loan.status != "lent":
         raise Conflict("该借阅不在借出状态", code="not_lent")
-    item = _open_return_item(session, loan)
-    if item is not None:
-        runtime.complete(session, item, actor=actor.username, now=now, data={"decision": "complete"})
+    result = runtime.complete(session, item, actor=actor.username, now=now, data={"decision": "complete"}) if item else None
     loan.status, loan.returned_at, loan.received_by = "returned", now, actor.username
     session.flush()
     audit.record(session, actor=actor.username, action="archive.loan_return", object_type="volume",
                  object_id=loan.volume_id, now=now, details={"borrower": loan.borrower, "late": loan.overdue})
-    return loan
+    return result
 
 
 def _open_return_item(session: Session, loan: Loan):
@@ -235,22 +239,14 @@ def _open_return_item(session: Session, loan: Loan):
 
 def complete_from_inbox(session: Session, runtime: Runtime, *, item, actor: User, data: dict, now: datetime) -> StepResult:
     """The 归还 task completed from the inbox is the same as recording the return."""
-    loan = get_loan(session, item.ref_id)
-    policy.ensure_archivist(actor)
-    if loan.status != "lent":
-        raise Conflict("该借阅不在借出状态", code="not_lent")
-    result = runtime.complete(session, item, actor=actor.username, now=now, data={"decision": "complete"})
-    loan.status, loan.returned_at, loan.received_by = "returned", now, actor.username
-    audit.record(session, actor=actor.username, action="archive.loan_return", object_type="volume",
-                 object_id=loan.volume_id, now=now, details={"borrower": loan.borrower, "late": loan.overdue})
-    return result
+    return _record_return(session, runtime, actor=actor, loan=get_loan(session, item.ref_id), item=item, now=now)
 
 
-def loans(session: Session, *, open_only: bool = False, limit: int = 200) -> list[Loan]:
-    """Loans, newest first."""
+def loans(session: Session, *, volume_id: int | None = None, limit: int = 200) -> list[Loan]:
+    """Loans (of one volume, or all), newest first."""
     query = select(Loan).order_by(Loan.id.desc()).limit(limit)
-    if open_only:
-        query = query.where(Loan.status != "returned")
+    if volume_id is not None:
+        query = query.where(Loan.volume_id == volume_id)
     return list(session.scalars(query))
 
 

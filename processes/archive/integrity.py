@@ -16,7 +16,6 @@ from ..audit import service as audit
 from .models import Filing, IntegrityRun, StorageIncident
 from .service import seals_of
 
-
 CHUNK = 500
 
 

@@ -192,3 +192,8 @@ def test_a_volume_with_personal_information_is_lent_only_after_management_approv
     assert done.status_code == 200  # returning from the inbox is recording the return
     (back,) = client.get("/api/v1/archive/loans", headers=auth("inspector")).json
     assert (back["status"], back["received_by"]) == ("returned", "archivist")
+
+
+def test_a_filter_that_is_not_a_number_is_refused(client, auth):
+    r = client.get("/api/v1/archive/filings", headers=auth("inspector"), query_string={"year": "二〇二五"})
+    assert r.status_code == 422 and r.json["fields"] == {"year": "须为正整数"}

@@ -22,6 +22,7 @@ from processes.archive.schemas import (
     VolumeCreateSchema,
     VolumeReadSchema,
 )
+from processes.errors import ValidationFailed
 
 from ..auth import actor, require_bearer
 from ..context import db, guichet, now
@@ -31,17 +32,22 @@ blp = Blueprint("api_archive", __name__, url_prefix="/api/v1/archive", descripti
 blp.before_request(require_bearer)
 
 
-def _int_arg(name: str) -> int | None:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() else None
+def int_arg(name: str) -> int | None:
+    """A whole-number query parameter; absent is None, anything else is refused with a field message."""
+    value = request.args.get(name, "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or len(value) > 12:
+        raise ValidationFailed({name: "须为正整数"})
+    return int(value)
 
 
 def archive_filter() -> archive.ArchiveFilter:
     """The archive list's filters from the query string (shared with the page)."""
     args = request.args
-    return archive.ArchiveFilter(year=_int_arg("year"), business_type=args.get("business_type") or None,
-                                 department_id=_int_arg("department_id"), retention=args.get("retention") or None,
-                                 volume_id=_int_arg("volume_id"), code_prefix=args.get("code") or None)
+    return archive.ArchiveFilter(year=int_arg("year"), business_type=args.get("business_type") or None,
+                                 department_id=int_arg("department_id"), retention=args.get("retention") or None,
+                                 volume_id=int_arg("volume_id"), code_prefix=args.get("code") or None)
 
 
 @blp.route("/queue", methods=["GET"])
@@ -66,8 +72,8 @@ def list_filings():
     """The archive list, newest first, filtered (year, business_type, department_id, retention, volume_id, code
     prefix); `before` continues from the previous page's `next_before`."""
     policy.ensure_reader(actor())
-    limit = min(_int_arg("limit") or guichet().config["archive"]["page_size"], 200)
-    items, more = archive.list_filings(db(), archive_filter(), before_id=_int_arg("before"), limit=limit)
+    limit = min(int_arg("limit") or guichet().config["archive"]["page_size"], 200)
+    items, more = archive.list_filings(db(), archive_filter(), before_id=int_arg("before"), limit=limit)
     return {"items": items, "next_before": more}
 
 

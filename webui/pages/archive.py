@@ -12,7 +12,7 @@ from processes.archive import service as archive
 from processes.archive.models import RETENTION_LABELS
 from processes.errors import ValidationFailed
 
-from ..api.archive import archive_filter
+from ..api.archive import archive_filter, int_arg
 from ..auth import actor
 from ..context import db, guichet, now
 from ..downloads import attachment_response
@@ -39,8 +39,7 @@ def index():
     """The archive list: filters and keyset paging (下一页 continues before the last id shown)."""
     policy.ensure_reader(actor())
     config = guichet().config
-    before = request.args.get("before", "")
-    items, next_before = archive.list_filings(db(), archive_filter(), before_id=int(before) if before.isdigit() else None,
+    items, next_before = archive.list_filings(db(), archive_filter(), before_id=int_arg("before"),
                                               limit=config["archive"]["page_size"])
     return render_template("archive/index.html", items=items, next_before=next_before, args=request.args,
                            facets=archive.facets(db(), config),
@@ -99,7 +98,7 @@ def volume(volume_id: int):
     return render_template("archive/volume.html", volume=found, items=volumes.items_of(db(), found),
                            pages=volumes.page_count(db(), found), candidates=candidates,
                            moves=custody.movements(db(), found), rooms=custody.rooms(db()),
-                           loans=[loan for loan in custody.loans(db()) if loan.volume_id == found.id],
+                           loans=custody.loans(db(), volume_id=found.id),
                            sensitive=custody.holds_personal_data(db(), found), may_work=policy.may_work(actor()))
 
 
