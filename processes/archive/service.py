@@ -220,11 +220,11 @@ def get_filing(session: Session, filing_id: int) -> Filing:
 
 
 def facets(session: Session, config: dict) -> dict:
-    """What the archive page's filters offer, read from small tables (never a scan of the filed items)."""
-    from .models import Volume
+    """What the archive page's filters offer, read from small tables (never a scan of filed items or volumes)."""
+    from ..forms.models import FormTemplate
 
     years = session.execute(select(SEQUENCE.c.year).distinct().order_by(SEQUENCE.c.year.desc())).scalars().all()
     retentions = session.execute(select(SEQUENCE.c.retention).distinct().order_by(SEQUENCE.c.retention)).scalars().all()
-    types = set(config["archive"].get("retention", {})) | set(session.scalars(select(Volume.business_type).distinct()))
+    types = set(config["archive"].get("retention", {})) | set(session.scalars(select(FormTemplate.business_type)))
     return {"years": list(years), "retentions": list(retentions), "business_types": sorted(types),
             "departments": list(session.scalars(select(Department).order_by(Department.id)))}

@@ -11,6 +11,7 @@ from processes.archive import backups, custody, integrity, policy, volumes
 from processes.archive import service as archive
 from processes.archive.models import RETENTION_LABELS
 from processes.errors import ValidationFailed
+from processes.org import service as org
 
 from ..api.archive import archive_filter, int_arg
 from ..auth import actor
@@ -41,7 +42,8 @@ def index():
     config = guichet().config
     items, next_before = archive.list_filings(db(), archive_filter(), before_id=int_arg("before"),
                                               limit=config["archive"]["page_size"])
-    return render_template("archive/index.html", items=items, next_before=next_before, args=request.args,
+    names = {username: org.display_name(db(), username) for username in {f.responsible for f in items}}
+    return render_template("archive/index.html", items=items, next_before=next_before, args=request.args, names=names,
                            facets=archive.facets(db(), config),
                            labels={code: _(label) for code, label in RETENTION_LABELS.items()})
 
