@@ -24,3 +24,16 @@ from .archive.models import (  # noqa: F401
     Volume,
     VolumeMove,
 )
+from .queries.models import AccessGrant, AccessLog, DisclosureHandover, GrantedForm, QueryDecision, QueryOfficial, QueryRequest, QueryScan  # noqa: F401
+from .supervision.models import (  # noqa: F401
+    Appraisal,
+    Finding,
+    Inspection,
+    InspectionPlan,
+    KpiSnapshot,
+    RectificationEvidence,
+    RectificationNotice,
+    RectificationStep,
+    TrainingAttendance,
+    TrainingSession,
+)
