@@ -6,6 +6,7 @@ from engine.runtime import Runtime
 
 def register_all(runtime: Runtime, config: dict) -> None:
     """Register every stage's service-task operations and script functions with the runtime."""
+    from .external import operations as external_operations
     from .procedures import approval as deployment_approval
     from .templates import operations as template_operations
     from .transfer import operations as transfer_operations
@@ -13,3 +14,11 @@ def register_all(runtime: Runtime, config: dict) -> None:
     transfer_operations.register(runtime, config)
     template_operations.register(runtime, config)
     deployment_approval.register(runtime, config)
+    external_operations.register(runtime, config)
+
+
+def record_checks(session, config: dict) -> list[str]:
+    """Problems in sealed records each stage keeps beside the audit chain (empty when all are intact)."""
+    from .external import snapshot as external_snapshots
+
+    return external_snapshots.check_all(session, config)

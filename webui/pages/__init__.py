@@ -10,9 +10,9 @@ from .. import errors
 
 def init_pages(app) -> None:
     """Register the page blueprints and the vendored front-end packages."""
-    from . import audit, auth, forms, inbox, procedures, tasks, templates
+    from . import audit, auth, external, forms, inbox, procedures, public, tasks, templates
 
-    for module in (auth, inbox, forms, tasks, procedures, templates, audit):
+    for module in (auth, inbox, forms, tasks, procedures, templates, audit, external, public):
         app.register_blueprint(module.bp)
     app.add_url_rule("/vendor/<path:filename>", "vendor", _vendor)
     app.context_processor(_globals)

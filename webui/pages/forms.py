@@ -17,6 +17,8 @@ from flask_login import login_required
 from engine.errors import EngineError
 from engine.models import ProcessDefinition, ProcessInstance, WorkItem
 from processes.errors import ValidationFailed
+from processes.external import policy as external_policy
+from processes.external import service as external
 from processes.forms import amendments, attachments
 from processes.forms import service as forms
 from processes.forms.schemas import FIELD_TYPES
@@ -139,6 +141,8 @@ def _detail_page(form, *, revealed=None, errors=None, message=None, values=None,
         corrections=amendments.corrections_of(session, guichet().config, form) if form.corrections else [],
         may_reveal=amendments.may_reveal(session, user, form), may_correct=may_correct, revealed=revealed or {},
         errors=errors or {}, message=message, values=values or {}, attachments=attachments.of_form(session, form),
+        external_transfers=external.of_form(session, form.id),
+        may_send_out=external_policy.may_start(session, user, form),
     ), status
 
 

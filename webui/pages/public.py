@@ -1,0 +1,58 @@
+"""The only pages open without login: the recipient's receipt page and the verification of a snapshot.
+
+Both show the package, never the people: no names, contacts or form values (those travel in the package).
+"""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, render_template, request
+
+from processes.errors import ValidationFailed
+from processes.external import receipts
+
+from ..context import db, guichet, now
+
+bp = Blueprint("public", __name__)
+
+
+def _receipt_page(token: str, *, errors=None, message=None, values=None, status=200):
+    _link, transfer = receipts.open_link(db(), token, now())
+    return render_template("receipt.html", summary=receipts.summary(transfer), errors=errors or {}, message=message,
+                           values=values or {}, token=token), status
+
+
+@bp.route("/receipt/<token>", methods=["GET"])
+def receipt(token: str):
+    """签收页: the package summary and its hash; a used, revoked, expired or locked link is 410."""
+    return _receipt_page(token)
+
+
+@bp.route("/receipt/<token>", methods=["POST"])
+def sign(token: str):
+    """签收: name, position, unit and the confirmation code; a wrong code is 422 and counts towards the lock."""
+    services = guichet()
+    values = {k: request.form.get(k, "") for k in ("name", "position", "unit")}
+    try:
+        receipts.sign(db(), services.runtime, services.config, token=token, code=request.form.get("code", ""),
+                      client_address=request.remote_addr, now=now(), **values)
+    except receipts.WrongCode as exc:
+        db().commit()  # the failed attempt counts even though the answer is an error
+        if exc.locked:
+            return render_template("receipt_done.html", locked=True), 422
+        return _receipt_page(token, errors=exc.details["fields"], message=exc.message, values=values, status=422)
+    except ValidationFailed as exc:
+        db().rollback()
+        return _receipt_page(token, errors=exc.details["fields"], message=exc.message, values=values, status=422)
+    return render_template("receipt_done.html", locked=False)
+
+
+@bp.route("/verify/<sha256>")
+def verify(sha256: str):
+    """核验: whether Guichet issued this snapshot, when, to which unit, and whether it was signed for."""
+    found = receipts.verification(db(), sha256.strip().lower()[:64])
+    if request.args.get("format") == "json":
+        return jsonify({**found, "sent_at": _iso(found.get("sent_at")), "signed_at": _iso(found.get("signed_at"))})
+    return render_template("verify.html", found=found)
+
+
+def _iso(value):
+    return value.isoformat() if value is not None else None
