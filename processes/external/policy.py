@@ -45,8 +45,9 @@ def _heads(session: Session, actor: User, transfer: ExternalTransfer) -> bool:
 
 
 def may_check(session: Session, actor: User, transfer: ExternalTransfer) -> bool:
-    """核对: a second person of the sending department, never the one who asked for the transfer."""
-    return actor.username != transfer.started_by and transfer.department in actor.groups
+    """核对: a second person of the sending department (or its head), never the one who asked for the transfer."""
+    return actor.username != transfer.started_by and (transfer.department in actor.groups
+                                                      or _heads(session, actor, transfer))
 
 
 def ensure_may_check(session: Session, actor: User, transfer: ExternalTransfer) -> None:

@@ -4,6 +4,8 @@ Both show the package, never the people: no names, contacts or form values (thos
 """
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Blueprint, jsonify, render_template, request
 
 from processes.errors import ValidationFailed
@@ -50,9 +52,6 @@ def verify(sha256: str):
     """核验: whether Guichet issued this snapshot, when, to which unit, and whether it was signed for."""
     found = receipts.verification(db(), sha256.strip().lower()[:64])
     if request.args.get("format") == "json":
-        return jsonify({**found, "sent_at": _iso(found.get("sent_at")), "signed_at": _iso(found.get("signed_at"))})
+        return jsonify({k: v.isoformat() if isinstance(v, datetime) else v for k, v in found.items()})
     return render_template("verify.html", found=found)
 
-
-def _iso(value):
-    return value.isoformat() if value is not None else None
