@@ -40,25 +40,32 @@ def render_pdf(content: dict, transfer: ExternalTransfer, verify_url: str) -> by
     return documents.render_pdf(TEMPLATE, **context(content, transfer, verify_url))
 
 
-def pdf(session: Session, config: dict, *, transfer: ExternalTransfer, actor: User, verify_url: str,
-        now: datetime) -> bytes:
-    """The package as PDF for the sender; the download is audited."""
-    data = render_pdf(_content(session, config, transfer, actor), transfer, verify_url)
-    _audit(session, transfer, actor, "pdf", now)
-    return data
+def document(session: Session, config: dict, *, transfer: ExternalTransfer, actor: User, verify_url: str) -> dict:
+    """What the sender's package PDF is rendered from (plain values, usable after the transaction ends).
+
+    Rendering takes a while: the caller ends the reading transaction, renders with `render`, then records the
+    download with `record_download`, so that no lock is held (and no audit head waits) during the rendering."""
+    return context(_content(session, config, transfer, actor), transfer, verify_url) | {"transfer_id": transfer.id}
+
+
+def render(document_context: dict) -> bytes:
+    """The PDF of a `document` context."""
+    return documents.render_pdf(TEMPLATE, **{k: v for k, v in document_context.items() if k != "transfer_id"})
+
+
+def record_download(session: Session, *, document_context: dict, actor: User, fmt: str, now: datetime) -> None:
+    """The package left Guichet in the sender's hands: into the audit chain."""
+    audit.record(session, actor=actor.username, action="external_transfer.package_download",
+                 object_type="external_transfer", object_id=document_context["transfer_id"], now=now,
+                 details={"format": fmt, "snapshot_sha256": document_context["content_sha256"]})
 
 
 def as_json(session: Session, config: dict, *, transfer: ExternalTransfer, actor: User, verify_url: str,
             now: datetime) -> bytes:
     """The package as JSON (the snapshot's content and its SHA-256) for the sender; the download is audited."""
     content = _content(session, config, transfer, actor)
-    _audit(session, transfer, actor, "json", now)
+    record_download(session, document_context={"transfer_id": transfer.id, "content_sha256": transfer.snapshot_sha256},
+                    actor=actor, fmt="json", now=now)
     body = {"number": f"WY{transfer.id:06d}", "snapshot_sha256": transfer.snapshot_sha256, "verify_url": verify_url,
             "content": content}
     return json.dumps(body, ensure_ascii=False, indent=2).encode("utf-8")
-
-
-def _audit(session: Session, transfer: ExternalTransfer, actor: User, fmt: str, now: datetime) -> None:
-    audit.record(session, actor=actor.username, action="external_transfer.package_download",
-                 object_type="external_transfer", object_id=transfer.id, now=now,
-                 details={"format": fmt, "snapshot_sha256": transfer.snapshot_sha256})

@@ -16,7 +16,7 @@ from processes.forms import service as forms
 
 from ..auth import actor, require_bearer
 from ..context import db, guichet, now
-from ..downloads import attachment_response
+from ..downloads import attachment_response, pdf_response
 from ..permissions import ensure_can_view_form
 
 blp = Blueprint("api_external", __name__, url_prefix="/api/v1", description="对外移交 · External transfers")
@@ -108,10 +108,7 @@ def paper_receipt(transfer_id):
 @blp.route("/external-transfers/<int:transfer_id>/package.pdf", methods=["GET"])
 def package_pdf(transfer_id):
     """The package as PDF: the content as sent, its SHA-256 and a QR code to the verification page."""
-    transfer = _transfer(transfer_id)
-    data = package.pdf(db(), guichet().config, transfer=transfer, actor=actor(), verify_url=verify_url(transfer),
-                       now=now())
-    return attachment_response(f"对外移交-WY{transfer.id:06d}.pdf", "application/pdf", data)
+    return pdf_response(_transfer(transfer_id), verify_url)
 
 
 @blp.route("/external-transfers/<int:transfer_id>/package.json", methods=["GET"])

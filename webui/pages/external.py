@@ -12,7 +12,7 @@ from processes.forms import service as forms
 
 from ..auth import actor
 from ..context import db, guichet, now
-from ..downloads import attachment_response
+from ..downloads import attachment_response, pdf_response
 
 bp = Blueprint("external", __name__)
 
@@ -146,8 +146,7 @@ def package_download(transfer_id: int, fmt: str):
     transfer = _transfer(transfer_id)
     url = url_for("public.verify", sha256=transfer.snapshot_sha256, _external=True) if transfer.snapshot_sha256 else ""
     if fmt == "pdf":
-        data = package.pdf(db(), guichet().config, transfer=transfer, actor=actor(), verify_url=url, now=now())
-        return attachment_response(f"对外移交-WY{transfer.id:06d}.pdf", "application/pdf", data)
+        return pdf_response(transfer, lambda _t: url)
     if fmt == "json":
         data = package.as_json(db(), guichet().config, transfer=transfer, actor=actor(), verify_url=url, now=now())
         return attachment_response(f"对外移交-WY{transfer.id:06d}.json", "application/json", data)
