@@ -76,10 +76,16 @@ def seed_demo() -> None:
     from processes.demo import seed_demo as seed
     from processes.org.service import hasher
 
-    config = load_config()
-    sessions = make_session_factory(make_engine(config["database"]["url"]))
-    with unit_of_work(sessions) as session:
+    from processes.demo import seed_stages
+    from webui.app import create_app
+
+    services = create_app().extensions["guichet"]
+    config = services.config
+    with unit_of_work(services.sessions) as session:
         users = seed(session, password_hash=hasher(config).hash(DEMO_PASSWORD), now=utcnow())
+    _say("演示历史数据 / demo history …")
+    with unit_of_work(services.sessions) as session:
+        seed_stages(session, services.runtime, config)
     _say(f"演示账号 / demo logins (密码 password: {DEMO_PASSWORD}):")
     for username, name, _role in users:
         _say(f"    {username:<10} {name}")
