@@ -1,7 +1,7 @@
 """Demo organisation (in Chinese) for trying Guichet out; every user has the password `guichet-demo`."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -69,5 +69,7 @@ def _record_general_approval(session: Session, version, now: datetime) -> None:
 def seed_stages(session: Session, runtime: Runtime, config: dict) -> None:
     """Give each stage its demo records (after seed_demo and the diagrams' deployment), each at its own past times."""
     from .demo_history import seed_history
+    from .external.demo import seed_external
 
     seed_history(session, runtime, config, count=config["app"].get("demo_history_forms", 300))
+    seed_external(session, runtime, config, now=datetime.now(timezone.utc))

@@ -221,3 +221,19 @@ def test_a_closed_form_is_sent_by_its_own_department(client, auth, submit_form):
     (check,) = items(client, auth, "manager")  # 营业部's head checks
     assert decide(client, auth, "manager", check["id"], "approve").status_code == 200
     assert read(client, auth, r.json["id"], user="clerk")["status"] == "sent"
+
+
+def test_demo_one_transfer_awaits_its_receipt_and_one_is_signed(services, client, auth, clock):
+    from processes.demo_history import seed_history
+    from processes.external.demo import seed_external
+
+    with unit_of_work(services.sessions) as session:
+        seed_history(session, services.runtime, services.config, count=12)
+        assert len(seed_external(session, services.runtime, services.config, now=clock.now)) == 2
+    with unit_of_work(services.sessions) as session:
+        assert seed_external(session, services.runtime, services.config, now=clock.now) == []  # once
+        transfers = session.scalars(select(ExternalTransfer).order_by(ExternalTransfer.id)).all()
+        assert [t.status for t in transfers] == ["sent", "received"]
+        assert all(t.due_at > clock.now for t in transfers)  # nothing escalates right after make run
+    listed = client.get("/api/v1/tasks", headers=auth("clerk"), query_string={"process": "external_transfer"}).json
+    assert [i["name"] for i in listed] == ["等待接收单位签收"]
