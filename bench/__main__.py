@@ -1,6 +1,6 @@
 """`python -m bench` runs every benchmark; `python -m bench NAME...` a subset. Writes bench/results.json.
 
-Names: engine guichet_sqlite guichet_postgres http three_tasks inbox timers rewind instructions profile
+Names: engine guichet_sqlite guichet_postgres http three_tasks inbox timers rewind instructions profile external
 """
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ BENCHES = {
     "rewind": ("rewind", "run"),
     "instructions": ("instructions", "run"),
     "profile": ("profiling", "run"),
+    "external": ("external", "run"),
 }
 
 # metric -> (goal text, passes(value) or None)
