@@ -229,6 +229,7 @@ def rotate_key() -> None:
     import base64
     import os
 
+    from processes.external import snapshot as external_snapshot
     from processes.forms import personal
 
     config = load_config()
@@ -245,6 +246,7 @@ def rotate_key() -> None:
     sessions = make_session_factory(make_engine(config["database"]["url"]))
     with unit_of_work(sessions) as session:
         count = personal.rotate(session, old, new_key)
+        count += external_snapshot.rotate(session, old, new_key)
     previous = path.with_name(path.name + ".previous")
     path.replace(previous)
     staged.replace(path)

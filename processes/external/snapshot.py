@@ -141,3 +141,13 @@ def check_all(session: Session, config: dict | None = None) -> list[str]:
             if hashlib.sha256(data).hexdigest() != snap.sha256:
                 problems.append(f"{name}: 内容与校验值不符 (快照被修改)")
     return problems
+
+
+def rotate(session: Session, old: personal.Keyring, new_key: bytes) -> int:
+    """Re-wrap every transfer's data key under `new_key` (with the forms' keys, by `guichet rotate-key`)."""
+    new_ring, count = personal.Keyring(new_key), 0
+    for transfer in session.scalars(select(ExternalTransfer).where(ExternalTransfer.wrapped_key.is_not(None))):
+        transfer.wrapped_key, transfer.key_id = new_ring.wrap(old.unwrap(transfer.wrapped_key, transfer.key_id))
+        count += 1
+    session.flush()
+    return count

@@ -237,3 +237,23 @@ def test_demo_one_transfer_awaits_its_receipt_and_one_is_signed(services, client
         assert all(t.due_at > clock.now for t in transfers)  # nothing escalates right after make run
     listed = client.get("/api/v1/tasks", headers=auth("clerk"), query_string={"process": "external_transfer"}).json
     assert [i["name"] for i in listed] == ["等待接收单位签收"]
+
+
+def test_key_rotation_rewraps_the_snapshot_key_too(client, auth, submit_form, services):
+    from pathlib import Path
+
+    from processes.external import snapshot
+    from processes.forms import personal
+
+    transfer_id = send(client, auth, submit_form()["id"])
+    before = client.get(f"/api/v1/external-transfers/{transfer_id}/package.json", headers=auth("handler")).json
+    env = {"GUICHET_DATABASE_URL": services.config["database"]["url"],
+           "GUICHET_APP_INSTANCE_PATH": services.config["app"]["instance_path"]}
+    r = CliRunner().invoke(main, ["rotate-key"], env=env, catch_exceptions=False)
+    assert r.exit_code == 0 and "1 data keys re-wrapped" in r.output  # the transfer's (this form holds no personal data)
+    personal.forget_keyrings()
+    (Path(services.config["app"]["instance_path"]) / "master.key.previous").unlink()
+    with unit_of_work(services.sessions) as session:
+        transfer = session.get(ExternalTransfer, transfer_id)
+        assert snapshot.read(session, services.config, transfer) == before["content"]
+        assert snapshot.check_all(session, services.config) == []
