@@ -115,3 +115,35 @@ def test_open_pages_need_no_login_and_answer_410_for_a_dead_link(client):
     assert r.status_code == 410 and "签收链接无效" in text(r)
     assert client.get("/verify/" + "a" * 64).status_code == 200
     assert client.get("/external-transfers/1").status_code == 302  # staff pages still need a login
+
+
+def test_open_pages_are_rate_limited_per_address(make_config, demo_hash, clock):
+    from tests.conftest import build_app
+
+    app = build_app(make_config(external={"public_requests_per_minute": 3}), demo_hash, clock)
+    try:
+        client = app.test_client()
+        assert [client.get("/verify/" + "b" * 64).status_code for _ in range(3)] == [200, 200, 200]
+        r = client.get("/receipt/x")
+        assert r.status_code == 429 and "请求过于频繁" in text(r)
+        other = app.test_client()
+        assert other.get("/login", environ_base={"REMOTE_ADDR": "10.0.0.9"}).status_code == 200  # staff pages: no limit
+        assert other.get("/verify/" + "b" * 64, environ_base={"REMOTE_ADDR": "10.0.0.9"}).status_code == 200
+    finally:
+        app.extensions["guichet_engine"].dispose()
+
+
+def test_nothing_else_is_open_without_login(app):
+    """Every GET route answers an anonymous visitor with a login redirect, 401, 404 or 405, except these."""
+    open_endpoints = {"public.receipt", "public.verify", "auth.login", "auth.set_language", "static", "vendor",
+                      "health.healthz", "api-docs.openapi_json"}
+    client = app.test_client()
+    leaks = []
+    for rule in app.url_map.iter_rules():
+        if "GET" not in rule.methods or rule.endpoint in open_endpoints:
+            continue
+        url = rule.build({arg: 1 for arg in rule.arguments}, append_unknown=False)[1]
+        status = client.get(url).status_code
+        if status not in (302, 401, 404, 405):
+            leaks.append((rule.endpoint, url, status))
+    assert leaks == []

@@ -4,16 +4,38 @@ Both show the package, never the people: no names, contacts or form values (thos
 """
 from __future__ import annotations
 
+import time
 from datetime import datetime
+from threading import Lock
 
-from flask import Blueprint, jsonify, render_template, request
+from flask import Blueprint, current_app, jsonify, render_template, request
 
 from processes.errors import ValidationFailed
 from processes.external import receipts
 
 from ..context import db, guichet, now
+from ..errors import error_response
 
 bp = Blueprint("public", __name__)
+_seen_lock = Lock()
+
+
+@bp.before_request
+def _rate_limit():
+    """At most [external] public_requests_per_minute requests per client address and minute on these open pages
+    (per process): a brake on scripted guessing, beside the lock after wrong codes."""
+    limit = int(guichet().config.get("external", {}).get("public_requests_per_minute", 60))
+    minute = int(time.time() // 60)
+    with _seen_lock:
+        window = current_app.extensions.get("guichet_public_requests")
+        if window is None or window[0] != minute:  # a new minute starts every count afresh
+            window = current_app.extensions["guichet_public_requests"] = (minute, {})
+        counts = window[1]
+        address = request.remote_addr or ""
+        count = counts[address] = counts.get(address, 0) + 1
+    if count > limit:
+        return error_response(429, "too_many_requests", "请求过于频繁, 请一分钟后再试")
+    return None
 
 
 def _receipt_page(token: str, *, errors=None, message=None, values=None, status=200):
