@@ -2,8 +2,6 @@
 verification, and the request's bad input."""
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import select, update

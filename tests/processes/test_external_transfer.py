@@ -13,7 +13,6 @@ from sqlalchemy import select, update
 import processes
 from engine.db import unit_of_work
 from engine.runtime import Runtime
-from engine.scheduler import TimerScheduler
 from processes.audit import service as audit_service
 from processes.external.models import ExternalSnapshot
 from tests.conftest import KYC_FORM

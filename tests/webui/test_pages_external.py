@@ -20,7 +20,7 @@ def request_transfer(handler, form_id, **changes):
                         data={**REQUEST, **changes, "csrf_token": handler.token})
 
 
-def check(login, transfer_id):
+def check(login, transfer_id):  # noqa: F811
     head = login("head")
     inbox = text(head.get("/inbox"))
     (item_id,) = [m.group(1) for m in re.finditer(r'data-item="([^"]+)">(.*?)</tr>', inbox, re.S) if "核对移交内容" in m.group(2)]
@@ -30,7 +30,7 @@ def check(login, transfer_id):
     assert r.status_code == 302, text(r)
 
 
-def test_request_check_link_and_sign_through_the_pages(login, submit_form, app):
+def test_request_check_link_and_sign_through_the_pages(login, submit_form, app):  # noqa: F811
     form = submit_form()
     handler = login("handler")
     page = text(handler.get(f"/forms/{form['id']}"))
@@ -73,7 +73,7 @@ def test_request_check_link_and_sign_through_the_pages(login, submit_form, app):
     assert "已签收" in verify and "钱某" not in verify
 
 
-def test_revoke_and_paper_receipt_pages(login, submit_form):
+def test_revoke_and_paper_receipt_pages(login, submit_form):  # noqa: F811
     form = submit_form()
     handler = login("handler")
     transfer_id = int(request_transfer(handler, form["id"]).headers["Location"].rsplit("/", 1)[1])
@@ -97,7 +97,7 @@ def test_revoke_and_paper_receipt_pages(login, submit_form):
     assert login("clerk").get(f"/external-transfers/{transfer_id}/paper-receipt").status_code == 403
 
 
-def test_who_may_open_the_transfer_pages(login, submit_form):
+def test_who_may_open_the_transfer_pages(login, submit_form):  # noqa: F811
     form = submit_form()
     handler = login("handler")
     transfer_id = int(request_transfer(handler, form["id"]).headers["Location"].rsplit("/", 1)[1])

@@ -16,7 +16,7 @@ from processes.forms import service as forms
 
 from ..auth import actor, require_bearer
 from ..context import db, guichet, now
-from ..downloads import attachment_response, pdf_response
+from ..downloads import pdf_response
 from ..permissions import ensure_can_view_form
 
 blp = Blueprint("api_external", __name__, url_prefix="/api/v1", description="对外移交 · External transfers")
