@@ -207,3 +207,22 @@ def test_package_pdf_holds_the_chinese_text_and_the_hash(client, auth, submit_fo
     downloads = client.get("/api/v1/audit", headers=auth("manager"),
                            query_string={"action": "external_transfer.package_download"}).json
     assert len(downloads) == 1 and downloads[0]["details"]["format"] == "pdf"
+
+
+def test_the_snapshot_outlives_the_forms_data_key(client, auth, kyc_template, services):
+    """Destroying a form is crypto-shredding its data key; what was sent stays readable under the transfer's key."""
+    from processes.forms.models import Form, SensitiveValue
+
+    form = client.post("/api/v1/forms", headers=auth("clerk"),
+                       json={"template_id": kyc_template, "data": KYC_FORM, "submit": True}).json
+    transfer_id = start(client, auth, form["id"], full_fields=["customer_id"], full_reason="法院协助执行").json["id"]
+    (check,) = items(client, auth, "head")
+    decide(client, auth, "head", check["id"], "approve")
+    (approval,) = items(client, auth, "manager")
+    decide(client, auth, "manager", approval["id"], "approve")
+    before = client.get(f"/api/v1/external-transfers/{transfer_id}/package.json", headers=auth("handler")).json
+    with unit_of_work(services.sessions) as session:
+        session.execute(update(Form).values(wrapped_key=None, key_id=None))
+        session.execute(SensitiveValue.__table__.delete())
+    after = client.get(f"/api/v1/external-transfers/{transfer_id}/package.json", headers=auth("handler")).json
+    assert after == before and KYC_FORM["customer_id"] in str(after["content"]["fields"])
