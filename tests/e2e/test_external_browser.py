@@ -50,7 +50,7 @@ def test_start_check_send_sign_and_see_it_signed(new_page, live_server):
     digest = handler.locator("code[data-hash]").inner_text().strip()
     assert re.fullmatch(r"[0-9a-f]{64}", digest)
     with handler.expect_download(timeout=60_000) as info:  # the first PDF loads WeasyPrint
-        handler.get_by_role("link", name="下载移交包 (PDF)").click()
+        handler.get_by_role("link", name="下载移交包 (PDF)").click(timeout=60_000)
     assert info.value.suggested_filename.endswith(".pdf")
     handler.get_by_role("button", name="生成签收链接").click()
     url = handler.locator("[data-receipt-url]").inner_text().strip()
