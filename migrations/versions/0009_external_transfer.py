@@ -1,7 +1,7 @@
 """external transfer: requests, sealed snapshots, receipt links and receipts
 
 Revision ID: i13_external_transfer
-Revises: i17_supervision
+Revises: i14_archive
 Create Date: 2026-11-28 17:35:47.845637
 """
 from alembic import op
@@ -10,7 +10,7 @@ import engine.db
 
 
 revision = 'i13_external_transfer'
-down_revision = 'i17_supervision'
+down_revision = 'i14_archive'
 branch_labels = None
 depends_on = None
 
