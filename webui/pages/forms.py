@@ -1,6 +1,8 @@
 """Form pages: fill a new form (or resume a draft), see a form with its history and diagram, reveal, correct."""
 from __future__ import annotations
 
+import uuid
+
 from flask import (
     Blueprint,
     abort,
@@ -38,9 +40,19 @@ def index():
     return render_template("forms.html", forms=forms.list_forms(db(), actor=actor()))
 
 
-def _fill_page(templates, version, *, values=None, errors=None, message=None, draft=None, status=200):
+def _fill_page(templates, version, *, values=None, errors=None, message=None, draft=None, status=200,
+               submission_key=None):
+    # One token per filling: a double click or a resent POST carries the same one and finds the form it made.
     return render_template("form_new.html", templates=templates, version=version, values=values or {},
-                           errors=errors or {}, message=message, draft=draft, field_types=FIELD_TYPES), status
+                           errors=errors or {}, message=message, draft=draft, field_types=FIELD_TYPES,
+                           submission_key=submission_key or uuid.uuid4().hex), status
+
+
+def _already_done(form):
+    """Where a repeated submission goes: the form the first one made."""
+    flash(_("业务单 %(number)s 已提交, 重复的提交未再生成业务单", number=form.number) if form.status != "draft"
+          else _("业务单 %(number)s 已保存为草稿", number=form.number))
+    return redirect(url_for("forms.detail", form_id=form.id))
 
 
 @bp.route("/forms/new", methods=["GET", "POST"])
@@ -56,17 +68,22 @@ def new():
         return _fill_page(templates, version)
     values = {f["code"]: request.form.get(f["code"], "") for f in version.fields}
     submit = request.form.get("action") != "draft"
+    key = request.form.get("submission_key") or None
     files = _uploaded(version)
     services = guichet()
     try:
-        form = forms.create_form(db(), services.runtime, services.config, actor=actor(),
-                                 template_id=version.template_id, data=values, submit=submit and not files, now=now())
+        earlier = forms.submitted_with(db(), actor=actor(), key=key) if key else None
+        if earlier is not None:
+            return _already_done(earlier)
+        form = forms.create_form(db(), services.runtime, services.config, actor=actor(), template_id=version.template_id,
+                                 data=values, submit=submit and not files, now=now(), submission_key=key)
         if files:  # files need the form (its data key) first: save as a draft, attach, then submit
             _attach(form, files)
             if submit:
                 forms.submit_form(db(), services.runtime, services.config, form=form, actor=actor(), now=now())
     except ValidationFailed as exc:
-        return _fill_page(templates, version, values=values, errors=exc.details["fields"], message=exc.message, status=422)
+        return _fill_page(templates, version, values=values, errors=exc.details["fields"], message=exc.message,
+                          status=422, submission_key=key)
     flash(_("业务单 %(number)s 已提交, 已移交下一环节", number=form.number) if submit
           else _("业务单 %(number)s 已保存为草稿", number=form.number))
     return redirect(url_for("forms.detail", form_id=form.id))
@@ -77,8 +94,10 @@ def new():
 def edit(form_id: int):
     """Resume a draft: sensitive values are not sent back; left empty they keep what was saved."""
     form = forms.get_form(db(), form_id)
-    if form.status != "draft" or form.created_by != actor().username:
+    if form.created_by != actor().username:
         abort(404)
+    if form.status != "draft":  # submitted meanwhile (a double click): show it rather than a dead end
+        return _already_done(form) if request.method == "POST" else redirect(url_for("forms.detail", form_id=form.id))
     version = form.template_version
     if request.method == "GET":
         values = {k: v for k, v in form.data.items() if k not in form.sensitive_fields}
@@ -199,6 +218,8 @@ def submit(form_id: int):
     """Submit a draft."""
     services = guichet()
     form = forms.get_form(db(), form_id)
+    if form.status != "draft" and form.created_by == actor().username:
+        return _already_done(form)
     forms.submit_form(db(), services.runtime, services.config, form=form, actor=actor(), now=now())
     flash(_("业务单 %(number)s 已提交, 已移交下一环节", number=form.number))
     return redirect(url_for("forms.detail", form_id=form.id))

@@ -20,3 +20,32 @@
   setInterval(tick, 30000);
   document.body.addEventListener("htmx:afterSwap", tick);
 })();
+
+// A form marked data-once is sent once: its buttons are disabled while it is on its way (a double click
+// would otherwise send it twice), and what the clicked button says travels in a hidden field instead.
+(function () {
+  document.addEventListener("submit", function (ev) {
+    var form = ev.target;
+    if (!form.hasAttribute || !form.hasAttribute("data-once") || ev.defaultPrevented) return;
+    if (form.dataset.sending) { ev.preventDefault(); return; }
+    form.dataset.sending = "1";
+    var by = ev.submitter;
+    if (by && by.name) {
+      var carried = form.querySelector("input[data-submitter]") || document.createElement("input");
+      carried.type = "hidden"; carried.name = by.name; carried.value = by.value; carried.setAttribute("data-submitter", "");
+      form.appendChild(carried);
+    }
+    setTimeout(function () {
+      form.querySelectorAll("button").forEach(function (b) { b.disabled = true; b.setAttribute("aria-busy", "true"); });
+    }, 0);
+  });
+  // Back from the next page (bfcache): the form may be used again.
+  window.addEventListener("pageshow", function () {
+    document.querySelectorAll("form[data-once]").forEach(function (form) {
+      delete form.dataset.sending;
+      form.querySelectorAll("button").forEach(function (b) { b.disabled = false; b.removeAttribute("aria-busy"); });
+      var carried = form.querySelector("input[data-submitter]");
+      if (carried) carried.remove();
+    });
+  });
+})();
