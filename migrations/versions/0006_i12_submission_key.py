@@ -1,14 +1,14 @@
 """forms: a submission key per filling, so a repeated submission finds the form it made
 
 Revision ID: i12_submission_key
-Revises: 0004
+Revises: 0005
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = 'i12_submission_key'
-down_revision = '0004'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
