@@ -197,6 +197,15 @@ def _close_escalations(session: Session, item: Item, now: datetime) -> None:
     _CLOSE_ESCALATIONS.execute(session, {"b_item": item.id, "closed_at": now})
 
 
+def returned_by(session: Session, item: Item) -> Handover | None:
+    """For a 补正 hop (opened by a return), the handover that was returned: who sent it back, when and why."""
+    current = current_handover(session, item)
+    if current is None or current.kind != "return":
+        return None
+    return session.scalars(select(Handover).where(Handover.form_id == current.form_id, Handover.status == "returned",
+                                                  Handover.id < current.id).order_by(Handover.id.desc())).first()
+
+
 def handovers_of(session: Session, form_id: int) -> list[Handover]:
     """A form's handover history, oldest first."""
     return list(session.scalars(select(Handover).where(Handover.form_id == form_id).order_by(Handover.id)).all())

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from processes.forms.models import Form
 
-from .helpers import fill_form, shoot
+from .helpers import fill_form, inbox_row, open_item, reload_until, shoot, submit_new_form
 
 
 def _forms(live_server) -> int:
@@ -43,3 +43,30 @@ def test_double_clicking_submit_makes_one_form(new_page, live_server):
     expect(page.locator(".flash")).to_contain_text("已提交")
     shoot(page, "i12-03-after-double-click")
     assert _forms(live_server) == 1
+
+
+def test_correction_step_shows_the_reason_and_corrects_in_place(new_page, live_server):
+    clerk = new_page("clerk")
+    number = submit_new_form(clerk)
+    handler = new_page("handler")
+    open_item(handler, reload_until(handler, inbox_row(handler, number, "信贷部办理"), url="/inbox"))
+    handler.get_by_role("button", name="签收").click()
+    handler.locator("#comment").fill("客户姓名与身份证不符, 请更正为张三丰")
+    handler.get_by_role("button", name="退回补正").click()
+    expect(handler.locator(".flash")).to_contain_text("已退回补正")
+
+    open_item(clerk, reload_until(clerk, inbox_row(clerk, number, "营业部补正"), url="/inbox"))
+    expect(clerk.locator(".returned")).to_contain_text("客户姓名与身份证不符")
+    clerk.get_by_role("button", name="签收").click()
+    expect(clerk.locator("#correct")).to_be_visible()
+    clerk.locator("#c-field").select_option(label="客户名称")
+    clerk.locator("#c-new_value").fill("张三丰")
+    clerk.locator("#c-reason").fill("按身份证更正姓名")
+    clerk.locator("#c-password").fill("guichet-demo")
+    shoot(clerk, "i12-04-correction-step-after")
+    clerk.get_by_role("button", name="签名并更正").click()
+    expect(clerk.locator(".flash")).to_contain_text("已更正")
+    expect(clerk.locator(".card").last).to_contain_text("张三丰")
+    clerk.get_by_role("button", name="补正完成并移交").click()
+    expect(clerk.locator(".flash")).to_be_visible()
+    reload_until(handler, inbox_row(handler, number, "信贷部办理"), url="/inbox")

@@ -1,13 +1,14 @@
 """A task page: the form it concerns and the actions its step offers (claim, complete, return; urge, reassign, take over)."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
 from engine.errors import EngineError
 from engine.models import WorkItem
 from processes.errors import Forbidden
+from processes.forms import amendments
 from processes.forms.models import Form, TemplateVersion
 from processes.inbox import actions
 from processes.org import service as org
@@ -20,9 +21,13 @@ from ..context import db, guichet, now
 bp = Blueprint("tasks", __name__)
 
 
-def _page(item: WorkItem, *, errors=None, message=None, values=None, status=200):
+def _page(item: WorkItem, *, errors=None, message=None, values=None, status=200, correction=None):
     session, services, user = db(), guichet(), actor()
     form = session.get(Form, item.ref_id) if item.ref_type == "form" else None
+    returned = transfer.returned_by(session, item) if form is not None and item.kind == "task" else None
+    # A 补正 step is where the form is corrected: its page carries the return reason and the correction form.
+    may_correct = (returned is not None and item.status == "open" and form.status == "in_transfer"
+                   and item.assignee == user.username)
     version = session.get(TemplateVersion, item.ref_id) if item.ref_type == "template_version" else None
     reviews = templates.reviews_of(session, [version.id])[version.id] if version else []
     hop = session.get(WorkItem, item.parent_id) if item.parent_id else None
@@ -34,7 +39,8 @@ def _page(item: WorkItem, *, errors=None, message=None, values=None, status=200)
                            can_assign=can_assign, members=members,
                            version=version, reviews=reviews,
                            handovers=transfer.handovers_of(session, form.id) if form else [], errors=errors or {},
-                           message=message, values=values or {}, now=now(), user=user), status
+                           message=message, values=values or {}, now=now(), user=user, returned=returned,
+                           may_correct=may_correct, correction=correction or {}), status
 
 
 def _item(item_id: str) -> WorkItem:
@@ -78,6 +84,30 @@ def complete(item_id: str):
     done = {"return": _("已退回") if approval else _("已退回补正"), "approve": _("已批准")}
     flash(done.get(data["decision"], _("已办理完成并移交")))
     return redirect(url_for("inbox.index"))
+
+
+@bp.route("/tasks/<item_id>/correct", methods=["POST"])
+@login_required
+def correct(item_id: str):
+    """更正 from a 补正 step: the amendment is signed with the password; the page stays on the step."""
+    item = _item(item_id)
+    if item.ref_type != "form":
+        abort(404)
+    services = guichet()
+    form = db().get(Form, item.ref_id)
+    values = {k: request.form.get(k, "") for k in ("field", "new_value", "reason")}
+    try:
+        done = amendments.correct(db(), services.config, form=form, actor=actor(), field=values["field"],
+                                  new_value=values["new_value"], reason=values["reason"],
+                                  password=request.form.get("password", ""), ph=org.hasher(services.config), now=now())
+    except EngineError as exc:
+        if exc.status != 422:
+            raise
+        db().rollback()
+        fields = (exc.details or {}).get("fields", {})
+        return _page(_item(item_id), status=422, correction={"errors": fields, "values": values, "message": exc.message})
+    flash(_("已更正 (第 %(seq)s 号更正章); 改完后请点“补正完成并移交”", seq=done.seq))
+    return redirect(url_for("tasks.detail", item_id=item_id))
 
 
 @bp.route("/tasks/<item_id>/assign", methods=["POST"])
