@@ -201,6 +201,18 @@ def _ensure_designer(actor: User, template: FormTemplate) -> None:
         raise Forbidden("只有设计部门 (或管理层) 可以修改该模板")
 
 
+def may_approve(session: Session, actor: User, item: Item) -> bool:
+    """Whether the actor may complete a template-approval item (review: the designing department's head)."""
+    version = session.get(TemplateVersion, item.ref_id)
+    if version is None:
+        return False
+    try:
+        _ensure_approver(session, actor, version, REVIEW_STEP if item.task_name == REVIEW_STEP else APPROVE_STEP)
+    except Forbidden:
+        return False
+    return True
+
+
 def _ensure_approver(session: Session, actor: User, version: TemplateVersion, step: str) -> None:
     if step == REVIEW_STEP:
         dept = session.get(Department, version.template.department_id) if version.template.department_id else None

@@ -34,7 +34,7 @@ def _page(item: WorkItem, *, errors=None, message=None, values=None, status=200,
     decisions = actions.decisions(session, services.runtime, item) if item.status == "open" else []
     colleagues = org.members_of(session, hop.candidate_group) if item.kind == "escalation" and hop is not None else []
     can_assign = transfer.may_assign(session, user, item)
-    members = org.members_of(session, item.candidate_group) if can_assign else []
+    members = actions.assignable(session, item) if can_assign else []
     return render_template("task.html", item=item, form=form, hop=hop, decisions=decisions, colleagues=colleagues,
                            can_assign=can_assign, members=members,
                            version=version, reviews=reviews,
@@ -46,7 +46,8 @@ def _page(item: WorkItem, *, errors=None, message=None, values=None, status=200,
 def _item(item_id: str) -> WorkItem:
     item = guichet().runtime.get_item(db(), item_id, open_only=False)
     user = actor()
-    if not (transfer.may_work_on(user, item) or item.assignee == user.username or item.completed_by == user.username):
+    if not (transfer.may_work_on(user, item) or item.assignee == user.username or item.completed_by == user.username
+            or transfer.may_assign(db(), user, item)):  # the head who gave it away still follows it
         raise Forbidden("您无权查看该事项")
     return item
 
@@ -114,10 +115,19 @@ def correct(item_id: str):
 @login_required
 def assign(item_id: str):
     """指派."""
-    item = transfer.assign(db(), guichet().runtime, item_id=item_id, actor=actor(),
-                           assignee=request.form.get("assignee", ""), now=now())
+    item = actions.assign(db(), guichet().runtime, item_id=item_id, actor=actor(),
+                          assignee=request.form.get("assignee", ""), now=now())
     flash(_("已指派给 %(who)s", who=org.display_name(db(), item.assignee)))
     return redirect(url_for("inbox.index"))  # the item has left the assigner's inbox and may be closed to them
+
+
+@bp.route("/tasks/<item_id>/release", methods=["POST"])
+@login_required
+def release(item_id: str):
+    """退回队列: the holder puts the item back in its queue, for whoever may take it."""
+    item = transfer.release(db(), guichet().runtime, item_id=item_id, actor=actor(), now=now())
+    flash(_("已退回队列 (%(queue)s)", queue=item.candidate_group or ""))
+    return redirect(url_for("inbox.index"))
 
 
 @bp.route("/tasks/<item_id>/urge", methods=["POST"])
