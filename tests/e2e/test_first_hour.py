@@ -70,3 +70,20 @@ def test_correction_step_shows_the_reason_and_corrects_in_place(new_page, live_s
     clerk.get_by_role("button", name="补正完成并移交").click()
     expect(clerk.locator(".flash")).to_be_visible()
     reload_until(handler, inbox_row(handler, number, "信贷部办理"), url="/inbox")
+
+
+def test_an_incomplete_draft_submitted_from_its_page_comes_back_as_its_form(new_page, live_server):
+    page = new_page("clerk")
+    page.goto("/forms/new")
+    fill_form(page, {**GOOD_FORM, "content": ""})
+    page.get_by_role("button", name="保存草稿").click()
+    page.wait_for_url(re.compile(r"/forms/\d+$"))
+    page.get_by_role("button", name="提交并移交").click()
+    field = page.locator('.field[data-field="content"]')
+    expect(field.locator(".field-error")).to_contain_text("必填")
+    expect(page.locator("#f-customer_name")).to_have_value("张三")
+    shoot(page, "i12-06-incomplete-draft-after")
+    page.locator("#f-content").fill("申请个人住房贷款 50 万元")
+    page.get_by_role("button", name="提交并移交").click()
+    page.wait_for_url(re.compile(r"/forms/\d+$"))
+    expect(page.locator(".flash")).to_contain_text("已提交")

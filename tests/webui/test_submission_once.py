@@ -100,3 +100,21 @@ def test_api_refuses_a_malformed_idempotency_key(client, auth, app, key):
     r = client.post("/api/v1/forms", headers=headers, json=body)
     assert r.status_code == 422 and "Idempotency-Key" in r.json["fields"]
     assert _count_forms(app) == 0
+
+
+def test_submitting_an_incomplete_draft_shows_its_form_with_the_messages_beside_the_fields(pages):
+    login, app = pages
+    clerk = login("clerk")
+    r = clerk.post("/forms/new", data={**GOOD_FORM, "content": "", "action": "draft"})
+    form_id = int(r.location.rsplit("/", 1)[1])
+    r = clerk.post(f"/forms/{form_id}/submit")
+    page = r.get_data(as_text=True)
+    assert r.status_code == 422
+    assert 'id="f-content"' in page and f'action="/forms/{form_id}/edit"' in page
+    field = page[page.index('data-field="content"'):]
+    assert "必填" in field[:field.index("</div>")]
+    assert 'value="张三"' in page  # what was saved is still there
+    r = clerk.post(f"/forms/{form_id}/edit", data={**GOOD_FORM, "action": "submit"})
+    assert r.status_code == 302
+    with app.extensions["guichet"].sessions() as session:
+        assert session.get(Form, form_id).status == "in_transfer"

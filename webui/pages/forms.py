@@ -220,7 +220,14 @@ def submit(form_id: int):
     form = forms.get_form(db(), form_id)
     if form.status != "draft" and form.created_by == actor().username:
         return _already_done(form)
-    forms.submit_form(db(), services.runtime, services.config, form=form, actor=actor(), now=now())
+    try:
+        forms.submit_form(db(), services.runtime, services.config, form=form, actor=actor(), now=now())
+    except ValidationFailed as exc:  # an incomplete draft: back to its form, each message beside its field
+        db().rollback()
+        form = forms.get_form(db(), form_id)
+        values = {k: v for k, v in form.data.items() if k not in form.sensitive_fields}
+        return _fill_page([form.template_version], form.template_version, values=values, errors=exc.details["fields"],
+                          message=exc.message, draft=form, status=422)
     flash(_("业务单 %(number)s 已提交, 已移交下一环节", number=form.number))
     return redirect(url_for("forms.detail", form_id=form.id))
 
