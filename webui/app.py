@@ -68,6 +68,7 @@ def create_app(overrides: dict | None = None, *, config: dict | None = None, clo
 
     app.jinja_env.filters["localtime"] = lambda value: format_datetime(value, "yyyy-MM-dd HH:mm") if value else ""
     app.jinja_env.filters["person"] = _person
+    app.jinja_env.filters["duration"] = _duration
     init_api(app, csrf)
     init_pages(app)
     app.before_request(_refuse_nul)
@@ -96,6 +97,16 @@ def _person(username: str | None) -> str:
     if username == "system":
         return _("系统")
     return org.display_name(db(), username)
+
+
+def _duration(delta) -> str:
+    """A span of time as a clerk reads it: 1天2小时5分; under a minute is 不足1分钟."""
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 1:
+        return _("不足1分钟")
+    days, hours, mins = minutes // 1440, minutes % 1440 // 60, minutes % 60
+    parts = ([_("%(n)s天", n=days)] if days else []) + ([_("%(n)s小时", n=hours)] if days or hours else [])
+    return "".join(parts) + _("%(n)s分", n=mins)
 
 
 def _refuse_nul():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from conftest import GOOD_FORM
 from playwright.sync_api import expect
 from sqlalchemy import func, select
@@ -87,3 +88,22 @@ def test_an_incomplete_draft_submitted_from_its_page_comes_back_as_its_form(new_
     page.get_by_role("button", name="提交并移交").click()
     page.wait_for_url(re.compile(r"/forms/\d+$"))
     expect(page.locator(".flash")).to_contain_text("已提交")
+
+
+@pytest.mark.parametrize("live_server", [{"transfer": {"handover_sla": "PT50S"}}], indirect=True)
+def test_under_a_minute_left_reads_in_words_and_a_closed_item_stops_counting(new_page, live_server):
+    clerk = new_page("clerk")
+    number = submit_new_form(clerk)
+    handler = new_page("handler")
+    row = reload_until(handler, inbox_row(handler, number, "信贷部办理"), url="/inbox")
+    expect(row.locator(".sla .left")).to_have_text("剩余 不足1分钟")
+    open_item(handler, row)
+    handler.get_by_role("button", name="签收").click()
+    handler.get_by_role("button", name="办理完成并移交").click()
+    expect(handler.locator(".flash")).to_be_visible()
+    handler.go_back()
+    handler.go_back()
+    handler.reload()
+    expect(handler.locator(".closed-at")).to_contain_text("按时办结")
+    expect(handler.locator("[data-due]")).to_have_count(0)
+    shoot(handler, "i12-07-closed-item-after")

@@ -32,6 +32,7 @@ def _page(item: WorkItem, *, errors=None, message=None, values=None, status=200,
     reviews = templates.reviews_of(session, [version.id])[version.id] if version else []
     hop = session.get(WorkItem, item.parent_id) if item.parent_id else None
     decisions = actions.decisions(session, services.runtime, item) if item.status == "open" else []
+    closes = item.status == "open" and item.kind == "task" and services.runtime.closes(session, item)
     colleagues = org.members_of(session, hop.candidate_group) if item.kind == "escalation" and hop is not None else []
     can_assign = transfer.may_assign(session, user, item)
     members = actions.assignable(session, item) if can_assign else []
@@ -40,7 +41,7 @@ def _page(item: WorkItem, *, errors=None, message=None, values=None, status=200,
                            version=version, reviews=reviews,
                            handovers=transfer.handovers_of(session, form.id) if form else [], errors=errors or {},
                            message=message, values=values or {}, now=now(), user=user, returned=returned,
-                           may_correct=may_correct, correction=correction or {}), status
+                           may_correct=may_correct, correction=correction or {}, closes=closes), status
 
 
 def _item(item_id: str) -> WorkItem:
@@ -74,7 +75,7 @@ def complete(item_id: str):
     """Complete (hand on), return for correction, or approve / return an approval; a late completion needs its reason."""
     data = {k: request.form.get(k, "") for k in ("decision", "comment", "late_reason")}
     try:
-        actions.complete(db(), guichet().runtime, item_id=item_id, actor=actor(), data=data, now=now())
+        result = actions.complete(db(), guichet().runtime, item_id=item_id, actor=actor(), data=data, now=now())
     except EngineError as exc:
         if exc.status != 422:
             raise
@@ -83,7 +84,8 @@ def complete(item_id: str):
         return _page(_item(item_id), errors=fields, message=exc.message, values=data, status=422)
     approval = data["decision"] == "approve" or "approve" in actions.decisions(db(), guichet().runtime, _item(item_id))
     done = {"return": _("已退回") if approval else _("已退回补正"), "approve": _("已批准")}
-    flash(done.get(data["decision"], _("已办理完成并移交")))
+    closed = result.instance.status == "completed"
+    flash(done.get(data["decision"], _("已办结") if closed else _("已办理完成, 已移交下一环节")))
     return redirect(url_for("inbox.index"))
 
 

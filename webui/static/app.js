@@ -4,6 +4,7 @@
   function span(ms) {
     // Never claim "0 min late" (or more time left than there is): late rounds up, time left rounds down.
     var m = ms < 0 ? Math.ceil(-ms / 60000) : Math.floor(ms / 60000), d = Math.floor(m / 1440), h = Math.floor((m % 1440) / 60), mm = m % 60;
+    if (m === 0) return zh ? "不足1分钟" : "under 1 min";  // never "剩余 0分" while time is left
     if (zh) return (d ? d + "天" : "") + (d || h ? h + "小时" : "") + mm + "分";
     return (d ? d + "d " : "") + (d || h ? h + "h " : "") + mm + "m";
   }
