@@ -33,7 +33,9 @@ def _page(item: WorkItem, *, errors=None, message=None, values=None, status=200,
     hop = session.get(WorkItem, item.parent_id) if item.parent_id else None
     decisions = actions.decisions(session, services.runtime, item) if item.status == "open" else []
     closes = item.status == "open" and item.kind == "task" and services.runtime.closes(session, item)
-    colleagues = org.members_of(session, hop.candidate_group) if item.kind == "escalation" and hop is not None else []
+    # 改派 offers the department's other staff: not the superior (接办 is for that), not who holds it now.
+    colleagues = ([m for m in actions.assignable(session, hop) if m.username not in (user.username, hop.assignee)]
+                  if item.kind == "escalation" and hop is not None else [])
     can_assign = transfer.may_assign(session, user, item)
     members = actions.assignable(session, item) if can_assign else []
     return render_template("task.html", item=item, form=form, hop=hop, decisions=decisions, colleagues=colleagues,
