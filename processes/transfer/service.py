@@ -206,6 +206,16 @@ def returned_by(session: Session, item: Item) -> Handover | None:
                                                   Handover.id < current.id).order_by(Handover.id.desc())).first()
 
 
+def department_forms(session: Session, *, actor: User, page: int = 1, limit: int = 50) -> tuple[list[Form], bool]:
+    """本部门业务单: forms the actor's department filled or that passed through it, newest first; one page and
+    whether more follow."""
+    name = actor.department.name
+    passed = select(Handover.form_id).where((Handover.to_department == name) | (Handover.from_department == name))
+    found = list(session.scalars(select(Form).where((Form.department_id == actor.department_id) | Form.id.in_(passed))
+                                 .order_by(Form.id.desc()).offset(limit * (page - 1)).limit(limit + 1)).all())
+    return found[:limit], len(found) > limit
+
+
 def handovers_of(session: Session, form_id: int) -> list[Handover]:
     """A form's handover history, oldest first."""
     return list(session.scalars(select(Handover).where(Handover.form_id == form_id).order_by(Handover.id)).all())

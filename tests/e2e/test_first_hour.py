@@ -107,3 +107,23 @@ def test_under_a_minute_left_reads_in_words_and_a_closed_item_stops_counting(new
     expect(handler.locator(".closed-at")).to_contain_text("按时办结")
     expect(handler.locator("[data-due]")).to_have_count(0)
     shoot(handler, "i12-07-closed-item-after")
+
+
+def test_inbox_search_runs_on_paste_and_finds_customer_and_handler(new_page, live_server):
+    clerk = new_page("clerk")
+    first = submit_new_form(clerk, customer_name="李四")
+    second = submit_new_form(clerk, customer_name="王五")
+    handler = new_page("handler")
+    reload_until(handler, inbox_row(handler, second, "信贷部办理"), url="/inbox")
+    rows = handler.locator("table.inbox tbody tr[data-item]")
+    expect(rows).to_have_count(2)
+    handler.locator("input[name=q]").fill("李四")  # fill() is a paste: an input event, no key pressed
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text(first)
+    handler.locator("input[name=q]").fill("张经办")
+    expect(rows).to_have_count(0)
+    shoot(handler, "i12-13-inbox-search-after")
+    handler.locator("input[name=q]").fill("")
+    expect(rows).to_have_count(2)
+    handler.locator("select[name=scope]").select_option("done")
+    expect(handler.locator("td.empty")).to_have_text("暂无已办事项")

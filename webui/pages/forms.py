@@ -36,8 +36,10 @@ bp = Blueprint("forms", __name__)
 @bp.route("/forms")
 @login_required
 def index():
-    """Recent forms of my department."""
-    return render_template("forms.html", forms=forms.list_forms(db(), actor=actor()))
+    """本部门业务单: forms my department filled or handled, newest first, a page at a time."""
+    page = max(1, min(request.args.get("page", 1, type=int) or 1, 10000))
+    found, more = transfer.department_forms(db(), actor=actor(), page=page)
+    return render_template("forms.html", forms=found, page=page, more=more)
 
 
 def _fill_page(templates, version, *, values=None, errors=None, message=None, draft=None, status=200,
