@@ -127,3 +127,16 @@ def test_inbox_search_runs_on_paste_and_finds_customer_and_handler(new_page, liv
     expect(rows).to_have_count(2)
     handler.locator("select[name=scope]").select_option("done")
     expect(handler.locator("td.empty")).to_have_text("暂无已办事项")
+
+
+def test_a_new_form_starts_filled_and_a_form_prints_as_a_document(new_page, live_server):
+    clerk = new_page("clerk")
+    clerk.goto("/forms/new")
+    expect(clerk.locator("#f-handled_by")).to_have_value("陈柜员")
+    expect(clerk.locator("#f-handled_at")).to_have_value(re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$"))
+    shoot(clerk, "i12-15-new-form-after")
+    number = submit_new_form(clerk)
+    clerk.emulate_media(media="print")
+    expect(clerk.locator(".topbar")).to_be_hidden()
+    expect(clerk.locator("h1")).to_contain_text(number)
+    shoot(clerk, "i12-15-form-print-after")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import uuid
+from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -18,7 +19,7 @@ from flask_login import login_required
 
 from engine.errors import EngineError
 from engine.models import ProcessDefinition, ProcessInstance, WorkItem
-from processes.errors import ValidationFailed
+from processes.errors import Forbidden, ValidationFailed
 from processes.forms import amendments, attachments
 from processes.forms import service as forms
 from processes.forms.schemas import FIELD_TYPES
@@ -50,6 +51,17 @@ def _fill_page(templates, version, *, values=None, errors=None, message=None, dr
                            submission_key=submission_key or uuid.uuid4().hex), status
 
 
+FILLING_ROLES = {"clerk", "handler", "head", "manager"}  # archive and inspection staff fill no forms
+
+
+def _prefilled(version) -> dict:
+    """A new form starts with what the page knows: 办理时间 is now, 经办人员 is the one filling it."""
+    user, zone = actor(), ZoneInfo(guichet().config["app"]["timezone"])
+    known = {"handled_at": now().astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+             "handled_by": user.display_name.split("(", 1)[0]}
+    return {f["code"]: known[f["code"]] for f in version.fields if f["code"] in known}
+
+
 def _already_done(form):
     """Where a repeated submission goes: the form the first one made."""
     flash(_("业务单 %(number)s 已提交, 重复的提交未再生成业务单", number=form.number) if form.status != "draft"
@@ -61,13 +73,17 @@ def _already_done(form):
 @login_required
 def new():
     """Fill a form on an active template; errors are shown next to their fields."""
+    if actor().role not in FILLING_ROLES:
+        raise Forbidden("业务单由业务部门填写; 您的岗位无需填写业务单")
     templates = forms.active_templates(db())
     if not templates:
         abort(404)
-    chosen_id = request.values.get("template_id", type=int) or templates[0].template_id
-    version = next((v for v in templates if v.template_id == chosen_id), templates[0])
+    # The general form is what a window fills most: it is the default, not whichever template sorts first.
+    general = next((v for v in templates if v.template.code == "general"), templates[0])
+    chosen_id = request.values.get("template_id", type=int) or general.template_id
+    version = next((v for v in templates if v.template_id == chosen_id), general)
     if request.method == "GET":
-        return _fill_page(templates, version)
+        return _fill_page(templates, version, values=_prefilled(version))
     values = {f["code"]: request.form.get(f["code"], "") for f in version.fields}
     submit = request.form.get("action") != "draft"
     key = request.form.get("submission_key") or None
