@@ -69,6 +69,7 @@ def create_app(overrides: dict | None = None, *, config: dict | None = None, clo
     app.jinja_env.filters["localtime"] = lambda value: format_datetime(value, "yyyy-MM-dd HH:mm") if value else ""
     app.jinja_env.filters["person"] = _person
     app.jinja_env.filters["duration"] = _duration
+    app.jinja_env.filters["supervision"] = _supervision
     init_api(app, csrf)
     init_pages(app)
     app.before_request(_refuse_nul)
@@ -107,6 +108,12 @@ def _duration(delta) -> str:
     days, hours, mins = minutes // 1440, minutes % 1440 // 60, minutes % 60
     parts = ([_("%(n)s天", n=days)] if days else []) + ([_("%(n)s小时", n=hours)] if days or hours else [])
     return "".join(parts) + _("%(n)s分", n=mins)
+
+
+def _supervision(level: int) -> str:
+    """An escalation level as staff say it: 一级督办, 二级督办."""
+    names = {1: _("一级督办"), 2: _("二级督办"), 3: _("三级督办"), 4: _("四级督办"), 5: _("五级督办")}
+    return names.get(level) or _("%(n)s级督办", n=level)
 
 
 def _refuse_nul():

@@ -39,7 +39,7 @@ def check_fields(fields: list[dict]) -> list[dict]:
     missing = [f"{label} ({code}{'_…' if code == 'customer' else ''})" for code, label in REQUIRED_FIELDS
                if not any(c == code or (code == "customer" and c.startswith("customer")) for c in codes)]
     if missing:
-        problems["fields"] = "模板缺少 R4.1.1 要求的字段: " + "、".join(missing)
+        problems["fields"] = "模板缺少必备的字段: " + "、".join(missing)
     for spec in fields:
         if spec["type"] == "choice" and not spec.get("choices"):
             problems[f"fields.{spec['code']}"] = f"“{spec['label']}”是选项字段, 请列出可选项"

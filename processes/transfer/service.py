@@ -113,7 +113,7 @@ def complete_hop(session: Session, runtime: Runtime, *, item: Item, actor: User,
         raise ValidationFailed({"decision": f"此环节不可选择“{DECISIONS.get(decision, decision)}”"})
     late_reason, comment = written(data, "late_reason"), written(data, "comment")
     if item.is_overdue(now) and not late_reason:
-        raise ValidationFailed({"late_reason": "已超过办理时限, 请填写逾期原因"}, message="已超过办理时限, 请填写逾期原因 (R4.2.2)")
+        raise ValidationFailed({"late_reason": "已超过办理时限, 请填写逾期原因"}, message="已超过办理时限, 请填写逾期原因")
     late = item.is_overdue(now)  # asked before the step closes the item
     result = runtime.complete(session, item, actor=actor.username, now=now, data={"decision": decision})
     _finish_handover(session, item, status="returned" if decision == "return" else "completed", actor=actor.username,

@@ -210,7 +210,7 @@ def test_late_hop_escalates_to_head_then_manager(new_page):
     handler.goto("/inbox")
     hop = inbox_row(handler, number, "信贷部办理")
     expect(hop).to_have_count(1)
-    expect(hop.locator(".badge.red")).to_contain_text("已升级")
+    expect(hop.locator(".badge.red")).to_contain_text("一级督办")
     expect(hop).to_have_class(re.compile(r"\boverdue\b"))
     expect(hop.locator(".sla")).to_have_class(re.compile(r"\blate\b"))
     expect(hop.locator(".sla .left")).to_have_text(re.compile(r"^已超时 [1-9]\d*分$"))  # never "0分" late
@@ -264,9 +264,9 @@ def test_late_hop_escalates_to_head_then_manager(new_page):
     expect(rows.nth(0).locator("td").nth(7)).to_contain_text("逾期原因: 系统故障, 延误处理")
     escalations = clerk.locator("h3:has-text('逾期升级') + ul li")
     expect(escalations).to_have_count(2)
-    expect(escalations.nth(0)).to_contain_text("L1 → head")
+    expect(escalations.nth(0)).to_contain_text("一级督办 → 李主任(信贷部负责人)")
     expect(escalations.nth(0)).to_contain_text("催办")
-    expect(escalations.nth(1)).to_contain_text("L2 → manager")
+    expect(escalations.nth(1)).to_contain_text("二级督办 → 王总(管理层)")
 
 
 def test_language_switch_to_english(new_page):

@@ -48,3 +48,8 @@ def test_the_form_page_prints(pages, submit_form):
     form = submit_form()
     page = pages[0]("clerk").get(f"/forms/{form['id']}").get_data(as_text=True)
     assert "window.print()" in page
+
+
+def test_error_pages_are_headed_in_words(pages):
+    page = pages[0]("archivist").get("/forms/new").get_data(as_text=True)
+    assert '<h1 title="HTTP 403">无权进行此操作</h1>' in page and "<h1>403</h1>" not in page

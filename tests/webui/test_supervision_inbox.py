@@ -38,6 +38,8 @@ def test_escalations_come_first_with_how_late_and_reassign_offers_other_staff(pa
     # a fresh form later: its hop waits in the head's queue with time left
     clerk.post("/forms/new", data={"business_type": "贷款", "customer_name": "李四", "content": "乙",
                                    "handled_at": "2026-03-02 13:30", "handled_by": "陈柜员", "action": "submit"})
+    mine = handler.get("/inbox").get_data(as_text=True)
+    assert '<span class="badge red" title="L1">一级督办</span>' in mine and "已升级" not in mine
     inbox = head.get("/inbox").get_data(as_text=True)
     rows = re.findall(r'<tr class="([^"]*)" data-item="([^"]+)">(.*?)</tr>', inbox, re.S)
     assert "escalation" in rows[0][0], [r[0] for r in rows]
