@@ -53,3 +53,33 @@ def test_the_form_page_prints(pages, submit_form):
 def test_error_pages_are_headed_in_words(pages):
     page = pages[0]("archivist").get("/forms/new").get_data(as_text=True)
     assert '<h1 title="HTTP 403">无权进行此操作</h1>' in page and "<h1>403</h1>" not in page
+
+
+def _design_rows(*rows):
+    data = {"code": [], "label": [], "type": [], "required": [], "sensitive": [], "choices": [], "help": []}
+    for code, label, kind in rows:
+        for k, v in (("code", code), ("label", label), ("type", kind), ("required", "1"), ("sensitive", "0"),
+                     ("choices", ""), ("help", "")):
+            data[k].append(v)
+    return data
+
+
+def test_the_designer_makes_codes_from_labels_and_ignores_empty_rows(pages):
+    handler = pages[0]("handler")
+    rows = _design_rows(("", "业务类型", "text"), ("", "客户名称", "text"), ("", "业务内容", "text"),
+                        ("", "办理时间", "datetime"), ("", "经办人员", "text"), ("", "贷款金额", "amount"),
+                        ("", "", "text"), ("", "", "text"))
+    r = handler.post("/templates/new", data={"name": "贷款登记", "business_type": "贷款", "action": "draft", **rows})
+    assert r.status_code == 302, r.get_data(as_text=True)
+    page = handler.get(r.location, follow_redirects=True).get_data(as_text=True)
+    assert "daikuanjine" in page and "business_type" in page
+
+
+def test_a_bad_code_is_reported_under_its_row(pages):
+    handler = pages[0]("handler")
+    rows = _design_rows(("business_type", "业务类型", "text"), ("customer_name", "客户名称", "text"),
+                        ("content", "业务内容", "text"), ("handled_at", "办理时间", "datetime"),
+                        ("handled_by", "经办人员", "text"), ("Amount", "贷款金额", "amount"))
+    r = handler.post("/templates/new", data={"name": "贷款登记", "business_type": "贷款", "action": "draft", **rows})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 422 and '<tr class="row-error">' in page and "第 6 行" in page
