@@ -1,14 +1,14 @@
 """forms: a submission key per filling, so a repeated submission finds the form it made
 
 Revision ID: i12_submission_key
-Revises: 0005
+Revises: i17_supervision
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = 'i12_submission_key'
-down_revision = '0005'
+down_revision = 'i17_supervision'
 branch_labels = None
 depends_on = None
 
