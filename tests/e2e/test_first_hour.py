@@ -140,3 +140,27 @@ def test_a_new_form_starts_filled_and_a_form_prints_as_a_document(new_page, live
     expect(clerk.locator(".topbar")).to_be_hidden()
     expect(clerk.locator("h1")).to_contain_text(number)
     shoot(clerk, "i12-15-form-print-after")
+
+
+@pytest.mark.parametrize("live_server", [{"procedures": {"deploy_needs_approval": True}}], indirect=True)
+def test_the_deployment_approver_sees_the_change_and_both_diagrams(new_page, live_server):
+    from tests.webui.test_api_processes import XML, with_review_hop
+
+    from engine.db import unit_of_work
+    from processes.org import service as org
+    from processes.procedures import service as procedures
+
+    services = live_server.services
+    with unit_of_work(services.sessions) as session:
+        procedures.deploy(session, services.runtime, services.config, key="internal_transfer",
+                          xml=with_review_hop(XML.replace('"R2/" + handover_sla', '"R2/PT3M"', 1)),
+                          actor=org.get_by_username(session, "manager"), now=services.clock())
+    page = new_page("manager2")
+    page.goto("/procedures")
+    page.get_by_role("link", name="查看变更与审批").click()
+    expect(page.locator(".deployment-change")).to_contain_text("申请人: 王总(管理层)")
+    expect(page.locator(".deployment-change .diff li.added").first).to_contain_text("新增")
+    expect(page.locator('#cmp-new[data-ready="1"]')).to_have_count(1, timeout=15_000)
+    expect(page.locator('#cmp-old[data-ready="1"]')).to_have_count(1, timeout=15_000)
+    expect(page.locator('#cmp-new .djs-element.diff-changed[data-element-id="late_credit"]')).to_have_count(1)
+    shoot(page, "i12-02-deployment-approval-after")

@@ -12,6 +12,8 @@ from processes.forms import amendments
 from processes.forms.models import Form, TemplateVersion
 from processes.inbox import actions
 from processes.org import service as org
+from processes.procedures import changes
+from processes.procedures.models import DeploymentRequest
 from processes.queries import scans
 from processes.queries import service as queries
 from processes.queries.models import QueryRequest
@@ -43,7 +45,10 @@ def _page(item: WorkItem, *, errors=None, message=None, values=None, status=200,
                   if item.kind == "escalation" and hop is not None else [])
     can_assign = transfer.may_assign(session, user, item)
     members = actions.assignable(session, item) if can_assign else []
+    pending = session.get(DeploymentRequest, item.ref_id) if item.ref_type == "deployment" else None
+    change = changes.of_request(session, pending) if pending is not None else None
     return render_template("task.html", item=item, form=form, hop=hop, decisions=decisions, colleagues=colleagues,
+                           pending=pending, change=change,
                            can_assign=can_assign, members=members,
                            version=version, reviews=reviews, query=query,
                            query_forms=query_forms, query_field_labels=queries.field_labels(query_forms, query.fields)
