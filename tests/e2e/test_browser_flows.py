@@ -232,7 +232,7 @@ def test_late_hop_escalates_to_head_then_manager(new_page):
 
     # Completing late needs the reason.
     handler.goto("/inbox")
-    expect(hop.locator(".badge.red")).to_contain_text("L2")
+    expect(hop.locator(".badge.red")).to_have_text("二级督办")
     open_item(handler, hop)
     expect(handler.locator("h1 .badge.red")).to_have_text("已超时")
     expect(handler.locator("#late_reason")).to_be_visible()
