@@ -8,6 +8,7 @@ from sqlalchemy import func, select, text
 
 from engine.models import SchedulerBeat, Timer
 from engine.workcalendar import WorkCalendar
+from processes.archive import integrity
 
 from ..context import db, guichet, now
 
@@ -28,8 +29,9 @@ def healthz():
     incidents = session.scalar(select(func.count()).select_from(Timer).where(Timer.status == "incident"))
     due = session.scalar(select(func.count()).select_from(Timer).where(Timer.status == "waiting", Timer.fire_at <= now()))
     local = services.scheduler
+    storage = integrity.open_incident_count(session)  # a seal mismatch or a failed backup verification
     return jsonify({
-        "status": "ok",
+        "status": "degraded" if storage else "ok",
         "database": "ok",
         "scheduler": {
             "running_here": bool(local and local.running),
@@ -38,6 +40,7 @@ def healthz():
             "incidents": incidents,
         },
         "calendar": _calendar(services.config),
+        "storage": {"incidents": storage},
     })
 
 

@@ -1,14 +1,14 @@
 """forms: a submission key per filling, so a repeated submission finds the form it made
 
 Revision ID: i12_submission_key
-Revises: i17_supervision
+Revises: i14_archive
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = 'i12_submission_key'
-down_revision = 'i17_supervision'
+down_revision = 'i14_archive'
 branch_labels = None
 depends_on = None
 
