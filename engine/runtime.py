@@ -16,6 +16,8 @@ from threading import Lock
 from typing import Callable
 
 from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
+from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import event
@@ -198,7 +200,8 @@ class Runtime:
             id=str(uuid.uuid4()), instance_id=parent.instance_id, parent_id=parent.id, kind=kind, task_id=parent.task_id,
             task_name=parent.task_name, title=title, process_key=parent.process_key, lane=parent.lane,
             candidate_group=candidate_group, assignee=assignee, status="open", subject=parent.subject,
-            ref_type=parent.ref_type, ref_id=parent.ref_id, due_at=None, sort_due=NO_DEADLINE,
+            # No deadline of its own, but it sorts with the late task it is about: overdue work comes first.
+            ref_type=parent.ref_type, ref_id=parent.ref_id, due_at=None, sort_due=parent.due_at or NO_DEADLINE,
             escalation_level=escalation_level,
             has_follow_ups=False, created_at=now,
         )
@@ -228,6 +231,16 @@ class Runtime:
                 for condition, _target in getattr(output, "cond_task_specs", []) or []:
                     found.update(_DECISION.findall(deployment.condition_text(condition)))
             self._decisions[key] = found
+        return found
+
+    def closes(self, session: Session, item: Item) -> bool:
+        """Whether completing an item (with no other decision) ends its process: the step is a 办结, not a 移交."""
+        instance = self.instance_of(session, item)
+        key = ("closes", instance.definition_id, item.task_name)
+        found = self._decisions.get(key)
+        if found is None:
+            spec = self.specs.by_id(session, instance.definition_id).spec
+            found = self._decisions[key] = _ends_after(spec, spec.task_specs.get(item.task_name))
         return found
 
     def instance_of(self, session: Session, item: Item) -> Instance:
@@ -482,3 +495,18 @@ def _end_of_transaction(session) -> None:
     # What was held for one transaction must not leak into the session's next one.
     for key in [k for k in session.info if k.startswith("guichet_")]:
         del session.info[key]
+
+
+def _ends_after(spec, task_spec, depth: int = 0) -> bool:
+    """Whether the default way on from a task reaches an end event (straight, or by an exclusive gateway's default)."""
+    if task_spec is None or depth > 8:
+        return False
+    for output in getattr(task_spec, "outputs", []):
+        if isinstance(output, EndEvent):
+            return True
+        if isinstance(output, ExclusiveGateway):
+            default = spec.task_specs.get(getattr(output, "default_task_spec", None) or "")
+            if isinstance(default, EndEvent) or (isinstance(default, ExclusiveGateway)
+                                                  and _ends_after(spec, output, depth + 1)):
+                return True
+    return False

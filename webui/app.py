@@ -68,6 +68,8 @@ def create_app(overrides: dict | None = None, *, config: dict | None = None, clo
 
     app.jinja_env.filters["localtime"] = lambda value: format_datetime(value, "yyyy-MM-dd HH:mm") if value else ""
     app.jinja_env.filters["person"] = _person
+    app.jinja_env.filters["duration"] = _duration
+    app.jinja_env.filters["supervision"] = _supervision
     init_api(app, csrf)
     init_pages(app)
     app.before_request(_refuse_nul)
@@ -96,6 +98,22 @@ def _person(username: str | None) -> str:
     if username == "system":
         return _("系统")
     return org.display_name(db(), username)
+
+
+def _duration(delta) -> str:
+    """A span of time as a clerk reads it: 1天2小时5分; under a minute is 不足1分钟."""
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 1:
+        return _("不足1分钟")
+    days, hours, mins = minutes // 1440, minutes % 1440 // 60, minutes % 60
+    parts = ([_("%(n)s天", n=days)] if days else []) + ([_("%(n)s小时", n=hours)] if days or hours else [])
+    return "".join(parts) + _("%(n)s分", n=mins)
+
+
+def _supervision(level: int) -> str:
+    """An escalation level as staff say it: 一级督办, 二级督办."""
+    names = {1: _("一级督办"), 2: _("二级督办"), 3: _("三级督办"), 4: _("四级督办"), 5: _("五级督办")}
+    return names.get(level) or _("%(n)s级督办", n=level)
 
 
 def _refuse_nul():

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 
 from flask import jsonify, render_template, request
+from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
 from engine.deploy import DeploymentError
@@ -40,7 +41,16 @@ def error_response(status: int, code: str, message: str, fields: dict | None = N
         response = jsonify(body)
         response.status_code = status
         return response
-    return render_template("error.html", status=status, message=message, fields=fields or {}), status
+    return render_template("error.html", status=status, heading=_heading(status), message=message,
+                           fields=fields or {}), status
+
+
+def _heading(status: int) -> str:
+    """What an error page is headed with: what happened, in words (the HTTP status stays on hover)."""
+    headings = {400: _("请求有误"), 401: _("请先登录"), 403: _("无权进行此操作"), 404: _("找不到要找的内容"),
+                405: _("不支持此操作"), 409: _("操作未完成: 数据已变化"), 413: _("上传的内容过大"),
+                422: _("提交的内容有误"), 429: _("操作过于频繁"), 500: _("系统出错")}
+    return headings.get(status) or _("出错了")
 
 
 def _field_messages(errors) -> dict:

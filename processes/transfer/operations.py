@@ -5,9 +5,10 @@ from sqlalchemy import bindparam
 
 from engine.prepared import Prepared
 from engine.runtime import Runtime, ServiceCall
+from engine.workcalendar import WorkCalendar, is_working_time_sla
 
 from ..org import service as org
-from .service import ESCALATION, HANDOVER
+from .service import ESCALATION, HANDOVER, HOP_SLA
 
 LEVEL_NAMES = {1: "一级", 2: "二级", 3: "三级"}
 _OVERDUE = Prepared(HANDOVER.update().where(HANDOVER.c.work_item_id == bindparam("b_item"))
@@ -44,5 +45,9 @@ def escalate(call: ServiceCall):
 
 
 def register(runtime: Runtime, config: dict) -> None:
-    """Register this stage's operations."""
+    """Register this stage's operations; with an SLA in working time, `hop_sla(now)` counts it on the calendar."""
     runtime.register_operation("escalate", escalate)
+    sla = config["transfer"]["handover_sla"]
+    if is_working_time_sla(sla):
+        calendar = WorkCalendar.from_config(config)
+        runtime.register_function(HOP_SLA, lambda now: calendar.duration(now, sla))

@@ -24,12 +24,16 @@ from .models import Escalation, Handover
 
 PROCESS_KEY = "internal_transfer"
 DECISIONS = {"complete": "办结/移交", "return": "退回补正"}
+# Registered when [transfer] handover_sla is in working time ("2WD"): hop_sla(now) is the ISO duration to the
+# deadline of a hop starting at `now`, which the diagram's timers ("R2/" + handover_sla) read as any duration.
+HOP_SLA = "hop_sla"
 
 
 def start_transfer(session: Session, runtime: Runtime, config: dict, *, form: Form, actor: User, now: datetime) -> StepResult:
     """Start the internal-transfer process for a submitted form; the first hop is a handover from the actor."""
+    sla = runtime.functions[HOP_SLA](now) if HOP_SLA in runtime.functions else config["transfer"]["handover_sla"]
     result = runtime.start(
-        session, config["transfer"].get("process", PROCESS_KEY), data={"form_id": form.id, "handover_sla": config["transfer"]["handover_sla"]},
+        session, config["transfer"].get("process", PROCESS_KEY), data={"form_id": form.id, "handover_sla": sla},
         actor=actor.username, now=now, business_key=form.number, subject=form.subject, ref_type="form", ref_id=form.id,
     )
     form.process_instance_id = result.instance.id
@@ -113,9 +117,12 @@ def complete_hop(session: Session, runtime: Runtime, *, item: Item, actor: User,
         raise ValidationFailed({"decision": f"此环节不可选择“{DECISIONS.get(decision, decision)}”"})
     late_reason, comment = written(data, "late_reason"), written(data, "comment")
     if item.is_overdue(now) and not late_reason:
-        raise ValidationFailed({"late_reason": "已超过办理时限, 请填写逾期原因"}, message="已超过办理时限, 请填写逾期原因 (R4.2.2)")
+        raise ValidationFailed({"late_reason": "已超过办理时限, 请填写逾期原因"}, message="已超过办理时限, 请填写逾期原因")
     late = item.is_overdue(now)  # asked before the step closes the item
-    result = runtime.complete(session, item, actor=actor.username, now=now, data={"decision": decision})
+    step = {"decision": decision}
+    if HOP_SLA in runtime.functions:  # a working-time SLA: the next hop's timer counts from now on the calendar
+        step["handover_sla"] = runtime.functions[HOP_SLA](now)
+    result = runtime.complete(session, item, actor=actor.username, now=now, data=step)
     _finish_handover(session, item, status="returned" if decision == "return" else "completed", actor=actor.username,
                      late=late, late_reason=late_reason or None, comment=comment or None, now=now)
     if item.escalation_level:
@@ -195,6 +202,25 @@ def _record_new_hops(session, result: StepResult, *, form_id, from_department, f
 
 def _close_escalations(session: Session, item: Item, now: datetime) -> None:
     _CLOSE_ESCALATIONS.execute(session, {"b_item": item.id, "closed_at": now})
+
+
+def returned_by(session: Session, item: Item) -> Handover | None:
+    """For a 补正 hop (opened by a return), the handover that was returned: who sent it back, when and why."""
+    current = current_handover(session, item)
+    if current is None or current.kind != "return":
+        return None
+    return session.scalars(select(Handover).where(Handover.form_id == current.form_id, Handover.status == "returned",
+                                                  Handover.id < current.id).order_by(Handover.id.desc())).first()
+
+
+def department_forms(session: Session, *, actor: User, page: int = 1, limit: int = 50) -> tuple[list[Form], bool]:
+    """本部门业务单: forms the actor's department filled or that passed through it, newest first; one page and
+    whether more follow."""
+    name = actor.department.name
+    passed = select(Handover.form_id).where((Handover.to_department == name) | (Handover.from_department == name))
+    found = list(session.scalars(select(Form).where((Form.department_id == actor.department_id) | Form.id.in_(passed))
+                                 .order_by(Form.id.desc()).offset(limit * (page - 1)).limit(limit + 1)).all())
+    return found[:limit], len(found) > limit
 
 
 def handovers_of(session: Session, form_id: int) -> list[Handover]:

@@ -34,10 +34,23 @@ blp.before_request(require_bearer)
 @blp.arguments(FormCreateSchema())
 @blp.response(201, FormReadSchema)
 def create(body):
-    """Fill a form on a template; with "submit": true it is handed to the internal transfer at once."""
+    """Fill a form on a template; with "submit": true it is handed to the internal transfer at once.
+
+    An `Idempotency-Key` header (8 to 64 letters, digits or . _ : -) makes a retry safe: a request whose key
+    already made a form answers 200 with that form instead of filling another."""
     services = guichet()
+    key = request.headers.get("Idempotency-Key")
+    if key is not None:
+        try:
+            earlier = forms.submitted_with(db(), actor=actor(), key=key.strip())
+        except ValidationFailed:
+            raise ValidationFailed({"Idempotency-Key": "应为 8 至 64 个字母、数字或 . _ : -"},
+                                   message="Idempotency-Key 请求头不正确") from None
+        if earlier is not None:
+            return earlier, 200
     return forms.create_form(db(), services.runtime, services.config, actor=actor(), template_id=body["template_id"],
-                             data=body["data"], submit=body["submit"], now=now())
+                             data=body["data"], submit=body["submit"], now=now(),
+                             submission_key=key.strip() if key is not None else None)
 
 
 @blp.route("/<int:form_id>", methods=["GET"])

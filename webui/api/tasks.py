@@ -57,7 +57,7 @@ def claim(item_id):
 @blp.response(200, TaskReadSchema)
 def assign(body, item_id):
     """指派: the department head gives a queued item to a member of the department."""
-    return transfer.assign(db(), guichet().runtime, item_id=item_id, actor=actor(), assignee=body["assignee"], now=now())
+    return actions.assign(db(), guichet().runtime, item_id=item_id, actor=actor(), assignee=body["assignee"], now=now())
 
 
 @blp.route("/<item_id>/release", methods=["POST"])
