@@ -46,6 +46,12 @@ class TimerScheduler:
         self.fired_total = 0
         self._apscheduler = None
         self._tick_lock = threading.Lock()
+        # Our own stop flag and lock, not APScheduler's `running`: a wake-up is added only while holding
+        # `_wake_lock` and not stopping, and shutdown sets `_stopping` under it before stopping APScheduler.
+        # APScheduler's shutdown holds its job-store lock while it joins the job thread, so an `add_job`
+        # from inside a tick that got past a `running` check would wait for it for ever.
+        self._wake_lock = threading.Lock()
+        self._stopping = False
         self._last_beat: datetime | None = None
 
     def tick(self) -> int:
@@ -76,7 +82,7 @@ class TimerScheduler:
         """Tick again when the soonest timer not yet due at `after` falls due, if that comes before the next
         regular tick: a timer then fires on time, not up to tick_seconds late. (Timers already due at
         `after`, such as one that just failed, wait for the regular tick.)"""
-        if not self.running:
+        if self._stopping or not self.running:
             return
         with self.sessions() as session:
             read_only(session)
@@ -85,9 +91,12 @@ class TimerScheduler:
         now = self.clock()
         if due is None or due - now >= timedelta(seconds=self.tick_seconds):
             return
-        with contextlib.suppress(SchedulerNotRunningError):  # shut down meanwhile
-            self._apscheduler.add_job(self._safe_tick, "date", run_date=max(due, now), id="wake_when_due",
-                                      replace_existing=True, misfire_grace_time=None)
+        with self._wake_lock:
+            if self._stopping or not self.running:
+                return  # shutting down meanwhile: the next start finds the timer due anyway
+            with contextlib.suppress(SchedulerNotRunningError):
+                self._apscheduler.add_job(self._safe_tick, "date", run_date=max(due, now), id="wake_when_due",
+                                          replace_existing=True, misfire_grace_time=None)
 
     def _fire_batch(self, claims: list[Claim]) -> int:
         """Fire claimed timers in one transaction. Should one fail, the transaction is rolled back and the
@@ -165,6 +174,7 @@ class TimerScheduler:
 
     def start(self) -> None:
         """Tick in a background thread."""
+        self._stopping = False
         self._apscheduler = BackgroundScheduler(daemon=True)
         self._apscheduler.add_job(self._safe_tick, "interval", seconds=self.tick_seconds, id="fire_due_timers",
                                   max_instances=1, coalesce=True, next_run_time=utcnow())
@@ -172,15 +182,19 @@ class TimerScheduler:
 
     def run_forever(self) -> None:
         """Tick in the foreground until interrupted."""
+        self._stopping = False
         self._apscheduler = BlockingScheduler()
         self._apscheduler.add_job(self._safe_tick, "interval", seconds=self.tick_seconds, id="fire_due_timers",
                                   max_instances=1, coalesce=True, next_run_time=utcnow())
         self._apscheduler.start()
 
     def shutdown(self) -> None:
-        """Stop ticking (waits for a running tick)."""
+        """Stop ticking (waits for a running tick, which adds no wake-up once this has begun)."""
+        with self._wake_lock:
+            self._stopping = True
         if self._apscheduler is not None and self._apscheduler.running:
-            self._apscheduler.shutdown(wait=True)
+            with contextlib.suppress(SchedulerNotRunningError):  # stopped by another thread meanwhile
+                self._apscheduler.shutdown(wait=True)
 
     @property
     def running(self) -> bool:

@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from sqlalchemy import func, select
 
 from engine.db import unit_of_work
 from engine.models import WorkItem
 from processes.transfer.models import Handover
+
+pytestmark = pytest.mark.timeout(120)  # starts threads that race
 
 
 def test_two_concurrent_completions(app, client, auth, submit_form, services):
