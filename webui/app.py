@@ -8,6 +8,8 @@ from pathlib import Path
 from flask import Flask, g, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import Babel, format_datetime, gettext as _
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.exc import SQLAlchemyError
@@ -17,8 +19,10 @@ from engine.config import ROOT, load_config
 from engine.db import make_engine, make_session_factory
 from engine.runtime import Runtime
 from processes.forms import personal
+from processes.org import access
 from processes.org import service as org
 
+from .auth import session_clock
 from .context import Guichet, db
 from .errors import error_response
 
@@ -70,6 +74,7 @@ def create_app(overrides: dict | None = None, *, config: dict | None = None, clo
     app.jinja_env.filters["person"] = _person
     init_api(app, csrf)
     init_pages(app)
+    _limit_logins(app, config["security"])
     app.before_request(_refuse_nul)
     app.after_request(_commit_if_ok)
     app.teardown_request(_close_transaction)
@@ -78,7 +83,25 @@ def create_app(overrides: dict | None = None, *, config: dict | None = None, clo
 
 @login_manager.user_loader
 def _load_user(user_id: str):
-    return org.get_user(db(), int(user_id))
+    """The user of a page session that still holds in the database (see processes/org/access.py)."""
+    from flask import session
+
+    from .context import guichet
+
+    if not user_id.isdigit():
+        return None
+    return access.session_user(db(), session.get("sid"), user_id=int(user_id), limits=access.Limits.of(guichet().config),
+                               now=session_clock())
+
+
+def _limit_logins(app: Flask, security: dict) -> None:
+    """Per-client rate limits on the two ways to sign in (flask-limiter; one Limiter per app, so each app counts
+    on its own). The per-account delay and lockout (processes/org/access.py) hold whatever the client address."""
+    limiter = Limiter(get_remote_address, app=app, storage_uri=security.get("rate_limit_storage", "memory://"),
+                      headers_enabled=True)
+    rate = security.get("login_rate_limit", "30 per minute")
+    for endpoint in ("auth.login", "api_auth.token"):
+        app.view_functions[endpoint] = limiter.limit(rate, methods=["POST"])(app.view_functions[endpoint])
 
 
 def _select_locale() -> str:

@@ -213,6 +213,56 @@ def rotate_key() -> None:
          f"the old key is in {previous.name} until you delete it")
 
 
+@main.group()
+def user() -> None:
+    """Staff accounts (员工账号): deactivate, sign out everywhere, set a password."""
+
+
+def _account_change(change, username: str, done: str, **kwargs) -> None:
+    from engine.errors import EngineError
+
+    config = load_config()
+    sessions = make_session_factory(make_engine(config["database"]["url"]))
+    try:
+        with unit_of_work(sessions) as session:
+            change(session, username=username, actor="admin-cli", now=utcnow(), **kwargs)
+    except EngineError as exc:
+        fields = (exc.details or {}).get("fields", {})
+        _say(f"{exc.message}: " + "; ".join(fields.values()) if fields else exc.message)
+        sys.exit(1)
+    _say(done)
+
+
+@user.command("deactivate")
+@click.argument("username")
+def user_deactivate(username: str) -> None:
+    """停用: the user can no longer sign in; their page sessions and API tokens end now."""
+    from processes.org import access
+
+    _account_change(access.deactivate, username, f"{username} 已停用, 会话与令牌已失效 / deactivated, signed out")
+
+
+@user.command("revoke")
+@click.argument("username")
+def user_revoke(username: str) -> None:
+    """Sign a user out everywhere (page sessions and API tokens); the account stays active."""
+    from processes.org import access
+
+    _account_change(access.revoke, username, f"{username} 的会话与令牌已失效 / signed out everywhere")
+
+
+@user.command("set-password")
+@click.argument("username")
+@click.password_option(prompt="新密码 / new password")
+def user_set_password(username: str, password: str) -> None:
+    """A new password; every session and token of the user ends."""
+    from processes.org import access
+    from processes.org.service import hasher
+
+    _account_change(access.set_password, username, f"{username} 的密码已更新 / password set",
+                    password=password, ph=hasher(load_config()))
+
+
 def _scheduler(services):
     from engine.db import database_now
     from engine.scheduler import TimerScheduler

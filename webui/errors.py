@@ -86,7 +86,7 @@ def handle_http_exception(error: HTTPException):
     if status == 400 and wants_json():
         return error_response(400, "bad_request", "请求内容不是有效的 JSON, 或格式不正确", fields or None)
     code = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed", 413: "too_large",
-            415: "unsupported_media_type", 422: "validation_failed"}.get(status, f"http_{status}")
+            415: "unsupported_media_type", 422: "validation_failed", 429: "too_many_requests"}.get(status, f"http_{status}")
     return error_response(status, code, HTTP_MESSAGES.get(status, error.name), fields or None)
 
 
