@@ -56,6 +56,8 @@ def sign_in(session: Session, username: str, password: str, *, ph: PasswordHashe
     throttle = _throttle(session, username)
     if throttle is not None and _waiting(throttle, limits, now):
         ph.hash("timing-equaliser")  # as slow as a real check
+        if not _locked(throttle, now):  # an attempt that did not wait counts: a burst ends in the lockout
+            _count_failure(session, username, throttle, limits, now)
         return None
     user = org.authenticate(session, username, password, ph=ph)
     if user is not None:
@@ -70,8 +72,12 @@ def _throttle(session: Session, username: str) -> LoginThrottle | None:
     return session.scalars(select(LoginThrottle).where(LoginThrottle.username == username).with_for_update()).first()
 
 
+def _locked(throttle: LoginThrottle, now: datetime) -> bool:
+    return throttle.locked_until is not None and now < throttle.locked_until
+
+
 def _waiting(throttle: LoginThrottle, limits: Limits, now: datetime) -> bool:
-    if throttle.locked_until is not None and now < throttle.locked_until:
+    if _locked(throttle, now):
         return True
     over = throttle.failures - limits.free_failures
     if over < 0:
