@@ -7,6 +7,7 @@ from pathlib import Path
 
 from flask import Flask, g, request
 from flask.sessions import SecureCookieSessionInterface
+from werkzeug.routing import IntegerConverter
 from flask_babel import Babel, format_datetime, gettext as _
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -50,6 +51,7 @@ def create_app(overrides: dict | None = None, *, config: dict | None = None, clo
         NODE_MODULES=str(ROOT / "node_modules"),
     )
     app.json.ensure_ascii = False
+    app.url_map.converters["int"] = IdConverter  # before any route is registered
     app.session_interface = _CookieSessions()
     personal.keyring(config)  # the master key file is created on first run, outside the database
     engine = make_engine(config["database"]["url"], background_checkpoints=True)
@@ -92,6 +94,36 @@ def _load_user(user_id: str):
         return None
     return access.session_user(db(), session.get("sid"), user_id=int(user_id), limits=access.Limits.of(guichet().config),
                                now=session_clock())
+
+
+MAX_ID = 2**31 - 1  # the id columns are 32-bit integers on PostgreSQL
+
+
+def _digits_at_most(limit: int) -> str:
+    """A regular expression for the decimal numbers 0 … limit."""
+    text = str(limit)
+    options = [rf"\d{{1,{len(text) - 1}}}"] if len(text) > 1 else []
+    for i, digit in enumerate(text):
+        if digit != "0":
+            rest = len(text) - i - 1
+            options.append(text[:i] + f"[0-{int(digit) - 1}]" + (rf"\d{{{rest}}}" if rest else ""))
+    return "(?:" + "|".join(options + [text]) + ")"
+
+
+class IdConverter(IntegerConverter):
+    """`<int:…>` in a URL: an id within the id columns' range (0 … 2³¹-1); any other number does not match
+    the route, so it is a 404, never an overflow in the database. The range is in the pattern itself:
+    werkzeug asks about methods before it converts, so a range check alone would make some 405s."""
+
+    regex = _digits_at_most(MAX_ID)
+
+    def __init__(self, map, fixed_digits=0, min=None, max=None, signed=False):  # noqa: A002 - werkzeug's names
+        super().__init__(map, fixed_digits, 0 if min is None else min, MAX_ID if max is None else max, signed)
+
+
+def id_parameter_schema(converter: IdConverter) -> dict:
+    """How the OpenAPI document declares an id path parameter."""
+    return {"type": "integer", "format": "int32", "minimum": converter.min, "maximum": converter.max}
 
 
 def _limit_logins(app: Flask, security: dict) -> None:

@@ -17,6 +17,9 @@ def init_api(app, csrf) -> Api:
     )
     api = Api(app, spec_kwargs={"info": {"description": "业务单全生命周期管理 · Business forms of service windows"}})
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    from ..app import IdConverter, id_parameter_schema
+
+    api.register_converter(IdConverter, id_parameter_schema)
     from . import audit, auth, forms, health, processes, tasks, templates
 
     for module in (auth, templates, forms, tasks, processes, audit):
