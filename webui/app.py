@@ -7,6 +7,8 @@ from pathlib import Path
 
 from flask import Flask, g, request
 from flask.sessions import SecureCookieSessionInterface
+from flask_talisman import Talisman
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 from flask_babel import Babel, format_datetime, gettext as _
 from flask_limiter import Limiter
@@ -53,6 +55,7 @@ def create_app(overrides: dict | None = None, *, config: dict | None = None, clo
     app.json.ensure_ascii = False
     app.url_map.converters["int"] = IdConverter  # before any route is registered
     app.session_interface = _CookieSessions()
+    _protect(app, config["server"])
     personal.keyring(config)  # the master key file is created on first run, outside the database
     engine = make_engine(config["database"]["url"], background_checkpoints=True)
     runtime = Runtime()
@@ -124,6 +127,34 @@ class IdConverter(IntegerConverter):
 def id_parameter_schema(converter: IdConverter) -> dict:
     """How the OpenAPI document declares an id path parameter."""
     return {"type": "integer", "format": "int32", "minimum": converter.min, "maximum": converter.max}
+
+
+# What pages may load: only this origin's scripts (no inline script, no eval), its styles (bpmn-js and htmx set
+# style attributes, hence 'unsafe-inline' for styles only), data:/blob: images (diagram exports), no framing.
+CSP = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": ["'self'", "'unsafe-inline'"],
+    "img-src": ["'self'", "data:", "blob:"],
+    "font-src": ["'self'", "data:"],
+    "connect-src": "'self'",
+    "object-src": "'none'",
+    "base-uri": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+}
+
+
+def _protect(app: Flask, server: dict) -> None:
+    """Security headers (flask-talisman): CSP, frame denial, nosniff, referrer policy; HSTS and Secure cookies
+    when [server] https says the site is served over HTTPS. Behind [server] trusted_proxies reverse proxies,
+    their X-Forwarded-For/-Proto/-Host are believed, so a request that came in over HTTPS is known as one."""
+    proxies = int(server.get("trusted_proxies", 0) or 0)
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+    https = bool(server.get("https", False))
+    Talisman(app, force_https=False, strict_transport_security=https, session_cookie_secure=https,
+             content_security_policy=CSP, frame_options="DENY", referrer_policy="same-origin")
 
 
 def _limit_logins(app: Flask, security: dict) -> None:
@@ -200,7 +231,11 @@ def _close_transaction(exc) -> None:
 
 class _CookieSessions(SecureCookieSessionInterface):
     """Flask's signed-cookie sessions, without the signing work for a request that brings no session cookie
-    and leaves none (every API call: those carry a bearer token)."""
+    and leaves none (every API call: those carry a bearer token). The cookie is Secure when the site is
+    configured as HTTPS or the request came over HTTPS (directly or through a trusted proxy)."""
+
+    def get_cookie_secure(self, app) -> bool:
+        return bool(super().get_cookie_secure(app) or request.is_secure)
 
     def open_session(self, app, request):
         if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
