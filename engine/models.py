@@ -125,3 +125,6 @@ class SchedulerBeat(Base):
     owner: Mapped[str] = mapped_column(String(100), primary_key=True)
     beat_at: Mapped[datetime] = mapped_column(UTCDateTime)
     fired_total: Mapped[int] = mapped_column(Integer, default=0)
+
+
+from .cron import JobRun  # noqa: E402,F401 - cron runs are engine tables too (migrations, test truncation)
