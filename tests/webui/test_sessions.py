@@ -107,7 +107,8 @@ def test_cli_deactivates_and_revokes(tmp_path):
     from tests.webui.test_cli import run
 
     run(tmp_path, "migrate")
-    run(tmp_path, "seed-demo")
+    run(tmp_path, "deploy")
+    run(tmp_path, "seed-demo", GUICHET_APP_DEMO_HISTORY_FORMS="0")
     assert "deactivated" in run(tmp_path, "user", "deactivate", "handler").output
     assert "signed out" in run(tmp_path, "user", "revoke", "clerk").output
     missing = run(tmp_path, "user", "deactivate", "nobody")

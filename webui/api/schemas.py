@@ -111,7 +111,9 @@ class TaskQuerySchema(Schema):
     process = fields.String(load_default=None)
     overdue = fields.Boolean(load_default=False)
     q = fields.String(load_default=None)
-    limit = fields.Integer(load_default=50)
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200, error="须为 1 到 200 之间的整数"))
+    cursor = fields.String(load_default=None, validate=validate.Length(max=200),
+                           metadata={"description": "上一页响应头 X-Next-Cursor 的值 · from the previous page's X-Next-Cursor"})
 
 
 class TaskCompleteSchema(Schema):
