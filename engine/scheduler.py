@@ -27,7 +27,7 @@ from . import cron
 from .db import read_only, unit_of_work, utcnow
 from .models import SchedulerBeat
 from .runtime import Runtime
-from .timers import Claim, claim_due, due_soon, next_due, record_failure, still_ours
+from .timers import Claim, claim_due, due_soon, next_due, record_failure, renew_leases, still_ours
 
 log = logging.getLogger("guichet.scheduler")
 
@@ -36,7 +36,7 @@ class TimerScheduler:
     """Fires due timers, each in its own transaction."""
 
     def __init__(self, runtime: Runtime, sessions: sessionmaker[Session], *, tick_seconds: float = 1.0,
-                 batch_size: int = 500, lease_seconds: float = 30, max_attempts: int = 5,
+                 batch_size: int = 500, lease_seconds: float = 8, max_attempts: int = 5,
                  clock: Callable[[], datetime] = utcnow, commit_every: int = 50, prefetch_seconds: float = 0,
                  prefetch_per_tick: int = 200, timezone: str = "Asia/Shanghai"):
         self.runtime, self.sessions, self.clock = runtime, sessions, clock
@@ -71,6 +71,8 @@ class TimerScheduler:
                     claims = claim_due(session, owner=self.owner, now=now, limit=self.batch_size,
                                        lease_seconds=self.lease_seconds)
                 for start in range(0, len(claims), self.commit_every):
+                    if start:  # still working: keep the rest of the claims ours
+                        self._renew(claims[start:])
                     fired += self._fire_batch(claims[start:start + self.commit_every])
                 if len(claims) < self.batch_size:
                     break
@@ -101,6 +103,10 @@ class TimerScheduler:
             with contextlib.suppress(SchedulerNotRunningError):
                 self._apscheduler.add_job(self._safe_tick, "date", run_date=max(due, now), id="wake_when_due",
                                           replace_existing=True, misfire_grace_time=None)
+
+    def _renew(self, claims: list[Claim]) -> None:
+        with unit_of_work(self.sessions) as session:
+            renew_leases(session, claims, owner=self.owner, now=self.clock(), lease_seconds=self.lease_seconds)
 
     def _fire_batch(self, claims: list[Claim]) -> int:
         """Fire claimed timers in one transaction. Should one fail, the transaction is rolled back and the
