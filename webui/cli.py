@@ -92,12 +92,28 @@ def seed_demo() -> None:
 
 
 @main.command()
-@click.option("--scheduler/--no-scheduler", default=None, help="Run the timer scheduler in this process (default: config).")
-def serve(scheduler: bool | None) -> None:
-    """Serve the web app (waitress) and, unless disabled, the timer scheduler."""
+@click.option("--scheduler/--no-scheduler", default=None, help="Run the timer scheduler too (default: config).")
+@click.option("--workers", type=click.IntRange(min=1, max=64), default=1, show_default=True,
+              help="Web processes. 1: waitress in this process; more: gunicorn workers (Linux), with the scheduler "
+                   "as a separate process.")
+def serve(scheduler: bool | None, workers: int) -> None:
+    """Serve the web app and, unless disabled, the timer scheduler."""
     from waitress import serve as waitress_serve
 
     from webui.app import create_app
+
+    if workers > 1:
+        from webui import server
+
+        config = load_config()
+        if config["database"]["url"].startswith("sqlite"):
+            _say("注意: 多个进程共用 SQLite 会相互等待写锁, 请使用 PostgreSQL / "
+                 "several processes on SQLite wait for each other's write lock; use PostgreSQL")
+        with_scheduler = scheduler if scheduler is not None else config["scheduler"]["enabled"]
+        _say(f"Guichet 已启动 / running at http://{config['server']['host']}:{config['server']['port']} "
+             f"({workers} workers{', scheduler process' if with_scheduler else ''})")
+        server.run(config["server"], workers, with_scheduler=with_scheduler)
+        return
 
     app = create_app()
     settle()
