@@ -1,7 +1,7 @@
 """login sessions, login throttle, user auth epoch
 
 Revision ID: i18_login_security
-Revises: 0005
+Revises: i17_supervision
 Create Date: 2026-11-28 17:45:00
 """
 from alembic import op
@@ -10,7 +10,7 @@ import engine.db
 
 
 revision = 'i18_login_security'
-down_revision = '0005'
+down_revision = 'i17_supervision'
 branch_labels = None
 depends_on = None
 
