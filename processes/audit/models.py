@@ -36,6 +36,10 @@ ACTIONS = {
     "rectification.evidence": N_("上传整改佐证"),
     "training.record": N_("记录培训"),
     "appraisal.record": N_("考核评价"),
+    "auth.lockout": N_("登录锁定"),
+    "user.deactivate": N_("停用账号"),
+    "user.revoke": N_("注销会话与令牌"),
+    "user.password": N_("重设密码"),
 }
 
 # What an event's details say, as the audit page labels them (keys the services record).
@@ -45,6 +49,7 @@ DETAIL_LABELS = {
     "fields": N_("字段"), "field": N_("字段"), "seq": N_("更正序号"), "reason": N_("原因"),
     "attachment": N_("附件编号"), "size": N_("大小(字节)"), "key": N_("流程"), "sha256": N_("摘要"),
     "requested_by": N_("申请人"), "request": N_("申请编号"),
+    "username": N_("账号"), "failures": N_("失败次数"), "until": N_("锁定至"),
 }
 # Decisions as the audit log names them, across stages (each stage's pages word its own choices).
 DECISIONS = {"submit": N_("提交"), "complete": N_("办理完成"), "return": N_("退回"), "approve": N_("批准"),
