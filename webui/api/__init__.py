@@ -28,9 +28,9 @@ def init_api(app, csrf) -> Api:
     from ..app import IdConverter, id_parameter_schema
 
     api.register_converter(IdConverter, id_parameter_schema)
-    from . import audit, auth, forms, health, kpis, processes, queries, supervision, tasks, templates
+    from . import archive, audit, auth, forms, health, kpis, processes, queries, supervision, tasks, templates
 
-    for module in (auth, templates, forms, tasks, processes, audit, queries, kpis, supervision):
+    for module in (auth, templates, forms, tasks, processes, audit, queries, kpis, supervision, archive):
         csrf.exempt(module.blp)
         api.register_blueprint(module.blp)
     app.register_blueprint(health.bp)

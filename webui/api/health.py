@@ -7,6 +7,7 @@ from flask import Blueprint, jsonify
 from sqlalchemy import func, select, text
 
 from engine.models import SchedulerBeat, Timer
+from processes.archive import integrity
 
 from ..context import db, guichet, now
 
@@ -27,8 +28,9 @@ def healthz():
     incidents = session.scalar(select(func.count()).select_from(Timer).where(Timer.status == "incident"))
     due = session.scalar(select(func.count()).select_from(Timer).where(Timer.status == "waiting", Timer.fire_at <= now()))
     local = services.scheduler
+    storage = integrity.open_incident_count(session)  # a seal mismatch or a failed backup verification
     return jsonify({
-        "status": "ok",
+        "status": "degraded" if storage else "ok",
         "database": "ok",
         "scheduler": {
             "running_here": bool(local and local.running),
@@ -36,4 +38,5 @@ def healthz():
             "due_timers": due,
             "incidents": incidents,
         },
+        "storage": {"incidents": storage},
     })

@@ -10,9 +10,10 @@ from .. import errors
 
 def init_pages(app) -> None:
     """Register the page blueprints and the vendored front-end packages."""
-    from . import audit, auth, forms, inbox, inspections, procedures, queries, supervision, tasks, templates, users
+    from . import archive, audit, auth, forms, inbox, inspections, procedures, queries, supervision, tasks, templates, users
 
-    for module in (auth, inbox, forms, tasks, procedures, templates, audit, queries, supervision, inspections, users):
+    for module in (auth, inbox, forms, tasks, procedures, templates, audit, queries, supervision, inspections, archive,
+                   users):
         app.register_blueprint(module.bp)
     app.add_url_rule("/vendor/<path:filename>", "vendor", _vendor)
     app.context_processor(_globals)

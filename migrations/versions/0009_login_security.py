@@ -1,7 +1,7 @@
 """login sessions, login throttle, user auth epoch
 
 Revision ID: i18_login_security
-Revises: i17_supervision
+Revises: i14_archive
 Create Date: 2026-11-28 17:45:00
 """
 from alembic import op
@@ -10,7 +10,7 @@ import engine.db
 
 
 revision = 'i18_login_security'
-down_revision = 'i17_supervision'
+down_revision = 'i14_archive'
 branch_labels = None
 depends_on = None
 
