@@ -56,3 +56,16 @@ def test_a_trusted_proxy_saying_https_makes_the_cookie_secure(https_app):
 def test_an_untrusted_forwarded_header_is_ignored(app):
     cookie, _ = login_cookie(app, headers={"X-Forwarded-Proto": "https"})
     assert "Secure" not in cookie
+
+
+def test_no_template_has_an_inline_script_or_handler():
+    """The CSP runs no inline script: a handler attribute (onclick=…) or a <script> without src would be dead."""
+    import re
+    from pathlib import Path
+
+    templates = Path(__file__).resolve().parents[2] / "webui" / "templates"
+    found = []
+    for path in templates.rglob("*.html"):
+        text = path.read_text(encoding="utf-8")
+        found += [f"{path.name}: {m.group(0)}" for m in re.finditer(r"\son[a-z]+\s*=|<script(?![^>]*\bsrc=)[^>]*>", text)]
+    assert found == []

@@ -25,3 +25,10 @@
 document.addEventListener("change", function (event) {
   if (event.target.matches && event.target.matches("select[data-submit-on-change]")) event.target.form.submit();
 });
+
+// A checkbox marked data-check-all="NAME" checks or clears every checkbox named NAME (the CSP allows no inline handlers).
+document.addEventListener("change", function (event) {
+  var name = event.target.getAttribute && event.target.getAttribute("data-check-all");
+  if (!name) return;
+  document.querySelectorAll('input[type=checkbox][name="' + name + '"]').forEach(function (box) { box.checked = event.target.checked; });
+});
