@@ -67,5 +67,6 @@ def test_no_template_has_an_inline_script_or_handler():
     found = []
     for path in templates.rglob("*.html"):
         text = path.read_text(encoding="utf-8")
-        found += [f"{path.name}: {m.group(0)}" for m in re.finditer(r"\son[a-z]+\s*=|<script(?![^>]*\b(?:src=|type="application/json"))[^>]*>", text)]
+        pattern = r'\son[a-z]+\s*=|<script(?![^>]*\b(?:src=|type="application/json"))[^>]*>'
+        found += [f"{path.name}: {m.group(0)}" for m in re.finditer(pattern, text)]
     assert found == []
