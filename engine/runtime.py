@@ -219,6 +219,10 @@ class Runtime:
         _check_item_columns(values)
         rows.update_item(session, item, **values)
 
+    def claim_item(self, session: Session, item: Item, *, assignee: str, now: datetime) -> bool:
+        """Give an open item nobody holds to `assignee`, atomically; False when another claim or step won."""
+        return rows.claim_item(session, item, assignee=assignee, claimed_at=now)
+
     def decisions(self, session: Session, item: Item) -> set[str]:
         """The `decision` values the gateway after an item's task tests for (e.g. {"return"})."""
         instance = self.instance_of(session, item)

@@ -9,7 +9,7 @@ from .forms.models import (  # noqa: F401
     SensitiveValue,
     TemplateVersion,
 )
-from .org.models import Department, User  # noqa: F401
+from .org.models import Department, LoginSession, LoginThrottle, User  # noqa: F401
 from .procedures.models import DeploymentRequest  # noqa: F401
 from .templates.models import TemplateReview  # noqa: F401
 from .transfer.models import Escalation, Handover  # noqa: F401

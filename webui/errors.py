@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import jsonify, render_template, request
+from flask import jsonify, make_response, render_template, request
 from flask_babel import gettext as _
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from engine.deploy import DeploymentError
 from engine.errors import EngineError
@@ -95,8 +95,13 @@ def handle_http_exception(error: HTTPException):
     fields = _field_messages(data.get("messages") or data.get("errors"))
     if status == 400 and wants_json():
         return error_response(400, "bad_request", "请求内容不是有效的 JSON, 或格式不正确", fields or None)
+    if isinstance(error, MethodNotAllowed):
+        response = error_response(405, "method_not_allowed", HTTP_MESSAGES[405])
+        response = response if not isinstance(response, tuple) else make_response(response)
+        response.headers["Allow"] = ", ".join(sorted(error.valid_methods or ()))
+        return response
     code = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed", 413: "too_large",
-            415: "unsupported_media_type", 422: "validation_failed"}.get(status, f"http_{status}")
+            415: "unsupported_media_type", 422: "validation_failed", 429: "too_many_requests"}.get(status, f"http_{status}")
     return error_response(status, code, HTTP_MESSAGES.get(status, error.name), fields or None)
 
 

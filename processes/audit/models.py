@@ -62,6 +62,10 @@ ACTIONS = {
     "archive.backup_verify": N_("备份校验"),
     "archive.backup_delete": N_("删除旧备份"),
     "archive.integrity_check": N_("完整性校验"),
+    "auth.lockout": N_("登录锁定"),
+    "user.deactivate": N_("停用账号"),
+    "user.revoke": N_("注销会话与令牌"),
+    "user.password": N_("重设密码"),
 }
 
 # What an event's details say, as the audit page labels them (keys the services record).
@@ -81,6 +85,7 @@ DETAIL_LABELS = {
     "sealed_sha256": N_("密封摘要"), "link": N_("签收链接编号"), "expires_at": N_("有效期至"),
     "format": N_("格式"), "kind": N_("方式"), "scan_sha256": N_("扫描件摘要"), "level": N_("升级级别"),
     "receipt": N_("签收凭证编号"),
+    "username": N_("账号"), "failures": N_("失败次数"), "until": N_("锁定至"),
 }
 # Decisions as the audit log names them, across stages (each stage's pages word its own choices).
 DECISIONS = {"submit": N_("提交"), "complete": N_("办理完成"), "return": N_("退回"), "approve": N_("批准"),

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from engine.runtime import Runtime, StepResult
 
-from ..errors import ValidationFailed
+from ..errors import Forbidden, ValidationFailed
 from ..org import service as org
 from ..org.models import User
 from ..transfer import service as transfer
@@ -74,5 +74,7 @@ def decisions(session: Session, runtime: Runtime, item) -> list[str]:
 def complete(session: Session, runtime: Runtime, *, item_id: str, actor: User, data: dict, now: datetime) -> StepResult:
     """Complete an item with the handler of its process."""
     item = runtime.get_item(session, item_id)
+    if not transfer.may_work_on(actor, item):  # the same holder rule for every process, asked first
+        raise Forbidden("您无权办理该事项")
     completer = _completers.get(item.process_key, transfer.complete_hop)
     return completer(session, runtime, item=item, actor=actor, data=data, now=now)

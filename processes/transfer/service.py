@@ -50,18 +50,26 @@ def may_work_on(actor: User, item: Item) -> bool:
     return item.candidate_group in actor.groups
 
 
+def may_see(actor: User, item: Item) -> bool:
+    """Whether the actor holds the item or it belongs to one of the actor's queues (held by a colleague or not):
+    asked before anything about the item is told."""
+    return item.assignee == actor.username or (item.candidate_group is not None and item.candidate_group in actor.groups)
+
+
 def claim(session: Session, runtime: Runtime, *, item_id: str, actor: User, now: datetime) -> Item:
-    """Take an unclaimed item from a queue; the handover counts as received."""
+    """Take an unclaimed item from a queue; the handover counts as received. Of two claims at once one wins,
+    the other gets a 409, on every database."""
     item = runtime.get_item(session, item_id)
+    if not may_see(actor, item):
+        raise Forbidden("该事项不在您所在部门的队列中")
     if item.kind != "task":
         raise Invalid("督办事项无需签收", code="not_claimable")
     if item.assignee == actor.username:
         return item
-    if item.assignee is not None:
-        raise Conflict(f"该事项已由 {item.assignee} 签收", code="already_claimed")
-    if item.candidate_group not in actor.groups:
-        raise Forbidden("该事项不在您所在部门的队列中")
-    runtime.update_item(session, item, assignee=actor.username, claimed_at=now)
+    if item.assignee is not None:  # a colleague of the same queue may know who
+        raise Conflict(f"该事项已由 {org.display_name(session, item.assignee)} 签收", code="already_claimed")
+    if not runtime.claim_item(session, item, assignee=actor.username, now=now):
+        raise Conflict("该事项刚被他人签收", code="already_claimed")
     _received(session, item, actor.username, now)
     return item
 
@@ -77,6 +85,8 @@ def may_assign(session: Session, actor: User, item: Item) -> bool:
 def assign(session: Session, runtime: Runtime, *, item_id: str, actor: User, assignee: str, now: datetime) -> Item:
     """指派: the head of the item's department (or management) gives a queued item to a member of that department."""
     item = runtime.get_item(session, item_id)
+    if not may_see(actor, item) and actor.role != "manager":
+        raise Forbidden("只有该部门负责人或管理层可以指派")
     if item.kind != "task":
         raise Invalid("督办事项不能指派", code="not_assignable")
     if not may_assign(session, actor, item):
@@ -238,10 +248,10 @@ def escalations_of(session: Session, form_id: int) -> list[Escalation]:
 # --- the superior's escalation item -----------------------------------------------------------
 def _escalation_for(session: Session, runtime: Runtime, item_id: str, actor: User) -> tuple[Item, Item, Escalation]:
     item = runtime.get_item(session, item_id)
-    if item.kind != "escalation":
-        raise Invalid("该事项不是督办事项", code="not_an_escalation")
     if item.assignee != actor.username:
         raise Forbidden("只有被督办的上级可以处理该督办事项")
+    if item.kind != "escalation":
+        raise Invalid("该事项不是督办事项", code="not_an_escalation")
     hop = runtime.get_item(session, item.parent_id, open_only=False) if item.parent_id else None
     if hop is None or hop.status != "open":
         raise Conflict("原事项已办结", code="task_closed")

@@ -11,7 +11,7 @@ from engine.models import WorkItem
 from engine.scheduler import TimerScheduler
 from tests.conftest import GOOD_FORM, build_app
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]  # starts scheduler threads
 
 
 @pytest.fixture

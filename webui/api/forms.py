@@ -24,10 +24,15 @@ from ..auth import actor, require_bearer
 from ..context import db, guichet, now
 from ..downloads import attachment_response
 from ..permissions import ensure_can_view_form, form_access
-from .schemas import HandoverReadSchema
+from .schemas import OBJECT, HandoverReadSchema, documented
 
 blp = Blueprint("api_forms", __name__, url_prefix="/api/v1/forms", description="业务单 · Forms")
 blp.before_request(require_bearer)
+
+ATTACHMENT = {"type": "object", "properties": {
+    "id": {"type": "integer"}, "field": {"type": "string"}, "filename": {"type": "string"},
+    "content_type": {"type": "string"}, "size": {"type": "integer"}, "uploaded_by": {"type": "string"},
+    "uploaded_at": {"type": "string", "format": "date-time"}}}
 
 
 @blp.route("", methods=["POST"])
@@ -99,6 +104,7 @@ def update_draft(body, form_id):
 
 @blp.route("/<int:form_id>/reveal", methods=["POST"])
 @blp.arguments(RevealSchema())
+@blp.doc(**documented(200, OBJECT, "明文值 (已审计) · the value in clear, audited"))
 def reveal(body, form_id):
     """One sensitive value in clear, for the filling clerk, the current handler and management; audited with the reason."""
     form = forms.get_form(db(), form_id)
@@ -138,6 +144,7 @@ def _attachment_json(a) -> dict:
 @blp.route("/<int:form_id>/attachments", methods=["POST"])
 @blp.doc(requestBody={"required": True, "content": {"multipart/form-data": {"schema": {
     "type": "object", "properties": {"field": {"type": "string"}, "file": {"type": "string", "format": "binary"}}}}}})
+@blp.doc(**documented(201, ATTACHMENT, "已上传 (加密保存) · stored encrypted"))
 def add_attachment(form_id):
     """Attach a file to a draft's attachment field (multipart: `field`, `file`); it is stored encrypted."""
     upload = request.files.get("file")
@@ -151,6 +158,7 @@ def add_attachment(form_id):
 
 
 @blp.route("/<int:form_id>/attachments", methods=["GET"])
+@blp.doc(**documented(200, {"type": "array", "items": ATTACHMENT}, "附件 (名称与大小) · names and sizes"))
 def list_attachments(form_id):
     """The form's attachments (names and sizes)."""
     form = forms.get_form(db(), form_id)
@@ -159,6 +167,7 @@ def list_attachments(form_id):
 
 
 @blp.route("/<int:form_id>/attachments/<int:attachment_id>", methods=["GET"])
+@blp.doc(**documented(200, {"type": "string", "format": "binary"}, "附件文件 · the file", media_type="*/*"))
 def get_attachment(form_id, attachment_id):
     """One attachment's file, for those who may see the form's personal data; audited."""
     form = forms.get_form(db(), form_id)

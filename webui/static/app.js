@@ -50,3 +50,20 @@
     });
   });
 })();
+
+// A select marked data-submit-on-change submits its form when changed (no inline handlers: the CSP allows none).
+document.addEventListener("change", function (event) {
+  if (event.target.matches && event.target.matches("select[data-submit-on-change]")) event.target.form.submit();
+});
+
+// A checkbox marked data-check-all="NAME" checks or clears every checkbox named NAME (the CSP allows no inline handlers).
+document.addEventListener("change", function (event) {
+  var name = event.target.getAttribute && event.target.getAttribute("data-check-all");
+  if (!name) return;
+  document.querySelectorAll('input[type=checkbox][name="' + name + '"]').forEach(function (box) { box.checked = event.target.checked; });
+});
+
+// A button marked data-print prints the page (its print stylesheet); no inline handler, as the CSP allows none.
+document.addEventListener("click", function (event) {
+  if (event.target.closest && event.target.closest("button[data-print]")) window.print();
+});
