@@ -7,6 +7,7 @@ from engine.runtime import Runtime
 def register_all(runtime: Runtime, config: dict) -> None:
     """Register every stage's service-task operations and script functions with the runtime."""
     from .archive import operations as archive_operations
+    from .destruction import operations as destruction_operations
     from .procedures import approval as deployment_approval
     from .templates import operations as template_operations
     from .transfer import operations as transfer_operations
@@ -15,3 +16,4 @@ def register_all(runtime: Runtime, config: dict) -> None:
     template_operations.register(runtime, config)
     deployment_approval.register(runtime, config)
     archive_operations.register(runtime, config)
+    destruction_operations.register(runtime, config)

@@ -28,11 +28,12 @@ USERS = [
     ("head", "李主任(信贷部负责人)", "head", "credit", "manager"),
     ("handler", "张经办(信贷部)", "handler", "credit", "head"),
     ("clerk", "陈柜员(营业部)", "clerk", "counter", "manager"),
-    ("archivist", "赵档案员(档案室)", "archivist", "archive", "manager"),
+    ("archive_head", "钱主任(档案室负责人)", "archivist", "archive", "manager"),
+    ("archivist", "赵档案员(档案室)", "archivist", "archive", "archive_head"),
     ("inspector", "刘稽核(风险合规部)", "inspector", "compliance", "manager"),
 ]
 ARCHIVE_ROOM = "一号档案室"  # kept by the archivist
-HEADS = {"credit": "head", "management": "manager", "counter": "manager"}
+HEADS = {"credit": "head", "management": "manager", "counter": "manager", "archive": "archive_head"}
 
 
 def seed_demo(session: Session, *, password_hash: str, now: datetime) -> list[tuple[str, str, str]]:

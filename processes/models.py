@@ -24,3 +24,11 @@ from .archive.models import (  # noqa: F401
     Volume,
     VolumeMove,
 )
+from .destruction.models import (  # noqa: F401
+    Destruction,
+    DestructionItem,
+    DestructionStep,
+    Hold,
+    RetentionRule,
+    Tombstone,
+)
