@@ -124,7 +124,7 @@ def execute(session: Session, config: dict, *, actor: User, destruction_id: int,
     differences = check(session, batch, now=now)
     if differences:
         raise Differences("销毁前核对未通过, 未销毁任何业务单: " + "; ".join(differences[:10]),
-                          details={"differences": differences})
+                          details={"fields": {"differences": differences}})
     supervisors = _supervisors(session, config, batch, actor, body.get("supervisors"))
     paper = _paper(session, batch, body.get("paper"))
     form_ids = item_form_ids(session, batch.id)
