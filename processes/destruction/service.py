@@ -68,11 +68,11 @@ def create(session: Session, runtime: Runtime, config: dict, *, actor: User, bod
     filings = {f.form_id: f for ids in _chunks(form_ids)
                for f in session.scalars(select(Filing).where(Filing.form_id.in_(ids)))}
     _refuse_unfit(session, config, kind, form_ids, forms, filings, now)
-    if evidence:
+    if evidence:  # kept with a form that stays (e.g. the original of a duplicate), so it outlives the batch
         found = set(session.scalars(select(Attachment.id).where(Attachment.id.in_(evidence),
-                                                                Attachment.form_id.in_(form_ids))))
+                                                                Attachment.form_id.not_in(form_ids))))
         if found != set(evidence):
-            raise ValidationFailed({"evidence": "证明材料须为所选业务单上的附件: "
+            raise ValidationFailed({"evidence": "证明材料须为不在本批销毁范围内的业务单附件, 以下附件不符: "
                                                 + ", ".join(str(i) for i in evidence if i not in found)})
     departments = sorted({f.department_id for f in forms.values()})
     batch = Destruction(kind=kind, status="in_approval", reason=reason, evidence=list(evidence),
