@@ -74,6 +74,8 @@ def seed_stages(session: Session, runtime: Runtime, config: dict) -> None:
     """Give each stage its demo records (after seed_demo and the diagrams' deployment), each at its own past times."""
     from .archive.demo import seed_archive
     from .demo_history import seed_history
+    from .destruction.demo import seed_destruction
 
     seed_history(session, runtime, config, count=config["app"].get("demo_history_forms", 300))
     seed_archive(session, runtime, config)
+    seed_destruction(session, runtime, config)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,12 +20,13 @@ STEP_LABELS = {"appraise_archive": "档案室负责人鉴定", "appraise_departm
 def register_content(session: Session, config: dict, batch: Destruction) -> dict:
     """What the register certifies (its content hash is taken over this)."""
     at = batch.executed_at
+    zone = ZoneInfo(config["app"]["timezone"])
     rows = [{"code": i.archival_code or "—", "title": i.title, "year": i.year, "retention": retention.label(i.retention)
              if i.retention else "—", "elapsed": f"{max(0, at.year - i.year - 1)}年" if at else "—", "pages": i.pages}
             for i in session.scalars(select(DestructionItem).where(DestructionItem.destruction_id == batch.id)
                                      .order_by(DestructionItem.archival_code, DestructionItem.form_id))]
     steps = [{"step": STEP_LABELS.get(s.step, s.step), "decision": "同意" if s.decision == "approve" else "退回",
-              "by": org.display_name(session, s.decided_by), "at": s.decided_at.isoformat(), "comment": s.comment or ""}
+              "by": org.display_name(session, s.decided_by), "at": s.decided_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"), "comment": s.comment or ""}
              for s in session.scalars(select(DestructionStep).where(DestructionStep.destruction_id == batch.id)
                                       .order_by(DestructionStep.id))]
     return {"batch": batch.id, "kind": KINDS.get(batch.kind, batch.kind), "reason": batch.reason,

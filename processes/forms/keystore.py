@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 SCHEMA = ("CREATE TABLE IF NOT EXISTS data_key (form_id INTEGER PRIMARY KEY, wrapped TEXT NOT NULL, "
@@ -123,8 +123,9 @@ def prune_key_backups(config: dict, *, now: datetime) -> list[Path]:
 
 
 def last_backup_expiry(config: dict, *, now: datetime) -> datetime:
-    """When the newest key backup still holding keys present now expires (now + keep_days if none exists yet,
-    as the next nightly copy will hold them)."""
+    """When the newest key backup holding the keys present now expires: after it, no copy of them is left (now, if
+    there is no key backup)."""
     taken = [t for t in (_taken_at(p) for p in backup_folder(config).glob("keys-*.sqlite")) if t is not None]
-    newest = max(taken) if taken else now.replace(tzinfo=None)
-    return (newest + timedelta(days=keep_days(config))).replace(tzinfo=now.tzinfo)
+    if not taken:
+        return now
+    return (max(taken) + timedelta(days=keep_days(config))).replace(tzinfo=timezone.utc)

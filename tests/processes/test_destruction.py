@@ -329,3 +329,21 @@ def read_id_from(url: str, config: dict, form_id: int) -> str | None:
             return personal.load(session, personal.keyring(config), form, "customer_id")
     finally:
         engine.dispose()
+
+
+def test_the_demo_has_old_forms_past_retention_one_held_and_a_proposal(services):
+    from processes.demo import seed_stages
+    from processes.destruction.models import Destruction, Hold
+
+    config = {**services.config, "app": {**services.config["app"], "demo_history_forms": 10}}
+    with unit_of_work(services.sessions) as session:
+        seed_stages(session, services.runtime, config)
+    with services.sessions() as session:
+        old = {f.form_id: f for f in session.scalars(select(Filing).where(Filing.year < 2020))}
+        (hold,) = session.scalars(select(Hold)).all()
+        (proposal,) = session.scalars(select(Destruction)).all()
+        listed = set(destruction.item_form_ids(session, proposal.id))
+        assert proposal.status == "proposed" and hold.form_id in old and hold.form_id not in listed
+        assert listed == {i for i, f in old.items() if f.retention == "D10"} - {hold.form_id} and listed
+        assert all(f.volume_id for f in old.values())
+    assert list(keystore.backup_folder(config).glob("keys-*.sqlite"))
