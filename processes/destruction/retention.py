@@ -153,3 +153,12 @@ def is_past_retention(filing: Filing, on: date) -> bool:
     """Whether this filed form's retention ended before `on`."""
     end = ends_on(filing.retention, filing.year)
     return end is not None and end < on
+
+
+def of_form(session: Session, config: dict, form_id: int, business_type: str, filing: Filing | None) -> dict:
+    """What a form page shows: its retention (the filing's, or its type's rule before filing), when it ends, and a
+    live hold."""
+    code = filing.retention if filing else retention_for(session, config, business_type)
+    hold = held_form_ids(session, [form_id]).get(form_id) if filing else None
+    return {"code": code, "label": label(code) if _CODE.match(code) else code,
+            "ends_on": ends_on(code, filing.year) if filing and _CODE.match(code) else None, "hold": hold}

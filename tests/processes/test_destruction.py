@@ -67,6 +67,17 @@ def decide(client, auth, user, decision="approve", comment="同意销毁"):
                              json={"data": {"decision": decision, "comment": comment}})
 
 
+def logged_in(app, username):
+    """A browser-like client logged in as `username`."""
+    from tests.webui.test_pages import DEMO_PASSWORD, csrf
+
+    browser = app.test_client()
+    page = browser.get("/login").get_data(as_text=True)
+    assert browser.post("/login", data={"username": username, "password": DEMO_PASSWORD,
+                                        "csrf_token": csrf(page)}).status_code == 302
+    return browser
+
+
 SUPERVISORS = [{"username": "inspector", "password": "guichet-demo"}, {"username": "manager2", "password": "guichet-demo"}]
 
 
@@ -145,7 +156,7 @@ def test_a_held_volume_holds_its_forms(client, auth, services, clock):
 
 
 # --- the retention path ------------------------------------------------------------------------------
-def test_retention_path_appraisal_approval_execution_and_register(client, auth, services, clock, cold):
+def test_retention_path_appraisal_approval_execution_and_register(app, client, auth, services, clock, cold):
     filings = filed_history(services)
     due = sorted(past_retention(filings, FUTURE))
     young = next(i for i in filings if i not in due)
@@ -216,6 +227,13 @@ def test_retention_path_appraisal_approval_execution_and_register(client, auth, 
         assert audit.verify(session).ok
     # executed once
     assert client.post(execute, headers=auth("archivist"), json={"supervisors": SUPERVISORS}).status_code == 409
+    # the pages: a destroyed form shows its tombstone; a kept one its retention and when it ends
+    browser = logged_in(app, "manager")
+    page = browser.get(f"/forms/{due[0]}")
+    assert page.status_code == 410 and filings[due[0]].archival_code in page.get_data(as_text=True)
+    kept = browser.get(f"/forms/{young}").get_data(as_text=True)
+    end = retention.ends_on(filings[young].retention, filings[young].year)
+    assert "保管期限" in kept and f"至 {end.isoformat()}" in kept
 
 
 def test_a_returned_batch_destroys_nothing(client, auth, services, clock):
