@@ -9,11 +9,15 @@ def register_all(runtime: Runtime, config: dict) -> None:
     from .archive import operations as archive_operations
     from .destruction import operations as destruction_operations
     from .procedures import approval as deployment_approval
+    from .queries import operations as query_operations
+    from .supervision import operations as supervision_operations
     from .templates import operations as template_operations
     from .transfer import operations as transfer_operations
 
     transfer_operations.register(runtime, config)
     template_operations.register(runtime, config)
     deployment_approval.register(runtime, config)
+    query_operations.register(runtime, config)
+    supervision_operations.register(runtime, config)
     archive_operations.register(runtime, config)
     destruction_operations.register(runtime, config)

@@ -20,6 +20,7 @@ DEPARTMENTS = [
     ("compliance", "风险合规部"),
     ("archive", "档案室"),
     ("management", "公司管理层"),
+    ("hr", "人力资源部"),
 ]
 # username, display name, role, department code, superior
 USERS = [
@@ -31,6 +32,7 @@ USERS = [
     ("archive_head", "钱主任(档案室负责人)", "archivist", "archive", "manager"),
     ("archivist", "赵档案员(档案室)", "archivist", "archive", "archive_head"),
     ("inspector", "刘稽核(风险合规部)", "inspector", "compliance", "manager"),
+    ("hr", "孙人事(人力资源部)", "hr", "hr", "manager"),
 ]
 ARCHIVE_ROOM = "一号档案室"  # kept by the archivist
 HEADS = {"credit": "head", "management": "manager", "counter": "manager", "archive": "archive_head"}
@@ -78,4 +80,10 @@ def seed_stages(session: Session, runtime: Runtime, config: dict) -> None:
 
     seed_history(session, runtime, config, count=config["app"].get("demo_history_forms", 300))
     seed_archive(session, runtime, config)
+    from .queries.demo import seed_queries
+
+    seed_queries(session, runtime, config)
+    from .supervision.demo import seed_supervision
+
+    seed_supervision(session, runtime, config)
     seed_destruction(session, runtime, config)

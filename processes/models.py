@@ -24,6 +24,19 @@ from .archive.models import (  # noqa: F401
     Volume,
     VolumeMove,
 )
+from .queries.models import AccessGrant, AccessLog, DisclosureHandover, GrantedForm, QueryDecision, QueryOfficial, QueryRequest, QueryScan  # noqa: F401
+from .supervision.models import (  # noqa: F401
+    Appraisal,
+    Finding,
+    Inspection,
+    InspectionPlan,
+    KpiSnapshot,
+    RectificationEvidence,
+    RectificationNotice,
+    RectificationStep,
+    TrainingAttendance,
+    TrainingSession,
+)
 from .destruction.models import (  # noqa: F401
     Destruction,
     DestructionItem,

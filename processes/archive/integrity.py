@@ -66,3 +66,19 @@ def recent_runs(session: Session, *, limit: int = 30) -> list[IntegrityRun]:
 def last_checked(session: Session) -> datetime | None:
     """The oldest check time over all filed forms: every form was checked at or after it."""
     return session.scalar(select(func.min(Filing.checked_at)))
+
+
+def storage_checks(session: Session, start: datetime, end: datetime) -> tuple[int, int]:
+    """存储安全率's counts in [start, end): (passed, performed) over integrity runs and backup verifications.
+
+    An integrity run passes when every seal it recomputed matched; a backup verification when restoring the
+    backup gave the manifest's row counts and audit head. The whole organisation's figure (storage has no
+    department)."""
+    from .models import Backup
+
+    runs = session.execute(select(func.count(IntegrityRun.id), func.count(IntegrityRun.id).filter(
+        IntegrityRun.mismatches == 0)).where(IntegrityRun.started_at >= start, IntegrityRun.started_at < end)).one()
+    checks = session.execute(select(func.count(Backup.id), func.count(Backup.id).filter(Backup.verified.is_(True)))
+                             .where(Backup.verified.is_not(None), Backup.verified_at >= start,
+                                    Backup.verified_at < end)).one()
+    return runs[1] + checks[1], runs[0] + checks[0]

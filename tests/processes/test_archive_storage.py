@@ -245,6 +245,9 @@ def test_an_altered_row_is_caught_by_the_rotating_integrity_check(services, cloc
         integrity.check_slice(session, config, now=clock(), limit=10)
     with services.sessions() as session:
         assert len(session.scalars(select(StorageIncident)).all()) == 1
+        # 存储安全率 for supervision: the runs that found the altered form did not pass
+        passed, performed = integrity.storage_checks(session, clock() - timedelta(days=10), clock() + timedelta(days=1))
+        assert performed == 4 and passed == 4 - 2  # the night it was found and the re-check
 
 
 @pytest.fixture(params=["straight", "restore"])

@@ -19,12 +19,13 @@ from processes.forms.schemas import (
     RevealSchema,
 )
 from processes.org import service as org
+from processes.queries import service as queries
 from processes.transfer import service as transfer
 
 from ..auth import actor, require_bearer
 from ..context import db, guichet, now
 from ..downloads import attachment_response
-from ..permissions import ensure_can_view_form
+from ..permissions import ensure_can_view_form, form_access
 from .schemas import HandoverReadSchema
 
 blp = Blueprint("api_forms", __name__, url_prefix="/api/v1/forms", description="业务单 · Forms")
@@ -45,9 +46,9 @@ def create(body):
 @blp.response(200, FormReadSchema)
 @blp.alt_response(410, description="业务单已销毁: 销毁记录 (tombstone)")
 def read(form_id):
-    """One form, with its process instance id."""
+    """One form, with its process instance id; under a query grant, the granted fields in full and its grant_id."""
     form = forms.get_form(db(), form_id)
-    ensure_can_view_form(db(), actor(), form)
+    grant = form_access(db(), actor(), form, now())  # query grant (R4.4.1): read-only, logged
     tombstone = execution.tombstone_of(db(), form.id)
     if tombstone is not None:  # destroyed: only what the tombstone says remains
         response = jsonify({"code": "form_destroyed", "message": f"该业务单已于销毁批次 #{tombstone.destruction_id} 销毁",
@@ -56,6 +57,10 @@ def read(form_id):
         return response
     filing = archive.filing_of_form(db(), form.id)
     form.archival_code, form.volume_id = (filing.archival_code, filing.volume_id) if filing else (None, None)
+    if grant is not None:
+        values = queries.view_under_grant(db(), guichet().config, form=form, given=grant, actor=actor(), channel="api",
+                                          now=now())
+        return queries.GrantedView(form, values, grant.id)
     return form
 
 

@@ -1,7 +1,7 @@
 """archive: 档号 filings and their counters, volumes, paper custody, backups, integrity runs and storage incidents
 
 Revision ID: i14_archive
-Revises: 0005
+Revises: i17_supervision
 Create Date: 2026-11-28 17:38:15.041047
 """
 from alembic import op
@@ -10,7 +10,7 @@ import engine.db
 
 
 revision = 'i14_archive'
-down_revision = '0005'
+down_revision = 'i17_supervision'
 branch_labels = None
 depends_on = None
 
