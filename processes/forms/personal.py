@@ -130,8 +130,12 @@ class KeyDestroyed(Conflict):
 
 
 def data_key(session: Session, ring: Keyring, form: Form) -> bytes:
-    """The form's data key, created and wrapped on first use; KeyDestroyed once it has been destroyed."""
-    if ring.store is None:  # no key store configured: keys on the form row, as before
+    """The form's data key, created and wrapped on first use; KeyDestroyed once it has been destroyed.
+
+    Only forms keep their keys in the key store (its rows are by form id); other records that seal values the same
+    way (an external query request) keep theirs on their own row."""
+    if ring.store is None or not isinstance(form, Form):  # no key store, or another record with its own key (a
+        # query request's): the key on the row, as before
         if form.wrapped_key is None:
             key = AESGCM.generate_key(bit_length=256)
             form.wrapped_key, form.key_id = ring.wrap(key)

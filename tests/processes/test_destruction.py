@@ -264,10 +264,23 @@ def test_the_check_before_execution_catches_a_form_added_after_approval(client, 
         session.execute(insert(DestructionItem).values(
             destruction_id=batch["id"], form_id=f.form_id, archival_code=f.archival_code, title=f.title,
             business_type=f.business_type, department_id=f.department_id, year=f.year, retention=f.retention))
+        # and one form is under a live query grant (R4.4) until tomorrow
+        from processes.queries.models import AccessGrant, GrantedForm, QueryRequest
+        request = QueryRequest(number="CX-1", kind="internal", status="approved", applicant="inspector",
+                               form_ids=[due[0]], fields=[], purpose="审计", created_at=FUTURE)
+        session.add(request)
+        session.flush()
+        grant = AccessGrant(request_id=request.id, grantee="inspector", form_ids=[due[0]], fields=[],
+                            starts_at=FUTURE, expires_at=FUTURE + timedelta(days=1))
+        session.add(grant)
+        session.flush()
+        session.add(GrantedForm(grant_id=grant.id, form_id=due[0], grantee="inspector", expires_at=grant.expires_at))
     r = client.post(f"/api/v1/destructions/{batch['id']}/execute", headers=auth("archivist"),
                     json={"supervisors": SUPERVISORS})
     assert r.status_code == 409 and r.json["code"] == "destruction_check_failed"
-    assert any(f.archival_code in d and "批准后加入" in d for d in r.json["fields"]["differences"])
+    differences = r.json["fields"]["differences"]
+    assert any(f.archival_code in d and "批准后加入" in d for d in differences)
+    assert any(filings[due[0]].archival_code in d and "查询授权" in d for d in differences)
     with services.sessions() as session:
         assert session.scalar(select(Form.status).where(Form.id == due[0])) == "closed"
 
