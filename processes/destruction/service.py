@@ -129,16 +129,22 @@ def _refuse_unfit(session, config, kind, form_ids, forms, filings, now) -> None:
 
 
 def _add_items(session, config, batch, form_ids, forms, filings) -> None:
+    """The batch's list as the register will print it: from the filing (档号) where there is one, else the form."""
     rows = []
     for form_id in form_ids:
-        form, filing = forms[form_id], filings.get(form_id)
-        rows.append(dict(
-            destruction_id=batch.id, form_id=form_id, archival_code=filing.archival_code if filing else "",
-            title=filing.title if filing else f"{form.business_type} · {form.number}"[:300],
-            business_type=form.business_type, department_id=form.department_id,
-            year=filing.year if filing else form.closed_at.year,
-            retention=filing.retention if filing else retention.retention_for(session, config, form.business_type),
-            pages=filing.pages if filing else 1, volume_id=filing.volume_id if filing else None))
+        filing = filings.get(form_id)
+        if filing is not None:
+            rows.append(dict(destruction_id=batch.id, form_id=form_id, archival_code=filing.archival_code,
+                             title=filing.title, business_type=filing.business_type, department_id=filing.department_id,
+                             year=filing.year, retention=filing.retention, pages=filing.pages,
+                             volume_id=filing.volume_id))
+            continue
+        form = forms[form_id]
+        rows.append(dict(destruction_id=batch.id, form_id=form_id, archival_code="",
+                         title=f"{form.business_type} · {form.number}"[:300], business_type=form.business_type,
+                         department_id=form.department_id, year=form.closed_at.year,
+                         retention=retention.retention_for(session, config, form.business_type), pages=1,
+                         volume_id=None))
     for start in range(0, len(rows), 1000):
         session.execute(insert(DestructionItem), rows[start:start + 1000])
     session.flush()
@@ -268,8 +274,7 @@ def scan(session: Session, runtime: Runtime, config: dict, *, now: datetime) -> 
                         created_by="system", created_at=now, supervisors=[], paper=[])
     session.add(batch)
     session.flush()
-    forms = _forms(session, [f.form_id for f in filings])
-    _add_items(session, config, batch, [f.form_id for f in filings], forms, {f.form_id: f for f in filings})
+    _add_items(session, config, batch, [f.form_id for f in filings], {}, {f.form_id: f for f in filings})
     audit.record(session, actor="system", action="destruction.scan", object_type="destruction", object_id=batch.id,
                  now=now, details={"forms": len(filings)})
     return batch
