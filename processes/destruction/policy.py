@@ -5,10 +5,10 @@ from ..errors import Forbidden
 from ..org.models import User
 
 RULE_EDITORS = {"manager"}
-READERS = {"manager", "archivist", "inspector", "head"}
 HOLD_PLACERS = {"manager", "inspector"}  # management, or compliance
 PROPOSERS = {"archivist"}  # a retention batch
 APPLICANTS = {"head", "handler", "clerk"}  # an error / duplicate batch, for their own department's forms
+READERS = {"manager", "archivist", "inspector"} | APPLICANTS  # batches name forms by 档号 and title only
 EXECUTORS = {"archivist"}
 APPROVERS = {"manager"}
 
@@ -16,7 +16,7 @@ APPROVERS = {"manager"}
 def ensure_reader(actor: User) -> None:
     """Forbidden unless the actor may read rules, holds and destruction batches."""
     if actor.role not in READERS:
-        raise Forbidden("只有管理层、档案管理员、监督检查人员和部门负责人可以查看保管期限与销毁记录")
+        raise Forbidden("您无权查看保管期限与销毁记录")
 
 
 def ensure_rule_editor(actor: User) -> None:

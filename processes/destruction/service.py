@@ -125,7 +125,8 @@ def _refuse_unfit(session, config, kind, form_ids, forms, filings, now) -> None:
     problems += [f"{filings[i].archival_code if i in filings else forms[i].number} 已在另一批销毁审批中"
                  for i in sorted(batched)[:20]]
     if problems:
-        raise ValidationFailed({"form_ids": problems}, message="以下业务单不能列入销毁清单: " + "; ".join(problems[:10]))
+        raise ValidationFailed({"form_ids": "; ".join(problems[:20])},
+                               message="以下业务单不能列入销毁清单: " + "; ".join(problems[:10]))
 
 
 def _add_items(session, config, batch, form_ids, forms, filings) -> None:
@@ -292,3 +293,20 @@ def submit_proposal(session: Session, runtime: Runtime, config: dict, *, actor: 
     session.flush()
     return create(session, runtime, config, actor=actor, now=now,
                   body={"kind": "retention", "form_ids": keep, "reason": body.get("reason") or batch.reason})
+
+
+def ids_of_numbers(session: Session, numbers: list[str]) -> list[int]:
+    """The ids of forms named by their numbers (as people know them); a number not found is refused by name."""
+    if not numbers:
+        raise ValidationFailed({"form_ids": "请填写要销毁的业务单编号"})
+    found = dict(session.execute(select(Form.number, Form.id).where(Form.number.in_(numbers))).all())
+    missing = [n for n in numbers if n not in found]
+    if missing:
+        raise ValidationFailed({"form_ids": f"业务单不存在: {', '.join(missing[:20])}"})
+    return [found[n] for n in numbers]
+
+
+def items_of(session: Session, destruction_id: int, *, limit: int = 500) -> list[DestructionItem]:
+    """The first `limit` forms of a batch, by 档号."""
+    return list(session.scalars(select(DestructionItem).where(DestructionItem.destruction_id == destruction_id)
+                                .order_by(DestructionItem.archival_code, DestructionItem.form_id).limit(limit)))

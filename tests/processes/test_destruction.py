@@ -100,7 +100,7 @@ def test_rules_are_seeded_from_settings_and_refuse_under_five_years(client, auth
         assert retention.retention_for(session, services.config, "挂失补办") == "D5"  # filing now uses the rule
         (event,) = audit.list_events(session, audit.AuditFilter(action="retention.rule"))
         assert event.details["retention"] == "D5"
-    assert client.get("/api/v1/retention-rules", headers=auth("clerk")).status_code == 403
+    assert client.get("/api/v1/retention-rules", headers=auth("hr")).status_code == 403
 
 
 def test_retention_counts_from_the_first_of_january_after_closing():
@@ -219,7 +219,7 @@ def test_retention_path_appraisal_approval_execution_and_register(app, client, a
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
     assert all(filings[i].archival_code in text for i in due) and "销毁清册" in text
-    assert client.get(f"{url}/register.pdf", headers=auth("clerk")).status_code == 403
+    assert client.get(f"{url}/register.pdf", headers=auth("hr")).status_code == 403
     with services.sessions() as session:
         actions = [e.action for e in audit.list_events(session, audit.AuditFilter(object_type="destruction"))]
         assert {"destruction.propose", "destruction.appraise_archive", "destruction.appraise_department",
