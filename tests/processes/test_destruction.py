@@ -132,9 +132,23 @@ def test_scan_proposes_exactly_the_forms_past_retention_and_no_held_one(client, 
     with unit_of_work(services.sessions) as session:
         again = destruction.scan(session, services.runtime, services.config, now=FUTURE)
         assert destruction.item_form_ids(session, again.id) == [held]
+        first_id = batch.id
+    assert [h["id"] for h in client.get("/api/v1/holds", headers=auth("manager")).json] == [hold_id]
+    assert {b["status"] for b in client.get("/api/v1/destructions", headers=auth("archivist")).json} == {"proposed"}
+    # the archivist submits the first proposal, leaving one form out
+    url = f"/api/v1/destructions/{first_id}/submit"
+    assert client.post(url, headers=auth("manager"), json={}).status_code == 403
+    left_out = sorted(due - {held})[0]
+    r = client.post(url, headers=auth("archivist"), json={"exclude": [left_out]})
+    assert r.status_code == 201, r.json
+    assert set(r.json["form_ids"]) == due - {held, left_out} and r.json["status"] == "in_approval"
+    assert client.post(url, headers=auth("archivist"), json={}).status_code == 409
+    assert client.get(f"/api/v1/destructions/{first_id}", headers=auth("inspector")).json["status"] == "superseded"
+    assert client.get("/api/v1/destructions/9999", headers=auth("inspector")).status_code == 404
+    assert client.get("/api/v1/destructions", headers=auth("hr")).status_code == 403
 
 
-def test_a_held_volume_holds_its_forms(client, auth, services, clock):
+def test_a_held_volume_holds_its_forms(app, client, auth, services, clock):
     filings = filed_history(services)
     with unit_of_work(services.sessions) as session:
         from processes.archive import volumes
@@ -153,6 +167,9 @@ def test_a_held_volume_holds_its_forms(client, auth, services, clock):
     r = client.post("/api/v1/destructions", headers=auth("archivist"),
                     json={"kind": "retention", "form_ids": same, "reason": "保管期满"})
     assert r.status_code == 422 and "暂缓销毁" in r.json["message"]
+    # the pages: who may read them
+    assert logged_in(app, "archivist").get("/destruction").status_code == 200
+    assert logged_in(app, "hr").get("/destruction").status_code == 403
 
 
 # --- the retention path ------------------------------------------------------------------------------
