@@ -1,7 +1,6 @@
 """`python -m bench` runs every benchmark; `python -m bench NAME...` a subset. Writes bench/results.json.
 
-Names: engine guichet_sqlite guichet_postgres http three_tasks inbox timers rewind instructions profile queries kpi archive
-destruction
+Names: engine guichet_sqlite guichet_postgres http three_tasks inbox timers rewind instructions profile queries kpi archive external destruction
 """
 from __future__ import annotations
 
@@ -30,6 +29,7 @@ BENCHES = {
     "queries": ("queries", "run"),
     "kpi": ("kpi", "run"),
     "archive": ("archive", "run"),
+    "external": ("external", "run"),
     "destruction": ("destruction", "run"),
 }
 

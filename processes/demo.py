@@ -1,7 +1,7 @@
 """Demo organisation (in Chinese) for trying Guichet out; every user has the password `guichet-demo`."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -77,6 +77,7 @@ def seed_stages(session: Session, runtime: Runtime, config: dict) -> None:
     from .archive.demo import seed_archive
     from .demo_history import seed_history
     from .destruction.demo import seed_destruction
+    from .external.demo import seed_external
 
     seed_history(session, runtime, config, count=config["app"].get("demo_history_forms", 300))
     seed_archive(session, runtime, config)
@@ -86,4 +87,5 @@ def seed_stages(session: Session, runtime: Runtime, config: dict) -> None:
     from .supervision.demo import seed_supervision
 
     seed_supervision(session, runtime, config)
+    seed_external(session, runtime, config, now=datetime.now(timezone.utc))
     seed_destruction(session, runtime, config)

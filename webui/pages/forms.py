@@ -19,6 +19,8 @@ from engine.models import ProcessDefinition, ProcessInstance, WorkItem
 from processes.archive import service as archive
 from processes.destruction import execution, retention
 from processes.errors import ValidationFailed
+from processes.external import policy as external_policy
+from processes.external import service as external
 from processes.forms import amendments, attachments
 from processes.forms import service as forms
 from processes.forms.schemas import FIELD_TYPES
@@ -144,6 +146,8 @@ def _detail_page(form, *, revealed=None, errors=None, message=None, values=None,
         may_reveal=amendments.may_reveal(session, user, form), may_correct=may_correct, revealed=revealed or {},
         errors=errors or {}, message=message, values=values or {}, attachments=attachments.of_form(session, form),
         filing=filing, retention=retention.of_form(session, guichet().config, form.id, form.business_type, filing),
+        external_transfers=external.of_form(session, form.id),
+        may_send_out=external_policy.may_start(session, user, form),
     ), status
 
 

@@ -4,7 +4,7 @@ The forms' data keys move out of the database into the key store (instance/keys.
 runs after this revision (it needs the instance folder and the master key, which a migration does not have).
 
 Revision ID: i16_destruction
-Revises: i14_archive
+Revises: i13_external_transfer
 Create Date: 2026-11-28 18:31:56.739359
 """
 from alembic import op
@@ -13,7 +13,7 @@ import engine.db
 
 
 revision = 'i16_destruction'
-down_revision = 'i14_archive'
+down_revision = 'i13_external_transfer'
 branch_labels = None
 depends_on = None
 
