@@ -7,6 +7,7 @@ from engine.runtime import Runtime
 def register_all(runtime: Runtime, config: dict) -> None:
     """Register every stage's service-task operations and script functions with the runtime."""
     from .archive import operations as archive_operations
+    from .destruction import operations as destruction_operations
     from .external import operations as external_operations
     from .procedures import approval as deployment_approval
     from .queries import operations as query_operations
@@ -20,6 +21,7 @@ def register_all(runtime: Runtime, config: dict) -> None:
     query_operations.register(runtime, config)
     supervision_operations.register(runtime, config)
     archive_operations.register(runtime, config)
+    destruction_operations.register(runtime, config)
     external_operations.register(runtime, config)
 
 

@@ -38,3 +38,11 @@ from .supervision.models import (  # noqa: F401
     TrainingAttendance,
     TrainingSession,
 )
+from .destruction.models import (  # noqa: F401
+    Destruction,
+    DestructionItem,
+    DestructionStep,
+    Hold,
+    RetentionRule,
+    Tombstone,
+)

@@ -38,7 +38,19 @@ def migrate() -> None:
     config = load_config()
     _say(f"迁移数据库 / migrating {config['database']['url']} …")
     upgrade(config["database"]["url"])
+    _move_keys(config)
     _say("数据库已是最新 / schema up to date")
+
+
+def _move_keys(config: dict) -> None:
+    """Move data keys still on form rows into the key store (outside the database and its backups)."""
+    from processes.forms import personal
+
+    sessions = make_session_factory(make_engine(config["database"]["url"]))
+    with unit_of_work(sessions) as session:
+        moved = personal.move_keys_to_store(session, personal.keyring(config))
+    if moved:
+        _say(f"数据密钥已移入密钥库 / {moved} data keys moved to the key store")
 
 
 @main.command()

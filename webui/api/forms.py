@@ -1,10 +1,12 @@
 """Forms: create (and submit), read, handover history."""
 from __future__ import annotations
 
-from flask import request
+from flask import jsonify, request
 from flask_smorest import Blueprint
 
 from processes.archive import service as archive
+from processes.destruction import execution
+from processes.destruction.schemas import TombstoneReadSchema
 from processes.errors import ValidationFailed
 from processes.forms import amendments, attachments
 from processes.forms import service as forms
@@ -60,10 +62,17 @@ def create(body):
 
 @blp.route("/<int:form_id>", methods=["GET"])
 @blp.response(200, FormReadSchema)
+@blp.alt_response(410, description="业务单已销毁: 销毁记录 (tombstone)")
 def read(form_id):
     """One form, with its process instance id; under a query grant, the granted fields in full and its grant_id."""
     form = forms.get_form(db(), form_id)
     grant = form_access(db(), actor(), form, now())  # query grant (R4.4.1): read-only, logged
+    tombstone = execution.tombstone_of(db(), form.id)
+    if tombstone is not None:  # destroyed: only what the tombstone says remains
+        response = jsonify({"code": "form_destroyed", "message": f"该业务单已于销毁批次 #{tombstone.destruction_id} 销毁",
+                            "tombstone": TombstoneReadSchema().dump(tombstone)})
+        response.status_code = 410
+        return response
     filing = archive.filing_of_form(db(), form.id)
     form.archival_code, form.volume_id = (filing.archival_code, filing.volume_id) if filing else (None, None)
     if grant is not None:

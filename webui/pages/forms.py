@@ -20,6 +20,7 @@ from flask_login import login_required
 from engine.errors import EngineError
 from engine.models import ProcessDefinition, ProcessInstance, WorkItem
 from processes.archive import service as archive
+from processes.destruction import execution, retention
 from processes.errors import Forbidden, ValidationFailed
 from processes.external import policy as external_policy
 from processes.external import service as external
@@ -173,6 +174,7 @@ def _detail_page(form, *, revealed=None, errors=None, message=None, values=None,
     open_items = []
     if form.process_instance_id:
         open_items = session.query(WorkItem).filter_by(instance_id=form.process_instance_id, status="open").all()
+    filing = archive.filing_of_form(session, form.id) if form.status == "closed" else None
     may_correct = form.status == "in_transfer" and (form.created_by == user.username or amendments.holds(session, user, form))
     return render_template(
         "form_detail.html", form=form, handovers=transfer.handovers_of(session, form.id),
@@ -180,7 +182,7 @@ def _detail_page(form, *, revealed=None, errors=None, message=None, values=None,
         corrections=amendments.corrections_of(session, guichet().config, form) if form.corrections else [],
         may_reveal=amendments.may_reveal(session, user, form), may_correct=may_correct, revealed=revealed or {},
         errors=errors or {}, message=message, values=values or {}, attachments=attachments.of_form(session, form),
-        filing=archive.filing_of_form(session, form.id) if form.status == "closed" else None,
+        filing=filing, retention=retention.of_form(session, guichet().config, form.id, form.business_type, filing),
         external_transfers=external.of_form(session, form.id),
         may_send_out=external_policy.may_start(session, user, form),
     ), status
@@ -192,6 +194,9 @@ def detail(form_id: int):
     """A form: its current (masked) data, corrections, handover history, escalations and process diagram."""
     form = forms.get_form(db(), form_id)
     grant = form_access(db(), actor(), form, now())
+    tombstone = execution.tombstone_of(db(), form.id)
+    if tombstone is not None:
+        return render_template("form_destroyed.html", form=form, tombstone=tombstone), 410
     if grant is not None:  # read under a query grant (R4.4.1): the stage's watermarked, read-only page
         return query_pages.granted_form_page(form, grant)
     return _detail_page(form)
