@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 PG_URL  ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint test-sqlite test-postgres browser-deps postgres-up bench translations clean
+.PHONY: install run test lint test-sqlite test-postgres browser-deps postgres-up bench translations clean layout loadtest chaos
 
 install: $(VENV)/.installed node_modules/.installed translations
 
@@ -58,6 +58,20 @@ test-postgres: install postgres-up
 
 bench: install postgres-up
 	$(PY) -m bench
+
+# The production layout on this machine, on PostgreSQL: 4 web workers and 2 schedulers (deploy/Procfile).
+layout: install postgres-up
+	$(PY) deploy/layout.py
+
+# Load test (locust, headless, bounded) of one process and of the layout, against 127.0.0.1 only.
+loadtest: install postgres-up
+	$(BIN)/pip install -q -e ".[load]"
+	$(PY) -m bench.loadtest
+
+# kill -9 web workers and schedulers at random under load, then check nothing was lost or doubled
+# (bench/chaos.py; not in `make test`, whose short version is tests/test_chaos.py).
+chaos: install postgres-up
+	$(PY) -m bench.chaos --seconds 60
 
 clean:
 	rm -rf $(VENV) node_modules instance .pytest_cache

@@ -1,6 +1,6 @@
 """`python -m bench` runs every benchmark; `python -m bench NAME...` a subset. Writes bench/results.json.
 
-Names: engine guichet_sqlite guichet_postgres http three_tasks inbox timers rewind instructions profile queries kpi archive
+Names: engine guichet_sqlite guichet_postgres http three_tasks inbox timers rewind instructions profile queries kpi archive external destruction
 """
 from __future__ import annotations
 
@@ -29,6 +29,8 @@ BENCHES = {
     "queries": ("queries", "run"),
     "kpi": ("kpi", "run"),
     "archive": ("archive", "run"),
+    "external": ("external", "run"),
+    "destruction": ("destruction", "run"),
 }
 
 # metric -> (goal text, passes(value) or None)
@@ -44,6 +46,8 @@ GOALS = {
     "step_ratio_k200_warm": ("<= 2", lambda v: v <= 2),
     "kpi_ms_company_year": ("<= 200", lambda v: v <= 200),
     "kpi_ms_department_month": ("<= 200", lambda v: v <= 200),
+    "destroy_per_s": (">= 1000", lambda v: v >= 1000),
+    "retention_scan_s": ("<= 5", lambda v: v <= 5),
 }
 RESULTS = BENCH_DIR / "results.json"
 

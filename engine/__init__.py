@@ -13,12 +13,15 @@ from .errors import Conflict, EngineError, Invalid, NotFound
 from .models import ProcessDefinition, ProcessInstance, WorkItem
 from .rows import Instance, Item
 from .runtime import Runtime, ServiceCall, StepResult
+from .workcalendar import CalendarError, WorkCalendar, is_working_time_sla
 
 __all__ = [
     # running processes
     "Runtime", "StepResult", "ServiceCall", "Item", "Instance", "TransactionContext", "transaction",
     # scheduled jobs a stage registers (runtime.cron.add)
     "CronJob", "daily", "monthly",
+    # working time: SLAs counted in office hours on the statutory calendar (processes/transfer)
+    "WorkCalendar", "is_working_time_sla", "CalendarError",
     # errors a stage catches or lets through (the web layer answers them)
     "EngineError", "NotFound", "Conflict", "Invalid", "DeploymentError", "Problem",
     # the model base of every stage's tables, and the engine's tables as pages and reports read them

@@ -59,7 +59,7 @@ def add_follow_up(session: Session, parent: Item, *, kind: str, title: str, assi
         id=str(uuid.uuid4()), instance_id=parent.instance_id, parent_id=parent.id, kind=kind, task_id=parent.task_id,
         task_name=parent.task_name, title=title, process_key=parent.process_key, lane=parent.lane,
         candidate_group=candidate_group, assignee=assignee, status="open", subject=parent.subject,
-        ref_type=parent.ref_type, ref_id=parent.ref_id, due_at=None, sort_due=NO_DEADLINE,
+        ref_type=parent.ref_type, ref_id=parent.ref_id, due_at=None, sort_due=parent.due_at or NO_DEADLINE,
         escalation_level=escalation_level, has_follow_ups=False, created_at=now,
     )
     rows.insert_items(session, [item])

@@ -85,6 +85,9 @@ _SELECT_ITEM_AND_INSTANCE = Prepared(select(ITEM, *INSTANCE.c).join(INSTANCE, IN
 _SELECT_OPEN_TASKS = Prepared(select(ITEM).where(ITEM.c.instance_id == bindparam("b_instance"),
                                                  ITEM.c.status == "open", ITEM.c.kind == "task"))
 _UPDATE_ITEM = Prepared(ITEM.update().where(ITEM.c.id == bindparam("b_id")))
+# A claim takes an item only while it is open and unheld: of two claims at once, one row count is 0.
+_CLAIM_ITEM = Prepared(ITEM.update().where(ITEM.c.id == bindparam("b_id"), ITEM.c.status == "open",
+                                           ITEM.c.assignee.is_(None)))
 _CLOSE_FOLLOW_UPS = Prepared(ITEM.update().where(ITEM.c.parent_id == bindparam("b_id"), ITEM.c.status == "open"))
 _SELECT_TIMERS = Prepared(select(TIMER.c.id, TIMER.c.task_id, TIMER.c.fire_at, TIMER.c.lease_owner).where(
     TIMER.c.instance_id == bindparam("b_instance")))
@@ -193,6 +196,15 @@ def update_item(session: Session, item: Item, **values) -> None:
     _UPDATE_ITEM.execute(session, {"b_id": item.id, **values})
     for name, value in values.items():
         setattr(item, name, value)
+
+
+def claim_item(session: Session, item: Item, *, assignee: str, claimed_at: datetime) -> bool:
+    """Give an open, unheld item to `assignee`; False when somebody else's claim or a step came first."""
+    cursor = _CLAIM_ITEM.execute(session, {"b_id": item.id, "assignee": assignee, "claimed_at": claimed_at})
+    if cursor.rowcount != 1:
+        return False
+    item.assignee, item.claimed_at = assignee, claimed_at
+    return True
 
 
 def close_items(session: Session, item_ids: list[str], *, status: str, now: datetime) -> None:

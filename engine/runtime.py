@@ -16,6 +16,8 @@ from datetime import datetime
 from typing import Callable
 
 from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
+from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.orm import Session
@@ -186,6 +188,10 @@ class Runtime:
         items.check_stage_columns(values)
         rows.update_item(session, item, **values)
 
+    def claim_item(self, session: Session, item: Item, *, assignee: str, now: datetime) -> bool:
+        """Give an open item nobody holds to `assignee`, atomically; False when another claim or step won."""
+        return rows.claim_item(session, item, assignee=assignee, claimed_at=now)
+
     def decisions(self, session: Session, item: Item) -> tuple[str, ...]:
         """The decisions an item's task declares in its diagram (e.g. ("complete", "return"))."""
         instance = items.instance_of(session, item)
@@ -194,6 +200,16 @@ class Runtime:
         if found is None:
             task_spec = self.specs.by_id(session, instance.definition_id).spec.task_specs.get(item.task_name)
             found = self._decisions[key] = declared_decisions.offered(task_spec)
+        return found
+
+    def closes(self, session: Session, item: Item) -> bool:
+        """Whether completing an item (with no other decision) ends its process: the step is a 办结, not a 移交."""
+        instance = self.instance_of(session, item)
+        key = ("closes", instance.definition_id, item.task_name)
+        found = self._decisions.get(key)
+        if found is None:
+            spec = self.specs.by_id(session, instance.definition_id).spec
+            found = self._decisions[key] = _ends_after(spec, spec.task_specs.get(item.task_name))
         return found
 
     def instance_of(self, session: Session, item: Item) -> Instance:
@@ -341,3 +357,18 @@ _OPEN_TASKS = "_guichet_open_tasks"
 # Whether the workflow had waiting timers when it was saved or restored: the instance has a timer row for
 # each, so with none it has no rows to read back.
 _HAS_TIMERS = "_guichet_has_timers"
+
+
+def _ends_after(spec, task_spec, depth: int = 0) -> bool:
+    """Whether the default way on from a task reaches an end event (straight, or by an exclusive gateway's default)."""
+    if task_spec is None or depth > 8:
+        return False
+    for output in getattr(task_spec, "outputs", []):
+        if isinstance(output, EndEvent):
+            return True
+        if isinstance(output, ExclusiveGateway):
+            default = spec.task_specs.get(getattr(output, "default_task_spec", None) or "")
+            if isinstance(default, EndEvent) or (isinstance(default, ExclusiveGateway)
+                                                  and _ends_after(spec, output, depth + 1)):
+                return True
+    return False

@@ -27,7 +27,7 @@ from . import cron
 from .db import read_only, unit_of_work, utcnow
 from .models import SchedulerBeat
 from .runtime import Runtime
-from .timers import Claim, claim_due, due_soon, next_due, record_failure, still_ours
+from .timers import Claim, claim_due, due_soon, next_due, record_failure, renew_leases, still_ours
 
 log = logging.getLogger("guichet.scheduler")
 
@@ -36,7 +36,7 @@ class TimerScheduler:
     """Fires due timers, each in its own transaction."""
 
     def __init__(self, runtime: Runtime, sessions: sessionmaker[Session], *, tick_seconds: float = 1.0,
-                 batch_size: int = 500, lease_seconds: float = 30, max_attempts: int = 5,
+                 batch_size: int = 500, lease_seconds: float = 8, max_attempts: int = 5,
                  clock: Callable[[], datetime] = utcnow, commit_every: int = 50, prefetch_seconds: float = 0,
                  prefetch_per_tick: int = 200, timezone: str = "Asia/Shanghai"):
         self.runtime, self.sessions, self.clock = runtime, sessions, clock
@@ -49,6 +49,12 @@ class TimerScheduler:
         self.fired_total = 0
         self._apscheduler = None
         self._tick_lock = threading.Lock()
+        # Our own stop flag and lock, not APScheduler's `running`: a wake-up is added only while holding
+        # `_wake_lock` and not stopping, and shutdown sets `_stopping` under it before stopping APScheduler.
+        # APScheduler's shutdown holds its job-store lock while it joins the job thread, so an `add_job`
+        # from inside a tick that got past a `running` check would wait for it for ever.
+        self._wake_lock = threading.Lock()
+        self._stopping = False
         self._last_beat: datetime | None = None
         self.zone = ZoneInfo(timezone)
 
@@ -65,6 +71,8 @@ class TimerScheduler:
                     claims = claim_due(session, owner=self.owner, now=now, limit=self.batch_size,
                                        lease_seconds=self.lease_seconds)
                 for start in range(0, len(claims), self.commit_every):
+                    if start:  # still working: keep the rest of the claims ours
+                        self._renew(claims[start:])
                     fired += self._fire_batch(claims[start:start + self.commit_every])
                 if len(claims) < self.batch_size:
                     break
@@ -80,7 +88,7 @@ class TimerScheduler:
         """Tick again when the soonest timer not yet due at `after` falls due, if that comes before the next
         regular tick: a timer then fires on time, not up to tick_seconds late. (Timers already due at
         `after`, such as one that just failed, wait for the regular tick.)"""
-        if not self.running:
+        if self._stopping or not self.running:
             return
         with self.sessions() as session:
             read_only(session)
@@ -89,9 +97,16 @@ class TimerScheduler:
         now = self.clock()
         if due is None or due - now >= timedelta(seconds=self.tick_seconds):
             return
-        with contextlib.suppress(SchedulerNotRunningError):  # shut down meanwhile
-            self._apscheduler.add_job(self._safe_tick, "date", run_date=max(due, now), id="wake_when_due",
-                                      replace_existing=True, misfire_grace_time=None)
+        with self._wake_lock:
+            if self._stopping or not self.running:
+                return  # shutting down meanwhile: the next start finds the timer due anyway
+            with contextlib.suppress(SchedulerNotRunningError):
+                self._apscheduler.add_job(self._safe_tick, "date", run_date=max(due, now), id="wake_when_due",
+                                          replace_existing=True, misfire_grace_time=None)
+
+    def _renew(self, claims: list[Claim]) -> None:
+        with unit_of_work(self.sessions) as session:
+            renew_leases(session, claims, owner=self.owner, now=self.clock(), lease_seconds=self.lease_seconds)
 
     def _fire_batch(self, claims: list[Claim]) -> int:
         """Fire claimed timers in one transaction. Should one fail, the transaction is rolled back and the
@@ -179,6 +194,7 @@ class TimerScheduler:
             log.exception("cron job %s could not be claimed", name)
 
     def _schedule(self, apscheduler) -> None:
+        self._stopping = False
         self._apscheduler = apscheduler
         apscheduler.add_job(self._safe_tick, "interval", seconds=self.tick_seconds, id="fire_due_timers",
                             max_instances=1, coalesce=True, next_run_time=utcnow())
@@ -197,9 +213,12 @@ class TimerScheduler:
         self._schedule(BlockingScheduler())
 
     def shutdown(self) -> None:
-        """Stop ticking (waits for a running tick)."""
+        """Stop ticking (waits for a running tick, which adds no wake-up once this has begun)."""
+        with self._wake_lock:
+            self._stopping = True
         if self._apscheduler is not None and self._apscheduler.running:
-            self._apscheduler.shutdown(wait=True)
+            with contextlib.suppress(SchedulerNotRunningError):  # stopped by another thread meanwhile
+                self._apscheduler.shutdown(wait=True)
 
     @property
     def running(self) -> bool:

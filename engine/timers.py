@@ -110,6 +110,24 @@ def claim_due(session: Session, *, owner: str, now: datetime, limit: int, lease_
     return [Claim(r.id, r.instance_id, r.fence + 1) for r in rows]
 
 
+def renew_leases(session: Session, claims: list[Claim], *, owner: str, now: datetime, lease_seconds: float) -> int:
+    """Extend the lease of claims this scheduler still holds and has not fired yet (the fence is not moved):
+    a long tick keeps its timers, and the lease itself can stay short, so a crashed scheduler's timers are
+    free again soon. Returns how many were renewed."""
+    if not claims:
+        return 0
+    renewed = 0
+    for start in range(0, len(claims), 500):
+        chunk = claims[start:start + 500]
+        result = session.execute(
+            update(Timer).where(Timer.id.in_([c.timer_id for c in chunk]), Timer.lease_owner == owner,
+                                Timer.status == "waiting")
+            .values(lease_until=now + timedelta(seconds=lease_seconds))
+            .execution_options(synchronize_session=False))
+        renewed += result.rowcount or 0
+    return renewed
+
+
 def due_soon(session: Session, *, after: tuple[datetime, int], until: datetime, limit: int) -> list[tuple]:
     """(fire_at, id, instance_id) of waiting timers due after the (fire_at, id) cursor and by `until`, soonest first."""
     at, timer_id = after

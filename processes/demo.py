@@ -1,7 +1,7 @@
 """Demo organisation (in Chinese) for trying Guichet out; every user has the password `guichet-demo`."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,12 +29,13 @@ USERS = [
     ("head", "李主任(信贷部负责人)", "head", "credit", "manager"),
     ("handler", "张经办(信贷部)", "handler", "credit", "head"),
     ("clerk", "陈柜员(营业部)", "clerk", "counter", "manager"),
-    ("archivist", "赵档案员(档案室)", "archivist", "archive", "manager"),
+    ("archive_head", "钱主任(档案室负责人)", "archivist", "archive", "manager"),
+    ("archivist", "赵档案员(档案室)", "archivist", "archive", "archive_head"),
     ("inspector", "刘稽核(风险合规部)", "inspector", "compliance", "manager"),
     ("hr", "孙人事(人力资源部)", "hr", "hr", "manager"),
 ]
 ARCHIVE_ROOM = "一号档案室"  # kept by the archivist
-HEADS = {"credit": "head", "management": "manager", "counter": "manager"}
+HEADS = {"credit": "head", "management": "manager", "counter": "manager", "archive": "archive_head"}
 
 
 def seed_demo(session: Session, *, password_hash: str, now: datetime) -> list[tuple[str, str, str]]:
@@ -75,6 +76,8 @@ def seed_stages(session: Session, runtime: Runtime, config: dict) -> None:
     """Give each stage its demo records (after seed_demo and the diagrams' deployment), each at its own past times."""
     from .archive.demo import seed_archive
     from .demo_history import seed_history
+    from .destruction.demo import seed_destruction
+    from .external.demo import seed_external
 
     seed_history(session, runtime, config, count=config["app"].get("demo_history_forms", 300))
     seed_archive(session, runtime, config)
@@ -84,3 +87,5 @@ def seed_stages(session: Session, runtime: Runtime, config: dict) -> None:
     from .supervision.demo import seed_supervision
 
     seed_supervision(session, runtime, config)
+    seed_external(session, runtime, config, now=datetime.now(timezone.utc))
+    seed_destruction(session, runtime, config)

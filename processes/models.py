@@ -1,5 +1,6 @@
 """Every stage's tables, imported together for migrations and test set-up."""
 from .audit.models import AuditEvent, AuditHead  # noqa: F401
+from .external.models import ExternalSnapshot, ExternalTransfer, Receipt, ReceiptLink  # noqa: F401
 from .forms.models import (  # noqa: F401
     Attachment,
     Correction,
@@ -8,7 +9,7 @@ from .forms.models import (  # noqa: F401
     SensitiveValue,
     TemplateVersion,
 )
-from .org.models import Department, User  # noqa: F401
+from .org.models import Department, LoginSession, LoginThrottle, User  # noqa: F401
 from .procedures.models import DeploymentRequest  # noqa: F401
 from .templates.models import TemplateReview  # noqa: F401
 from .transfer.models import Escalation, Handover  # noqa: F401
@@ -36,4 +37,12 @@ from .supervision.models import (  # noqa: F401
     RectificationStep,
     TrainingAttendance,
     TrainingSession,
+)
+from .destruction.models import (  # noqa: F401
+    Destruction,
+    DestructionItem,
+    DestructionStep,
+    Hold,
+    RetentionRule,
+    Tombstone,
 )

@@ -21,6 +21,20 @@ hypothesis_settings.register_profile("ci", derandomize=True)
 if os.environ.get("CI"):
     hypothesis_settings.load_profile("ci")
 DEMO_PASSWORD = "guichet-demo"
+
+# Tests that start a scheduler thread or an HTTP server get a hard timeout of their own (pytest-timeout):
+# a deadlock in a thread's shutdown must fail that test, never hang the whole run.
+LIVE_FIXTURES = {"live", "live_server", "new_page"}
+LIVE_TIMEOUT_SECONDS = 180
+
+
+def pytest_collection_modifyitems(items):
+    """Give every test that starts a scheduler or server a hard timeout unless it chose its own."""
+    for item in items:
+        if item.get_closest_marker("timeout") is None and (
+                LIVE_FIXTURES & set(getattr(item, "fixturenames", ())) or item.get_closest_marker("browser")):
+            item.add_marker(pytest.mark.timeout(LIVE_TIMEOUT_SECONDS))
+
 START = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)  # Monday 09:00 in Shanghai
 
 

@@ -7,7 +7,12 @@ from pathlib import Path
 
 from flask import Flask, g, request
 from flask.sessions import SecureCookieSessionInterface
+from flask_talisman import Talisman
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 from flask_babel import Babel, format_datetime, gettext as _
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.exc import SQLAlchemyError
@@ -15,10 +20,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from cachetools import TTLCache
 
 from engine.config import ROOT, load_config
+from processes.forms import personal
+from processes.org import access
 from processes.org import service as org
 from processes.services import compose
 
-from .auth import RECENT_USER_SECONDS
+from .auth import RECENT_USER_SECONDS, session_clock
 from .context import Guichet, db
 from .errors import error_response
 
@@ -46,7 +53,10 @@ def create_app(overrides: dict | None = None, *, config: dict | None = None, clo
         NODE_MODULES=str(ROOT / "node_modules"),
     )
     app.json.ensure_ascii = False
+    app.url_map.converters["int"] = IdConverter  # before any route is registered
     app.session_interface = _CookieSessions()
+    _protect(app, config["server"])
+    personal.keyring(config)  # the master key file is created on first run, outside the database
     built = compose(config, background_checkpoints=True)
     # A verified token's user is remembered for a few seconds (webui/auth.py), never past the token's own life.
     recent = TTLCache(maxsize=10_000, ttl=min(RECENT_USER_SECONDS, config["security"]["token_ttl_seconds"]))
@@ -67,8 +77,11 @@ def create_app(overrides: dict | None = None, *, config: dict | None = None, clo
 
     app.jinja_env.filters["localtime"] = lambda value: format_datetime(value, "yyyy-MM-dd HH:mm") if value else ""
     app.jinja_env.filters["person"] = _person
+    app.jinja_env.filters["duration"] = _duration
+    app.jinja_env.filters["supervision"] = _supervision
     init_api(app, csrf)
     init_pages(app)
+    _limit_logins(app, config["security"])
     app.before_request(_refuse_nul)
     app.after_request(_commit_if_ok)
     app.teardown_request(_close_transaction)
@@ -77,7 +90,83 @@ def create_app(overrides: dict | None = None, *, config: dict | None = None, clo
 
 @login_manager.user_loader
 def _load_user(user_id: str):
-    return org.get_user(db(), int(user_id))
+    """The user of a page session that still holds in the database (see processes/org/access.py)."""
+    from flask import session
+
+    from .context import guichet
+
+    if not user_id.isdigit():
+        return None
+    return access.session_user(db(), session.get("sid"), user_id=int(user_id), limits=access.Limits.of(guichet().config),
+                               now=session_clock())
+
+
+MAX_ID = 2**31 - 1  # the id columns are 32-bit integers on PostgreSQL
+
+
+def _digits_at_most(limit: int) -> str:
+    """A regular expression for the decimal numbers 0 … limit."""
+    text = str(limit)
+    options = [rf"\d{{1,{len(text) - 1}}}"] if len(text) > 1 else []
+    for i, digit in enumerate(text):
+        if digit != "0":
+            rest = len(text) - i - 1
+            options.append(text[:i] + f"[0-{int(digit) - 1}]" + (rf"\d{{{rest}}}" if rest else ""))
+    return "(?:" + "|".join(options + [text]) + ")"
+
+
+class IdConverter(IntegerConverter):
+    """`<int:…>` in a URL: an id within the id columns' range (0 … 2³¹-1); any other number does not match
+    the route, so it is a 404, never an overflow in the database. The range is in the pattern itself:
+    werkzeug asks about methods before it converts, so a range check alone would make some 405s."""
+
+    regex = _digits_at_most(MAX_ID)
+
+    def __init__(self, map, fixed_digits=0, min=None, max=None, signed=False):  # noqa: A002 - werkzeug's names
+        super().__init__(map, fixed_digits, 0 if min is None else min, MAX_ID if max is None else max, signed)
+
+
+def id_parameter_schema(converter: IdConverter) -> dict:
+    """How the OpenAPI document declares an id path parameter."""
+    return {"type": "integer", "format": "int32", "minimum": converter.min, "maximum": converter.max}
+
+
+# What pages may load: only this origin's scripts (no inline script, no eval), its styles (bpmn-js and htmx set
+# style attributes, hence 'unsafe-inline' for styles only), data:/blob: images (diagram exports), no framing.
+CSP = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": ["'self'", "'unsafe-inline'"],
+    "img-src": ["'self'", "data:", "blob:"],
+    "font-src": ["'self'", "data:"],
+    "connect-src": "'self'",
+    "object-src": "'none'",
+    "base-uri": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+}
+
+
+def _protect(app: Flask, server: dict) -> None:
+    """Security headers (flask-talisman): CSP, frame denial, nosniff, referrer policy; HSTS and Secure cookies
+    when [server] https says the site is served over HTTPS. Behind [server] trusted_proxies reverse proxies,
+    their X-Forwarded-For/-Proto/-Host are believed, so a request that came in over HTTPS is known as one."""
+    proxies = int(server.get("trusted_proxies", 0) or 0)
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+    https = bool(server.get("https", False))
+    Talisman(app, force_https=False, strict_transport_security=https, session_cookie_secure=https,
+             content_security_policy=CSP, frame_options="DENY", referrer_policy="same-origin")
+
+
+def _limit_logins(app: Flask, security: dict) -> None:
+    """Per-client rate limits on the two ways to sign in (flask-limiter; one Limiter per app, so each app counts
+    on its own). The per-account delay and lockout (processes/org/access.py) hold whatever the client address."""
+    limiter = Limiter(get_remote_address, app=app, storage_uri=security.get("rate_limit_storage", "memory://"),
+                      headers_enabled=True)
+    rate = security.get("login_rate_limit", "30 per minute")
+    for endpoint in ("auth.login", "api_auth.token"):
+        app.view_functions[endpoint] = limiter.limit(rate, methods=["POST"])(app.view_functions[endpoint])
 
 
 def _select_locale() -> str:
@@ -95,6 +184,22 @@ def _person(username: str | None) -> str:
     if username == "system":
         return _("系统")
     return org.display_name(db(), username)
+
+
+def _duration(delta) -> str:
+    """A span of time as a clerk reads it: 1天2小时5分; under a minute is 不足1分钟."""
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 1:
+        return _("不足1分钟")
+    days, hours, mins = minutes // 1440, minutes % 1440 // 60, minutes % 60
+    parts = ([_("%(n)s天", n=days)] if days else []) + ([_("%(n)s小时", n=hours)] if days or hours else [])
+    return "".join(parts) + _("%(n)s分", n=mins)
+
+
+def _supervision(level: int) -> str:
+    """An escalation level as staff say it: 一级督办, 二级督办."""
+    names = {1: _("一级督办"), 2: _("二级督办"), 3: _("三级督办"), 4: _("四级督办"), 5: _("五级督办")}
+    return names.get(level) or _("%(n)s级督办", n=level)
 
 
 def _refuse_nul():
@@ -144,7 +249,11 @@ def _close_transaction(exc) -> None:
 
 class _CookieSessions(SecureCookieSessionInterface):
     """Flask's signed-cookie sessions, without the signing work for a request that brings no session cookie
-    and leaves none (every API call: those carry a bearer token)."""
+    and leaves none (every API call: those carry a bearer token). The cookie is Secure when the site is
+    configured as HTTPS or the request came over HTTPS (directly or through a trusted proxy)."""
+
+    def get_cookie_secure(self, app) -> bool:
+        return bool(super().get_cookie_secure(app) or request.is_secure)
 
     def open_session(self, app, request):
         if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):

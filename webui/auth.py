@@ -1,11 +1,13 @@
 """Who is calling: session login for pages (Flask-Login), bearer tokens for the API."""
 from __future__ import annotations
 
+from datetime import datetime
 from threading import Lock
 
 from flask import current_app, g, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from engine.db import utcnow
 from processes.org import service as org
 from processes.org.models import User
 
@@ -15,13 +17,26 @@ from .errors import error_response
 _SALT = "guichet-api-token"
 
 
+def session_clock() -> datetime:
+    """Sessions and login delays run on the wall clock, not on the business clock that tests and demos move."""
+    return utcnow()
+
+
 def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_SALT)
 
 
 def issue_token(user: User) -> str:
-    """A signed bearer token naming the user."""
-    return _serializer().dumps({"uid": user.id})
+    """A signed bearer token naming the user and their auth epoch (raised when their tokens are revoked)."""
+    return _serializer().dumps({"uid": user.id, "e": user.auth_epoch or 0})
+
+
+def forget_recent(user_id: int) -> None:
+    """Drop this process's remembered tokens of a user (deactivated or revoked here)."""
+    recent = guichet().recent_users
+    with _recent_lock:
+        for token in [t for t, u in recent.items() if u.id == user_id]:
+            recent.pop(token, None)
 
 
 RECENT_USER_SECONDS = 10.0
@@ -33,7 +48,7 @@ def user_from_token(token: str) -> User | None:
 
     A verified token's user is remembered for a few seconds (read-only, detached; a TTL cache built by
     create_app), so a client's burst of requests costs one signature check and one user lookup; a
-    deactivation takes effect within that time.
+    deactivation or revocation in another process takes effect within that time (at once in this one).
     """
     recent = guichet().recent_users
     with _recent_lock:
@@ -45,8 +60,10 @@ def user_from_token(token: str) -> User | None:
         payload = _serializer().loads(token, max_age=ttl)
     except (SignatureExpired, BadSignature):
         return None
-    user = org.get_user(db(), int(payload.get("uid", 0)))
-    if user is None or not user.active:
+    if not isinstance(payload, dict) or not isinstance(payload.get("uid"), int):
+        return None
+    user = org.get_user(db(), payload["uid"])
+    if user is None or not user.active or payload.get("e", 0) != (user.auth_epoch or 0):
         return None
     # Detach it (and its department) so that no request's rollback can expire the shared copy.
     db().expunge(user)

@@ -38,7 +38,19 @@ def migrate() -> None:
     config = load_config()
     _say(f"迁移数据库 / migrating {config['database']['url']} …")
     upgrade(config["database"]["url"])
+    _move_keys(config)
     _say("数据库已是最新 / schema up to date")
+
+
+def _move_keys(config: dict) -> None:
+    """Move data keys still on form rows into the key store (outside the database and its backups)."""
+    from processes.forms import personal
+
+    sessions = make_session_factory(make_engine(config["database"]["url"]))
+    with unit_of_work(sessions) as session:
+        moved = personal.move_keys_to_store(session, personal.keyring(config))
+    if moved:
+        _say(f"数据密钥已移入密钥库 / {moved} data keys moved to the key store")
 
 
 @main.command()
@@ -91,12 +103,28 @@ def seed_demo() -> None:
 
 
 @main.command()
-@click.option("--scheduler/--no-scheduler", default=None, help="Run the timer scheduler in this process (default: config).")
-def serve(scheduler: bool | None) -> None:
-    """Serve the web app (waitress) and, unless disabled, the timer scheduler."""
+@click.option("--scheduler/--no-scheduler", default=None, help="Run the timer scheduler too (default: config).")
+@click.option("--workers", type=click.IntRange(min=1, max=64), default=1, show_default=True,
+              help="Web processes. 1: waitress in this process; more: gunicorn workers (Linux), with the scheduler "
+                   "as a separate process.")
+def serve(scheduler: bool | None, workers: int) -> None:
+    """Serve the web app and, unless disabled, the timer scheduler."""
     from waitress import serve as waitress_serve
 
     from webui.app import create_app
+
+    if workers > 1:
+        from webui import server
+
+        config = load_config()
+        if config["database"]["url"].startswith("sqlite"):
+            _say("注意: 多个进程共用 SQLite 会相互等待写锁, 请使用 PostgreSQL / "
+                 "several processes on SQLite wait for each other's write lock; use PostgreSQL")
+        with_scheduler = scheduler if scheduler is not None else config["scheduler"]["enabled"]
+        _say(f"Guichet 已启动 / running at http://{config['server']['host']}:{config['server']['port']} "
+             f"({workers} workers{', scheduler process' if with_scheduler else ''})")
+        server.run(config["server"], workers, with_scheduler=with_scheduler)
+        return
 
     app = create_app()
     settle()
@@ -203,14 +231,20 @@ def audit() -> None:
 @audit.command("verify")
 def audit_verify() -> None:
     """Check the whole audit chain; name the first broken event (exit code 1 when broken)."""
+    import processes
     from processes.audit import service as audit_service
 
     config = load_config()
     sessions = make_session_factory(make_engine(config["database"]["url"]))
     with unit_of_work(sessions) as session:
         verdict = audit_service.verify(session)
+        problems = processes.record_checks(session, config)
+    for problem in problems:  # sealed records the chain vouches for (external-transfer snapshots)
+        _say(f"记录被改动 / altered record: {problem}")
     if verdict.ok:
         _say(f"审计链完整 / audit chain intact: {verdict.checked} events")
+        if problems:
+            sys.exit(1)
         return
     _say(f"审计链断裂 / audit chain broken at event #{verdict.broken_seq} (id {verdict.broken_id}): {verdict.reason}")
     sys.exit(1)
@@ -222,6 +256,7 @@ def rotate_key() -> None:
     import base64
     import os
 
+    from processes.external import snapshot as external_snapshot
     from processes.forms import personal
 
     config = load_config()
@@ -238,12 +273,63 @@ def rotate_key() -> None:
     sessions = make_session_factory(make_engine(config["database"]["url"]))
     with unit_of_work(sessions) as session:
         count = personal.rotate(session, old, new_key)
+        count += external_snapshot.rotate(session, old, new_key)
     previous = path.with_name(path.name + ".previous")
     path.replace(previous)
     staged.replace(path)
     personal.forget_keyrings()
     _say(f"主密钥已更换 / master key rotated: {count} data keys re-wrapped (key id {personal.key_id(new_key)}); "
          f"the old key is in {previous.name} until you delete it")
+
+
+@main.group()
+def user() -> None:
+    """Staff accounts (员工账号): deactivate, sign out everywhere, set a password."""
+
+
+def _account_change(change, username: str, done: str, **kwargs) -> None:
+    from engine.errors import EngineError
+
+    config = load_config()
+    sessions = make_session_factory(make_engine(config["database"]["url"]))
+    try:
+        with unit_of_work(sessions) as session:
+            change(session, username=username, actor="admin-cli", now=utcnow(), **kwargs)
+    except EngineError as exc:
+        fields = (exc.details or {}).get("fields", {})
+        _say(f"{exc.message}: " + "; ".join(fields.values()) if fields else exc.message)
+        sys.exit(1)
+    _say(done)
+
+
+@user.command("deactivate")
+@click.argument("username")
+def user_deactivate(username: str) -> None:
+    """停用: the user can no longer sign in; their page sessions and API tokens end now."""
+    from processes.org import access
+
+    _account_change(access.deactivate, username, f"{username} 已停用, 会话与令牌已失效 / deactivated, signed out")
+
+
+@user.command("revoke")
+@click.argument("username")
+def user_revoke(username: str) -> None:
+    """Sign a user out everywhere (page sessions and API tokens); the account stays active."""
+    from processes.org import access
+
+    _account_change(access.revoke, username, f"{username} 的会话与令牌已失效 / signed out everywhere")
+
+
+@user.command("set-password")
+@click.argument("username")
+@click.password_option(prompt="新密码 / new password")
+def user_set_password(username: str, password: str) -> None:
+    """A new password; every session and token of the user ends."""
+    from processes.org import access
+    from processes.org.service import hasher
+
+    _account_change(access.set_password, username, f"{username} 的密码已更新 / password set",
+                    password=password, ph=hasher(load_config()))
 
 
 def _scheduler(services):

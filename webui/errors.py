@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import jsonify, render_template, request
-from werkzeug.exceptions import HTTPException
+from flask import jsonify, make_response, render_template, request
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from engine.deploy import DeploymentError
 from engine.errors import EngineError
@@ -40,7 +41,16 @@ def error_response(status: int, code: str, message: str, fields: dict | None = N
         response = jsonify(body)
         response.status_code = status
         return response
-    return render_template("error.html", status=status, message=message, fields=fields or {}), status
+    return render_template("error.html", status=status, heading=_heading(status), message=message,
+                           fields=fields or {}), status
+
+
+def _heading(status: int) -> str:
+    """What an error page is headed with: what happened, in words (the HTTP status stays on hover)."""
+    headings = {400: _("请求有误"), 401: _("请先登录"), 403: _("无权进行此操作"), 404: _("找不到要找的内容"),
+                405: _("不支持此操作"), 409: _("操作未完成: 数据已变化"), 413: _("上传的内容过大"),
+                422: _("提交的内容有误"), 429: _("操作过于频繁"), 500: _("系统出错")}
+    return headings.get(status) or _("出错了")
 
 
 def _field_messages(errors) -> dict:
@@ -85,8 +95,13 @@ def handle_http_exception(error: HTTPException):
     fields = _field_messages(data.get("messages") or data.get("errors"))
     if status == 400 and wants_json():
         return error_response(400, "bad_request", "请求内容不是有效的 JSON, 或格式不正确", fields or None)
+    if isinstance(error, MethodNotAllowed):
+        response = error_response(405, "method_not_allowed", HTTP_MESSAGES[405])
+        response = response if not isinstance(response, tuple) else make_response(response)
+        response.headers["Allow"] = ", ".join(sorted(error.valid_methods or ()))
+        return response
     code = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed", 413: "too_large",
-            415: "unsupported_media_type", 422: "validation_failed"}.get(status, f"http_{status}")
+            415: "unsupported_media_type", 422: "validation_failed", 429: "too_many_requests"}.get(status, f"http_{status}")
     return error_response(status, code, HTTP_MESSAGES.get(status, error.name), fields or None)
 
 

@@ -22,6 +22,7 @@ from ..documents import content_sha256
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..forms.models import Attachment, Correction, Form, SensitiveValue
 from ..org.models import Department, User
+from ..destruction.retention import retention_for
 from . import policy
 from .models import ArchiveSequence, Filing
 
@@ -69,7 +70,7 @@ def file_forms(session: Session, config: dict, *, actor: User, form_ids: list, n
     filings = []
     for form in sorted(forms.values(), key=lambda f: (f.closed_at, f.id)):
         key = dict(fonds=settings["fonds"], category=settings["category"], year=form.closed_at.astimezone(zone).year,
-                   retention=retention_of(settings, form.business_type),
+                   retention=retention_for(session, config, form.business_type),
                    org_code=org_code_of(settings, departments[form.department_id]))
         item_no = next_item_no(session, **key)
         filing = Filing(form_id=form.id, archival_code=archival_code(**key, item_no=item_no), item_no=item_no,
@@ -92,7 +93,7 @@ def archival_code(*, fonds: str, category: str, year: int, retention: str, org_c
 
 
 def retention_of(settings: dict, business_type: str) -> str:
-    """保管期限 of a business type: its configured code, or the default."""
+    """保管期限 of a business type in the settings alone (the seed of the retention rules), or the default."""
     return settings.get("retention", {}).get(business_type) or settings["retention_default"]
 
 

@@ -27,6 +27,18 @@ ACTIONS = {
     "bpmn.deploy": N_("部署流程"),
     "form.attach": N_("上传附件"),
     "form.attachment_view": N_("查看附件"),
+    "external_transfer.start": N_("申请对外移交"),
+    "external_transfer.check": N_("对外移交核对"),
+    "external_transfer.approve": N_("对外移交批准"),
+    "external_transfer.snapshot": N_("对外移交备份快照"),
+    "external_transfer.package_download": N_("下载移交包"),
+    "external_transfer.link_issued": N_("生成签收链接"),
+    "external_transfer.link_revoked": N_("作废签收链接"),
+    "external_transfer.link_used": N_("使用签收链接"),
+    "external_transfer.link_locked": N_("签收链接锁定"),
+    "external_transfer.receipt": N_("签收"),
+    "external_transfer.receipt_view": N_("查看纸质签收凭证"),
+    "external_transfer.escalate": N_("签收逾期上报"),
     "inspection.run": N_("监督检查"),
     "inspection.finding": N_("添加检查发现"),
     "inspection.close": N_("检查评价"),
@@ -50,6 +62,10 @@ ACTIONS = {
     "archive.backup_verify": N_("备份校验"),
     "archive.backup_delete": N_("删除旧备份"),
     "archive.integrity_check": N_("完整性校验"),
+    "auth.lockout": N_("登录锁定"),
+    "user.deactivate": N_("停用账号"),
+    "user.revoke": N_("注销会话与令牌"),
+    "user.password": N_("重设密码"),
 }
 
 # What an event's details say, as the audit page labels them (keys the services record).
@@ -64,6 +80,12 @@ DETAIL_LABELS = {
     "visitor": N_("来访人"), "borrower": N_("借阅人"), "due_date": N_("归还日期"), "status": N_("状态"),
     "late": N_("逾期"), "file": N_("文件"), "verified": N_("校验通过"), "keep": N_("保留份数"),
     "checked": N_("已校验"), "mismatches": N_("不符"),
+    "form": N_("业务单"), "recipient_unit": N_("接收单位"), "full_fields": N_("全文字段"),
+    "receipt_days": N_("签收期限(天)"), "snapshot_sha256": N_("快照摘要"),
+    "sealed_sha256": N_("密封摘要"), "link": N_("签收链接编号"), "expires_at": N_("有效期至"),
+    "format": N_("格式"), "kind": N_("方式"), "scan_sha256": N_("扫描件摘要"), "level": N_("升级级别"),
+    "receipt": N_("签收凭证编号"),
+    "username": N_("账号"), "failures": N_("失败次数"), "until": N_("锁定至"),
 }
 # Decisions as the audit log names them, across stages (each stage's pages word its own choices).
 DECISIONS = {"submit": N_("提交"), "complete": N_("办理完成"), "return": N_("退回"), "approve": N_("批准"),

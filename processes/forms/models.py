@@ -55,6 +55,9 @@ class Form(Base):
     """业务单: filled on one template version; never edited in place once submitted."""
 
     __tablename__ = "form"
+    # A submission key names one act of filling (the form page's one-time token, or an API Idempotency-Key):
+    # a second request with the same key finds this form instead of filling another.
+    __table_args__ = (UniqueConstraint("created_by", "submission_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(40), unique=True)
@@ -71,6 +74,7 @@ class Form(Base):
     # The form's data key, wrapped (encrypted) by the master key `key_id`; the master key is never in the database.
     wrapped_key: Mapped[str | None] = mapped_column(Text)
     key_id: Mapped[str | None] = mapped_column(String(16))
+    submission_key: Mapped[str | None] = mapped_column(String(64))
 
     # No save-update cascade: a new form refers to the shared copy of its version (forms/service.py), which
     # must not be attached to the form's session; versions are only ever saved by the templates stage.

@@ -1,7 +1,9 @@
 """Personal information at rest (R4.1.4, R6.2): AES-GCM under a per-form data key wrapped by a master key.
 
 The master key lives outside the database: the environment (GUICHET_SECURITY_MASTER_KEY, base64 of 32 bytes)
-or a key file under instance/ created on first use. Rotating it re-wraps the data keys only.
+or a key file under instance/ created on first use. Rotating it re-wraps the data keys only. The wrapped data
+keys live in the key store (keystore.py), outside the backed-up database, so destroying a form's key reaches its
+backups too; `form.key_id` only says the form has one.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..errors import Conflict
+from .keystore import KeyStore, store_path
 from .models import Form, SensitiveValue
 
 KEY_FILE = "master.key"
@@ -39,6 +42,7 @@ class Keyring:
 
     primary: bytes
     older: dict[str, bytes] = field(default_factory=dict)
+    store: KeyStore | None = None  # where the wrapped data keys are kept; None: on the form row (old databases)
 
     @property
     def primary_id(self) -> str:
@@ -78,7 +82,8 @@ def keyring(config: dict) -> Keyring:
     """The keyring of these settings: the environment's key, or the key file (created on first use)."""
     env_key = config.get("security", {}).get("master_key") or ""
     path = key_path(config)
-    cache_key = (env_key, str(path))
+    keys = store_path(config)
+    cache_key = (env_key, str(path), str(keys))
     with _lock:
         if cache_key in _cache:
             return _cache[cache_key]
@@ -86,6 +91,7 @@ def keyring(config: dict) -> Keyring:
             ring = Keyring(base64.b64decode(env_key))
         else:
             ring = Keyring(_read_or_create(path), _older_keys(path))
+        ring.store = KeyStore(keys)
         _cache[cache_key] = ring
         return ring
 
@@ -117,13 +123,58 @@ def _older_keys(path: Path) -> dict[str, bytes]:
     return found
 
 
+class KeyDestroyed(Conflict):
+    """The form's data key was destroyed (crypto-shredding): its sealed values can never be read again."""
+
+    code = "data_key_destroyed"
+
+
 def data_key(session: Session, ring: Keyring, form: Form) -> bytes:
-    """The form's data key, created and wrapped on first use."""
-    if form.wrapped_key is None:
+    """The form's data key, created and wrapped on first use; KeyDestroyed once it has been destroyed.
+
+    Only forms keep their keys in the key store (its rows are by form id); other records that seal values the same
+    way (an external query request) keep theirs on their own row."""
+    if ring.store is None or not isinstance(form, Form):  # no key store, or another record with its own key (a
+        # query request's): the key on the row, as before
+        if form.wrapped_key is None:
+            key = AESGCM.generate_key(bit_length=256)
+            form.wrapped_key, form.key_id = ring.wrap(key)
+            return key
+        return ring.unwrap(form.wrapped_key, form.key_id)
+    found = ring.store.get(form.id)
+    if found is None and form.wrapped_key is not None:  # a key not moved yet: move it now
+        found = (form.wrapped_key, form.key_id)
+        ring.store.put(form.id, *found)
+        form.wrapped_key = None
+    if found is None:
+        if form.key_id is not None:
+            raise KeyDestroyed("该业务单的数据密钥已销毁, 内容无法解密", code="data_key_destroyed")
         key = AESGCM.generate_key(bit_length=256)
-        form.wrapped_key, form.key_id = ring.wrap(key)
+        wrapped, form.key_id = ring.wrap(key)
+        ring.store.put(form.id, wrapped, form.key_id)
         return key
-    return ring.unwrap(form.wrapped_key, form.key_id)
+    return ring.unwrap(*found)
+
+
+def has_key(form: Form) -> bool:
+    """Whether the form was given a data key (it may have been destroyed since)."""
+    return form.key_id is not None or form.wrapped_key is not None
+
+
+def move_keys_to_store(session: Session, ring: Keyring) -> int:
+    """Move the wrapped keys still on form rows into the key store and clear them there; how many moved."""
+    if ring.store is None:
+        return 0
+    moved = 0
+    while True:
+        forms = list(session.scalars(select(Form).where(Form.wrapped_key.is_not(None)).order_by(Form.id).limit(500)))
+        if not forms:
+            return moved
+        ring.store.put_many([(f.id, f.wrapped_key, f.key_id) for f in forms])
+        for form in forms:
+            form.wrapped_key = None
+        session.flush()
+        moved += len(forms)
 
 
 def encrypt(key: bytes, form_id: int, field_code: str, value: str) -> str:
@@ -156,7 +207,7 @@ def load(session: Session, ring: Keyring, form: Form, field_code: str, seq: int 
     query = select(SensitiveValue).where(SensitiveValue.form_id == form.id, SensitiveValue.field == field_code)
     query = query.where(SensitiveValue.seq == seq) if seq is not None else query.order_by(SensitiveValue.seq.desc())
     row = session.scalars(query.limit(1)).first()
-    if row is None or form.wrapped_key is None:
+    if row is None or not has_key(form):
         return None
     return decrypt(data_key(session, ring, form), form.id, field_code, row.ciphertext)
 
@@ -172,8 +223,20 @@ def plain_values(session: Session, ring: Keyring, form: Form) -> dict:
 
 def rotate(session: Session, old: Keyring, new_key: bytes) -> int:
     """Re-wrap every form's data key under `new_key`; the encrypted values are not touched. Returns the count."""
-    new_ring = Keyring(new_key)
+    new_ring = Keyring(new_key, store=old.store)
+    move_keys_to_store(session, old)
     count = 0
+    if old.store is not None:
+        rows = []
+        for form_id, wrapped, kid in old.store.all():
+            rows.append((form_id, *new_ring.wrap(old.unwrap(wrapped, kid))))
+        old.store.put_many(rows)
+        new_ids = {form_id: kid for form_id, _w, kid in rows}
+        for form in session.scalars(select(Form).where(Form.key_id.is_not(None))).yield_per(500):
+            if form.id in new_ids:
+                form.key_id = new_ids[form.id]
+        session.flush()
+        return len(rows)
     for form in session.scalars(select(Form).where(Form.wrapped_key.is_not(None))).yield_per(500):
         key = old.unwrap(form.wrapped_key, form.key_id)
         form.wrapped_key, form.key_id = new_ring.wrap(key)

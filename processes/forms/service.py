@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import uuid
 from datetime import date, datetime
 from functools import lru_cache
@@ -11,7 +12,8 @@ from zoneinfo import ZoneInfo
 
 from cachetools import LRUCache
 from marshmallow import ValidationError
-from sqlalchemy import inspect, select
+from sqlalchemy import String, cast, inspect, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -119,11 +121,28 @@ def _schema_of(fields_json: str, today: date | None):
 
 
 def create_form(session: Session, runtime: Runtime, config: dict, *, actor: User, template_id: int, data: dict,
-                submit: bool, now: datetime) -> Form:
-    """Fill a form on the template's active version; with submit, hand it to the internal transfer."""
+                submit: bool, now: datetime, submission_key: str | None = None) -> Form:
+    """Fill a form on the template's active version; with submit, hand it to the internal transfer.
+
+    With a submission key, a repeated request (a double click, a client's retry) returns the form the first
+    one made instead of filling a second."""
+    if submission_key is not None:
+        earlier = submitted_with(session, actor=actor, key=submission_key)
+        if earlier is not None:
+            return earlier
     version = _active_snapshot(session, template_id)  # only read: the form refers to it without saving it
     cleaned = validate_data(version, data, _today(config, now)) if submit else _draft_data(version, data)
-    form = _insert_form(session, version, actor=actor, now=now)
+    if submission_key is None:
+        form = _insert_form(session, version, actor=actor, now=now)
+    else:
+        try:
+            with session.begin_nested():  # the same key in a concurrent request: its row wins, we return it
+                form = _insert_form(session, version, actor=actor, now=now, submission_key=submission_key)
+        except IntegrityError:
+            earlier = submitted_with(session, actor=actor, key=submission_key)
+            if earlier is None:
+                raise
+            return earlier
     local = now.astimezone(ZoneInfo(config["app"]["timezone"]))
     form.number = f"YW{local:%Y%m%d}{form.id:06d}"
     _keep(session, config, form, cleaned)
@@ -135,12 +154,25 @@ def create_form(session: Session, runtime: Runtime, config: dict, *, actor: User
     return form
 
 
+SUBMISSION_KEY = re.compile(r"[A-Za-z0-9._:-]{8,64}")
+
+
+def submitted_with(session: Session, *, actor: User, key: str) -> Form | None:
+    """The form the actor filled with this submission key, if any; ValidationFailed for a malformed key."""
+    if not isinstance(key, str) or not SUBMISSION_KEY.fullmatch(key):
+        raise ValidationFailed({"submission_key": "提交标识应为 8 至 64 个字母、数字或 . _ : -"},
+                               message="提交标识不正确, 请刷新页面后重新提交")
+    return session.scalars(select(Form).where(Form.created_by == actor.username, Form.submission_key == key)).first()
+
+
 # Filling a form is on every lifecycle's path: the new row is written with two prepared statements (rows.py).
-def _insert_form(session: Session, version: TemplateVersion, *, actor: User, now: datetime) -> Form:
+def _insert_form(session: Session, version: TemplateVersion, *, actor: User, now: datetime,
+                 submission_key: str | None = None) -> Form:
     """A new draft row, and a detached object for it that records what changes until _write_through."""
     values = dict(number=f"tmp-{uuid.uuid4().hex}", template_version_id=version.id, business_type="", status="draft",
                   data={}, created_by=actor.username, department_id=actor.department_id, created_at=now,
-                  submitted_at=None, closed_at=None, process_instance_id=None, wrapped_key=None, key_id=None)
+                  submitted_at=None, closed_at=None, process_instance_id=None, wrapped_key=None, key_id=None,
+                  submission_key=submission_key)
     form_id = rows.insert_form(session, values)
     form = Form(id=form_id, **values)
     form.template_version = version
@@ -255,6 +287,16 @@ def get_form(session: Session, form_id: int) -> Form:
     if form is None:
         raise NotFound("业务单不存在", code="form_not_found")
     return form
+
+
+def ids_mentioning(session: Session, text: str, limit: int = 200) -> tuple[int, ...]:
+    """The newest forms whose shown values (sensitive ones masked) contain `text`: the inbox finds a form by its
+    customer. Values are stored as JSON with non-ASCII escaped, so the text is looked for the same way."""
+    needle = json.dumps(text)[1:-1]
+    pattern = "%" + needle.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
+    return tuple(session.scalars(select(Form.id).where(Form.status != "draft",
+                                                       cast(Form.data, String).like(pattern, escape="/"))
+                                 .order_by(Form.id.desc()).limit(limit)))
 
 
 def list_forms(session: Session, *, actor: User, limit: int = 50) -> list[Form]:

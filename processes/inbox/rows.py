@@ -6,7 +6,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from engine import Item, UTCDateTime, WorkItem
@@ -19,9 +19,9 @@ if TYPE_CHECKING:
 ITEM = WorkItem.__table__
 
 
-def base(scope: str, f: InboxFilter, groups: int | None = None):
+def base(scope: str, f: InboxFilter, groups: int | None = None, people: int = 0, forms: int = 0):
     """The WHERE of one scope, with bind parameters: b_user, b_groups (or b_group0 … for `groups` groups),
-    b_process, b_now, b_text."""
+    b_process, b_now, b_text (and b_person0 …, b_form0 … for `people` handlers and `forms` forms the text names)."""
     c = ITEM.c
     if scope == "mine":
         cond = and_(c.status == "open", c.assignee == bindparam("b_user"))
@@ -35,14 +35,19 @@ def base(scope: str, f: InboxFilter, groups: int | None = None):
     if f.overdue_only:
         cond = and_(cond, c.sort_due <= bindparam("b_now", type_=UTCDateTime()))
     if f.text:
-        cond = and_(cond, c.subject.like(bindparam("b_text"), escape="/"))
+        matches = c.subject.like(bindparam("b_text"), escape="/")
+        if people:  # the text names a handler: the items they hold
+            matches = or_(matches, c.assignee.in_([bindparam(f"b_person{i}") for i in range(people)]))
+        if forms:  # the text is in a form (its customer): that form's items
+            matches = or_(matches, and_(c.ref_type == "form", c.ref_id.in_([bindparam(f"b_form{i}") for i in range(forms)])))
+        cond = and_(cond, matches)
     return cond
 
 
 def params_for(actor: User, f: InboxFilter, now: datetime) -> dict:
     """The bind values of the actor's page and count queries."""
     return {"b_user": actor.username, "b_groups": list(actor.groups), "b_process": f.process, "b_now": now,
-            "b_text": _contains_pattern(f.text) if f.text else None, "b_limit": f.limit}
+            "b_text": contains_pattern(f.text) if f.text else None, "b_limit": f.limit}
 
 
 def _page_params(scope: str, f: InboxFilter, params: dict) -> dict:
@@ -58,30 +63,41 @@ def _page_params(scope: str, f: InboxFilter, params: dict) -> dict:
         wanted["b_now"] = params["b_now"]
     if f.text:
         wanted["b_text"] = params["b_text"]
+        wanted.update({f"b_person{i}": login for i, login in enumerate(f.people)})
+        padded = list(f.forms) + [-1] * (_bucket(len(f.forms)) - len(f.forms))  # -1 is no form
+        wanted.update({f"b_form{i}": form_id for i, form_id in enumerate(padded)})
     return wanted
 
 
-def _contains_pattern(text: str) -> str:
+def contains_pattern(text: str) -> str:
     """A LIKE pattern matching `text` anywhere, its own % and _ taken literally."""
     return "%" + text.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
 
 
 @lru_cache(maxsize=256)
-def _page_query(scope: str, process: bool, overdue_only: bool, text: bool, groups: int) -> Prepared:
+def _page_query(scope: str, process: bool, overdue_only: bool, text: bool, groups: int, people: int = 0,
+                forms: int = 0) -> Prepared:
     # One statement per kind of filter and number of queues, built and compiled once: building and running
     # a statement through SQLAlchemy costs several times what the database spends on it.
     from .service import InboxFilter
 
     f = InboxFilter(process="x" if process else None, overdue_only=overdue_only, text="x" if text else None)
     # sort_due is due_at, or a far-future value for items without one: overdue first, straight off the index.
-    return Prepared(select(ITEM).where(base(scope, f, groups)).order_by(ITEM.c.sort_due).limit(bindparam("b_limit")))
+    return Prepared(select(ITEM).where(base(scope, f, groups, people, forms)).order_by(ITEM.c.sort_due)
+                    .limit(bindparam("b_limit")))
 
 
 def page(session: Session, scope: str, f: InboxFilter, params: dict) -> list[Item]:
     """One scope's page of open items, overdue first."""
     if scope != "mine" and not params["b_groups"]:
         return []  # no queues
-    query = _page_query(scope, bool(f.process), f.overdue_only, bool(f.text), len(params["b_groups"]))
+    query = _page_query(scope, bool(f.process), f.overdue_only, bool(f.text), len(params["b_groups"]),
+                        len(f.people) if f.text else 0, _bucket(len(f.forms)) if f.text else 0)
     return [Item.from_tuple(r) for r in query.all(session, _page_params(scope, f, params))]
+
+
+def _bucket(n: int) -> int:
+    """Form-id lists are bound in a few sizes (padded), so searches share a handful of prepared statements."""
+    return 0 if n == 0 else next(size for size in (8, 32, 200) if n <= size)
 
 

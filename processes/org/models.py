@@ -1,10 +1,12 @@
 """Departments and staff."""
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, String
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from engine import Base
+from engine import Base, UTCDateTime
 
 ROLES = {
     "clerk": "窗口经办",
@@ -42,6 +44,8 @@ class User(Base):
     superior_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     locale: Mapped[str | None] = mapped_column(String(10))
     active: Mapped[bool] = mapped_column(default=True)
+    # Raised on deactivation, password change and revocation: API tokens carry the value they were issued at.
+    auth_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     department: Mapped[Department] = relationship(foreign_keys=[department_id], lazy="joined")
     superior: Mapped["User | None"] = relationship(remote_side=[id], foreign_keys=[superior_id])
@@ -72,3 +76,29 @@ class User(Base):
     def get_id(self) -> str:
         """Session identifier for Flask-Login."""
         return str(self.id)
+
+
+class LoginSession(Base):
+    """登录会话: one page login. The cookie carries a random key, the row (under the key's sha256) says whether
+    it still holds, so logout, deactivation and a password change end it in every process."""
+
+    __tablename__ = "login_session"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    end_reason: Mapped[str | None] = mapped_column(String(30))
+
+
+class LoginThrottle(Base):
+    """Recent failed logins of one account name: the progressive delay and the temporary lockout,
+    kept in the database so that they hold across web processes."""
+
+    __tablename__ = "login_throttle"
+
+    username: Mapped[str] = mapped_column(String(100), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -42,6 +42,12 @@ def request(session: Session, runtime: Runtime, *, key: str, xml: str, name: str
     return pending
 
 
+def may_approve(session: Session, actor: User, item: Item) -> bool:
+    """Whether the actor may decide a deployment request: management, and not the one who asked."""
+    pending = session.get(DeploymentRequest, item.ref_id)
+    return pending is not None and actor.role in APPROVERS and actor.username != pending.requested_by
+
+
 def complete_item(session: Session, runtime: Runtime, *, item: Item, actor: User, data: dict,
                   now: datetime) -> StepResult:
     """The second manager approves (the diagram is deployed) or returns it with a comment."""
@@ -86,4 +92,4 @@ def register(runtime: Runtime, config: dict) -> None:
     """Register the approval's operations and its inbox completer."""
     runtime.register_operation("deploy_request", deploy_request)
     runtime.register_operation("reject_request", reject_request)
-    actions.register(PROCESS_KEY, complete_item)
+    actions.register(PROCESS_KEY, complete_item, may_complete=may_approve)

@@ -158,6 +158,9 @@ def _elements(xml: str) -> dict[str, Element]:
     return found
 
 
+elements_of = _elements  # what changes.py compares
+
+
 def _folded(el) -> bool:
     """Event definitions are part of their event: a changed timer is a change of the event that holds it."""
     return etree.QName(el).localname.endswith("EventDefinition")

@@ -27,5 +27,5 @@ def register(runtime: Runtime, config: dict) -> None:
     """Register this stage's operations and its inbox completer."""
     runtime.register_operation("publish_template", publish_template)
     runtime.register_operation("reject_template", reject_template)
-    actions.register(service.PROCESS_KEY, service.complete_item)
+    actions.register(service.PROCESS_KEY, service.complete_item, may_complete=service.may_approve)
     org.register_role_lane("设计部门负责人", "the head of the department that designed the template")

@@ -38,7 +38,7 @@ def check_fields(fields: list[dict]) -> list[dict]:
     missing = [f"{label} ({code}{'_…' if code == 'customer' else ''})" for code, label in REQUIRED_FIELDS
                if not any(c == code or (code == "customer" and c.startswith("customer")) for c in codes)]
     if missing:
-        problems["fields"] = "模板缺少 R4.1.1 要求的字段: " + "、".join(missing)
+        problems["fields"] = "模板缺少必备的字段: " + "、".join(missing)
     for spec in fields:
         if spec["type"] == "choice" and not spec.get("choices"):
             problems[f"fields.{spec['code']}"] = f"“{spec['label']}”是选项字段, 请列出可选项"
@@ -198,6 +198,18 @@ def _new_version(session, runtime, template, *, actor, fields, submit, note, now
 def _ensure_designer(actor: User, template: FormTemplate) -> None:
     if actor.role not in DESIGNER_ROLES or (actor.role != "manager" and actor.department_id != template.department_id):
         raise Forbidden("只有设计部门 (或管理层) 可以修改该模板")
+
+
+def may_approve(session: Session, actor: User, item: Item) -> bool:
+    """Whether the actor may complete a template-approval item (review: the designing department's head)."""
+    version = session.get(TemplateVersion, item.ref_id)
+    if version is None:
+        return False
+    try:
+        _ensure_approver(session, actor, version, REVIEW_STEP if item.task_name == REVIEW_STEP else APPROVE_STEP)
+    except Forbidden:
+        return False
+    return True
 
 
 def _ensure_approver(session: Session, actor: User, version: TemplateVersion, step: str) -> None:

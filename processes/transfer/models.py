@@ -11,7 +11,7 @@ from engine import Base, UTCDateTime
 HANDOVER_STATUS = {
     "pending": "待接收",
     "received": "已接收",
-    "completed": "已办结",
+    "completed": "已移交",  # the hop that closes the form reads 已办结 (see the handover table)
     "returned": "已退回",
     "cancelled": "已撤销",
 }

@@ -1,10 +1,11 @@
 """What the internal-transfer diagram calls: `escalate`, on a hop's SLA boundary timer."""
 from __future__ import annotations
 
-from engine import Runtime, ServiceCall
+from engine import Runtime, ServiceCall, WorkCalendar, is_working_time_sla
 
 from ..org import service as org
 from . import rows
+from .service import HOP_SLA
 
 LEVEL_NAMES = {1: "一级", 2: "二级", 3: "三级"}
 
@@ -34,5 +35,9 @@ def escalate(call: ServiceCall):
 
 
 def register(runtime: Runtime, config: dict) -> None:
-    """Register this stage's operations."""
+    """Register this stage's operations; with an SLA in working time, `hop_sla(now)` counts it on the calendar."""
     runtime.register_operation("escalate", escalate)
+    sla = config["transfer"]["handover_sla"]
+    if is_working_time_sla(sla):
+        calendar = WorkCalendar.from_config(config)
+        runtime.register_function(HOP_SLA, lambda now: calendar.duration(now, sla))

@@ -46,6 +46,12 @@ def may_work_on(actor: User, item: Item) -> bool:
     return item.candidate_group in actor.groups
 
 
+def may_see(actor: User, item: Item) -> bool:
+    """Whether the actor holds the item or it belongs to one of the actor's queues (held by a colleague or not):
+    asked before anything about the item is told."""
+    return item.assignee == actor.username or (item.candidate_group is not None and item.candidate_group in actor.groups)
+
+
 def ensure_may_view_item(actor: User, item: Item) -> None:
     """Raise Forbidden unless the actor may work on the item, holds it, or finished it."""
     if not (may_work_on(actor, item) or item.assignee == actor.username or item.completed_by == actor.username):

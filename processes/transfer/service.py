@@ -18,17 +18,21 @@ from ..forms.models import Form
 from ..org import service as org
 from ..org.models import User
 from . import rows
-from .policy import may_assign, may_work_on
+from .policy import may_assign, may_see, may_work_on
 from .models import Escalation, Handover
 
 PROCESS_KEY = "internal_transfer"
 DECISIONS = {"complete": "办结/移交", "return": "退回补正"}
+# Registered when [transfer] handover_sla is in working time ("2WD"): hop_sla(now) is the ISO duration to the
+# deadline of a hop starting at `now`, which the diagram's timers ("R2/" + handover_sla) read as any duration.
+HOP_SLA = "hop_sla"
 
 
 def start_transfer(session: Session, runtime: Runtime, config: dict, *, form: Form, actor: User, now: datetime) -> StepResult:
     """Start the internal-transfer process for a submitted form; the first hop is a handover from the actor."""
+    sla = runtime.functions[HOP_SLA](now) if HOP_SLA in runtime.functions else config["transfer"]["handover_sla"]
     result = runtime.start(
-        session, config["transfer"].get("process", PROCESS_KEY), data={"form_id": form.id, "handover_sla": config["transfer"]["handover_sla"]},
+        session, config["transfer"].get("process", PROCESS_KEY), data={"form_id": form.id, "handover_sla": sla},
         actor=actor.username, now=now, business_key=form.number, subject=form.subject, ref_type="form", ref_id=form.id,
     )
     form.process_instance_id = result.instance.id
@@ -39,17 +43,19 @@ def start_transfer(session: Session, runtime: Runtime, config: dict, *, form: Fo
 
 
 def claim(session: Session, runtime: Runtime, *, item_id: str, actor: User, now: datetime) -> Item:
-    """Take an unclaimed item from a queue; the handover counts as received."""
+    """Take an unclaimed item from a queue; the handover counts as received. Of two claims at once one wins,
+    the other gets a 409, on every database."""
     item = runtime.get_item(session, item_id)
+    if not may_see(actor, item):
+        raise Forbidden("该事项不在您所在部门的队列中")
     if item.kind != "task":
         raise Invalid("督办事项无需签收", code="not_claimable")
     if item.assignee == actor.username:
         return item
-    if item.assignee is not None:
-        raise Conflict(f"该事项已由 {item.assignee} 签收", code="already_claimed")
-    if item.candidate_group not in actor.groups:
-        raise Forbidden("该事项不在您所在部门的队列中")
-    runtime.update_item(session, item, assignee=actor.username, claimed_at=now)
+    if item.assignee is not None:  # a colleague of the same queue may know who
+        raise Conflict(f"该事项已由 {org.display_name(session, item.assignee)} 签收", code="already_claimed")
+    if not runtime.claim_item(session, item, assignee=actor.username, now=now):
+        raise Conflict("该事项刚被他人签收", code="already_claimed")
     rows.received(session, item, actor.username, now)
     return item
 
@@ -57,6 +63,8 @@ def claim(session: Session, runtime: Runtime, *, item_id: str, actor: User, now:
 def assign(session: Session, runtime: Runtime, *, item_id: str, actor: User, assignee: str, now: datetime) -> Item:
     """指派: the head of the item's department (or management) gives a queued item to a member of that department."""
     item = runtime.get_item(session, item_id)
+    if not may_see(actor, item) and actor.role != "manager":
+        raise Forbidden("只有该部门负责人或管理层可以指派")
     if item.kind != "task":
         raise Invalid("督办事项不能指派", code="not_assignable")
     if not may_assign(session, actor, item):
@@ -97,9 +105,12 @@ def complete_hop(session: Session, runtime: Runtime, *, item: Item, actor: User,
         raise ValidationFailed({"decision": f"此环节不可选择“{DECISIONS.get(decision, decision)}”"})
     late_reason, comment = written(data, "late_reason"), written(data, "comment")
     if item.is_overdue(now) and not late_reason:
-        raise ValidationFailed({"late_reason": "已超过办理时限, 请填写逾期原因"}, message="已超过办理时限, 请填写逾期原因 (R4.2.2)")
+        raise ValidationFailed({"late_reason": "已超过办理时限, 请填写逾期原因"}, message="已超过办理时限, 请填写逾期原因")
     late = item.is_overdue(now)  # asked before the step closes the item
-    result = runtime.complete(session, item, actor=actor.username, now=now, data={"decision": decision})
+    step = {"decision": decision}
+    if HOP_SLA in runtime.functions:  # a working-time SLA: the next hop's timer counts from now on the calendar
+        step["handover_sla"] = runtime.functions[HOP_SLA](now)
+    result = runtime.complete(session, item, actor=actor.username, now=now, data=step)
     rows.finished(session, item, status="returned" if decision == "return" else "completed", actor=actor.username,
                      late=late, late_reason=late_reason or None, comment=comment or None, now=now)
     if item.escalation_level:
@@ -128,6 +139,25 @@ def current_handover(session: Session, item: Item) -> Handover | None:
     return session.scalars(select(Handover).where(Handover.work_item_id == item.id)).first()
 
 
+def returned_by(session: Session, item: Item) -> Handover | None:
+    """For a 补正 hop (opened by a return), the handover that was returned: who sent it back, when and why."""
+    current = current_handover(session, item)
+    if current is None or current.kind != "return":
+        return None
+    return session.scalars(select(Handover).where(Handover.form_id == current.form_id, Handover.status == "returned",
+                                                  Handover.id < current.id).order_by(Handover.id.desc())).first()
+
+
+def department_forms(session: Session, *, actor: User, page: int = 1, limit: int = 50) -> tuple[list[Form], bool]:
+    """本部门业务单: forms the actor's department filled or that passed through it, newest first; one page and
+    whether more follow."""
+    name = actor.department.name
+    passed = select(Handover.form_id).where((Handover.to_department == name) | (Handover.from_department == name))
+    found = list(session.scalars(select(Form).where((Form.department_id == actor.department_id) | Form.id.in_(passed))
+                                 .order_by(Form.id.desc()).offset(limit * (page - 1)).limit(limit + 1)).all())
+    return found[:limit], len(found) > limit
+
+
 def handovers_of(session: Session, form_id: int) -> list[Handover]:
     """A form's handover history, oldest first."""
     return list(session.scalars(select(Handover).where(Handover.form_id == form_id).order_by(Handover.id)).all())
@@ -143,10 +173,10 @@ def escalations_of(session: Session, form_id: int) -> list[Escalation]:
 # --- the superior's escalation item -----------------------------------------------------------
 def _escalation_for(session: Session, runtime: Runtime, item_id: str, actor: User) -> tuple[Item, Item, Escalation]:
     item = runtime.get_item(session, item_id)
-    if item.kind != "escalation":
-        raise Invalid("该事项不是督办事项", code="not_an_escalation")
     if item.assignee != actor.username:
         raise Forbidden("只有被督办的上级可以处理该督办事项")
+    if item.kind != "escalation":
+        raise Invalid("该事项不是督办事项", code="not_an_escalation")
     hop = runtime.get_item(session, item.parent_id, open_only=False) if item.parent_id else None
     if hop is None or hop.status != "open":
         raise Conflict("原事项已办结", code="task_closed")
@@ -190,10 +220,26 @@ def urge_counts(session: Session, item_ids: list[str]) -> dict[str, int]:
     """How often each hop was urged, summed over its open escalations (a level-2 item must not hide level-1 urging)."""
     if not item_ids:
         return {}
-    rows = session.execute(
+    counts = session.execute(
         select(Handover.work_item_id, func.sum(Escalation.urge_count))
         .join(Escalation, Escalation.handover_id == Handover.id)
         .where(Handover.work_item_id.in_(item_ids), Escalation.closed_at.is_(None))
         .group_by(Handover.work_item_id)
     ).all()
-    return {item_id: int(total) for item_id, total in rows if total}
+    return {item_id: int(total) for item_id, total in counts if total}
+
+
+# --- hops of other stages ---------------------------------------------------------------------
+def record_hops(session: Session, result: StepResult, *, form_id: int, from_department: str, from_user: str, kind: str,
+                now: datetime) -> None:
+    """Handover records for items another stage's step opened on a form (an external transfer waiting for its
+    receipt), so that their lateness escalates, and is urged, reassigned or taken over, as a hop's is."""
+    rows.new_hops(session, result, form_id=form_id, from_department=from_department, from_user=from_user, kind=kind,
+                     now=now)
+
+
+def finish_hop(session: Session, item: Item, *, actor: str, late: bool, now: datetime, comment: str | None = None) -> None:
+    """Close the handover record (and open escalations) of an item another stage completed."""
+    rows.finished(session, item, status="completed", actor=actor, late=late, late_reason=None, comment=comment, now=now)
+    if item.escalation_level:
+        rows.close_escalations(session, item, now)

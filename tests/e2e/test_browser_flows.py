@@ -116,7 +116,7 @@ def test_handler_claims_and_hands_on_then_clerk_closes(new_page):
     handler.locator("#comment").fill("材料齐全, 同意")
     handler.get_by_role("button", name="办理完成并移交").click()
     handler.wait_for_url(re.compile(r"/inbox$"))
-    expect(handler.locator(".flash")).to_have_text("已办理完成并移交")
+    expect(handler.locator(".flash")).to_have_text("已办理完成, 已移交下一环节")
     expect(inbox_row(handler, number, "信贷部办理")).to_have_count(0)
 
     clerk.goto("/inbox")
@@ -127,9 +127,9 @@ def test_handler_claims_and_hands_on_then_clerk_closes(new_page):
     expect_step(clerk, "hop_close", "current")
     expect_step(clerk, "hop_credit", "done")
     shoot(clerk, "06-task-clerk-close")
-    clerk.get_by_role("button", name="办理完成并移交").click()
+    clerk.get_by_role("button", name="办结", exact=True).click()  # the last step closes, it hands nothing over
     clerk.wait_for_url(re.compile(r"/inbox$"))
-    expect(clerk.locator(".flash")).to_have_text("已办理完成并移交")
+    expect(clerk.locator(".flash")).to_have_text("已办结")
     expect(inbox_row(clerk, number, "营业部办结")).to_have_count(0)
 
     clerk.goto("/forms")
@@ -138,7 +138,8 @@ def test_handler_claims_and_hands_on_then_clerk_closes(new_page):
     expect(clerk.locator("h1 .badge")).to_have_text("已办结")
     rows = handover_rows(clerk)
     expect(rows).to_have_count(2)
-    expect(rows.nth(0).locator("td").nth(6)).to_contain_text("已办结")
+    expect(rows.nth(0).locator("td").nth(6)).to_contain_text("已移交")
+    expect(rows.nth(1).locator("td").nth(6)).to_contain_text("已办结")
     expect(rows.nth(0).locator("td").nth(7)).to_contain_text("材料齐全, 同意")
     expect(rows.nth(1).locator("td").nth(0)).to_contain_text("营业部办结")
     wait_for_diagram(clerk)
@@ -167,9 +168,9 @@ def test_return_for_correction_goes_back_to_clerk_and_again_to_credit(new_page):
     open_item(clerk, row)
     expect(clerk.get_by_role("button", name="退回补正")).to_have_count(0)  # the fix step has no return path
     clerk.locator("#comment").fill("已补收入证明")
-    clerk.get_by_role("button", name="办理完成并移交").click()
+    clerk.get_by_role("button", name="补正完成并移交").click()
     clerk.wait_for_url(re.compile(r"/inbox$"))
-    expect(clerk.locator(".flash")).to_have_text("已办理完成并移交")
+    expect(clerk.locator(".flash")).to_have_text("已办理完成, 已移交下一环节")
 
     handler.goto("/inbox")
     expect(inbox_row(handler, number, "信贷部办理")).to_have_count(1)
@@ -209,7 +210,7 @@ def test_late_hop_escalates_to_head_then_manager(new_page):
     handler.goto("/inbox")
     hop = inbox_row(handler, number, "信贷部办理")
     expect(hop).to_have_count(1)
-    expect(hop.locator(".badge.red")).to_contain_text("已升级")
+    expect(hop.locator(".badge.red")).to_have_text(re.compile(r"^[一二]级督办$"))  # level 2 may be reached already
     expect(hop).to_have_class(re.compile(r"\boverdue\b"))
     expect(hop.locator(".sla")).to_have_class(re.compile(r"\blate\b"))
     expect(hop.locator(".sla .left")).to_have_text(re.compile(r"^已超时 [1-9]\d*分$"))  # never "0分" late
@@ -231,7 +232,7 @@ def test_late_hop_escalates_to_head_then_manager(new_page):
 
     # Completing late needs the reason.
     handler.goto("/inbox")
-    expect(hop.locator(".badge.red")).to_contain_text("L2")
+    expect(hop.locator(".badge.red")).to_have_text("二级督办")
     open_item(handler, hop)
     expect(handler.locator("h1 .badge.red")).to_have_text("已超时")
     expect(handler.locator("#late_reason")).to_be_visible()
@@ -247,7 +248,7 @@ def test_late_hop_escalates_to_head_then_manager(new_page):
     handler.locator("#late_reason").fill("系统故障, 延误处理")
     handler.get_by_role("button", name="办理完成并移交").click()
     handler.wait_for_url(re.compile(r"/inbox$"))
-    expect(handler.locator(".flash")).to_have_text("已办理完成并移交")
+    expect(handler.locator(".flash")).to_have_text("已办理完成, 已移交下一环节")
     expect(hop).to_have_count(0)
 
     head.goto("/inbox")
@@ -258,14 +259,14 @@ def test_late_hop_escalates_to_head_then_manager(new_page):
 
     clerk.reload()
     rows = handover_rows(clerk)
-    expect(rows.nth(0).locator("td").nth(6)).to_contain_text("已办结")
+    expect(rows.nth(0).locator("td").nth(6)).to_contain_text("已移交")
     expect(rows.nth(0).locator(".badge.red")).to_have_text("超时")
     expect(rows.nth(0).locator("td").nth(7)).to_contain_text("逾期原因: 系统故障, 延误处理")
     escalations = clerk.locator("h3:has-text('逾期升级') + ul li")
     expect(escalations).to_have_count(2)
-    expect(escalations.nth(0)).to_contain_text("L1 → head")
+    expect(escalations.nth(0)).to_contain_text("一级督办 → 李主任(信贷部负责人)")
     expect(escalations.nth(0)).to_contain_text("催办")
-    expect(escalations.nth(1)).to_contain_text("L2 → manager")
+    expect(escalations.nth(1)).to_contain_text("二级督办 → 王总(管理层)")
 
 
 def test_language_switch_to_english(new_page):

@@ -1,5 +1,5 @@
 """End-to-end in a real browser: the archivist applies to see a form of another department (with a copy),
-the manager approves as the applicant's superior, manager2 gives management's special approval, the archivist
+档案室's head approves as the applicant's head, manager2 gives management's special approval, the archivist
 reads the form under the watermark and downloads its print; the manager reads the access log and revokes."""
 from __future__ import annotations
 
@@ -49,9 +49,10 @@ def test_apply_approve_read_under_watermark_and_revoke(new_page):
     expect(archivist.locator("h1 .badge")).to_have_text("审批中")
     query_url = archivist.url
 
+    archive_head = new_page("archive_head")  # 档案室's head
+    approve(archive_head, "赵档案员", "部门负责人审批", "同意查询")
+    shoot(archive_head, "61-query-approved-by-superior")
     manager = new_page("manager")
-    approve(manager, "赵档案员", "部门负责人审批", "同意查询")
-    shoot(manager, "61-query-approved-by-superior")
     manager2 = new_page("manager2")
     manager2.goto("/inbox")
     row = manager2.locator("table.inbox tbody tr[data-item]").filter(has_text="赵档案员")

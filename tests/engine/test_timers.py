@@ -188,3 +188,37 @@ def test_a_batch_reads_its_instances_and_their_open_items_once(services, clock):
         event.remove(engine, "before_cursor_execute", count)
     assert len(reads) == 2
     assert escalations(services) == [(1, "head")] * 4
+
+
+def test_a_crashed_schedulers_timers_fire_within_ten_seconds(services, clock):
+    start(services)
+    clock.advance(hours=1, seconds=1)
+    crashed = TimerScheduler(services.runtime, services.sessions, clock=clock)
+    with unit_of_work(services.sessions) as s:  # it claimed the timer, then died before firing it
+        assert len(claim_due(s, owner="dead", now=clock(), limit=10, lease_seconds=crashed.lease_seconds)) == 1
+    other = TimerScheduler(services.runtime, services.sessions, clock=clock, tick_seconds=1)
+    assert other.tick() == 0  # leased
+    clock.advance(seconds=crashed.lease_seconds + 0.1)
+    assert crashed.lease_seconds + other.tick_seconds <= 10
+    assert other.tick() == 1
+    assert escalations(services) == [(1, "head")]
+
+
+def test_a_long_tick_renews_its_leases_so_no_other_scheduler_takes_them(services, clock):
+    for _ in range(3):
+        start(services)
+    clock.advance(hours=1, seconds=1)
+    slow = TimerScheduler(services.runtime, services.sessions, clock=clock, commit_every=1)
+    other = TimerScheduler(services.runtime, services.sessions, clock=clock)
+    taken_by_other = []
+    fire_batch = slow._fire_batch
+
+    def slow_batch(claims):
+        clock.advance(seconds=slow.lease_seconds * 0.6)  # each batch takes most of a lease
+        taken_by_other.append(other.tick())
+        return fire_batch(claims)
+
+    slow._fire_batch = slow_batch
+    assert slow.tick() == 3
+    assert taken_by_other == [0, 0, 0]
+    assert len(escalations(services)) == 3

@@ -65,3 +65,15 @@ def test_invalid_diagrams_are_refused_before_any_request(client, auth):
     assert r.status_code == 422
     assert [t for t in client.get("/api/v1/tasks", headers=auth("manager2")).json
             if t["process"] == "deployment_approval"] == []
+
+
+def test_only_the_holder_completes_the_approval(app, client, auth):
+    """Completion obeys the holder rules of every item: held by one manager, the other may not complete it."""
+    post_xml(client, f"{BASE}/versions", auth("manager2"), with_review_hop())
+    item = approval_item(client, auth, "manager")
+    assert client.post(f"/api/v1/tasks/{item['id']}/claim", headers=auth("manager2")).status_code == 200
+    assert client.post(f"/api/v1/tasks/{item['id']}/claim", headers=auth("manager")).status_code == 409
+    assert client.get(f"/api/v1/tasks/{item['id']}", headers=auth("manager")).status_code == 403
+    r = client.post(f"/api/v1/tasks/{item['id']}/complete", headers=auth("manager"), json={"data": {"decision": "approve"}})
+    assert r.status_code == 403
+    assert versions(client, auth) == [1]

@@ -161,3 +161,27 @@ def test_the_head_assigns_a_queued_item(client, auth, submit_form):
     assert tasks(client, auth, "handler", scope="mine")[0]["id"] == hop["id"]
     history = client.get(f"/api/v1/forms/{hop['form_id']}/handovers", headers=auth("clerk")).json
     assert (history[0]["to_user"], history[0]["status"]) == ("handler", "received")
+
+
+def test_outsiders_learn_nothing_about_an_item(client, auth, submit_form, clock, services):
+    """Authorization comes first: someone outside the item's department gets 403, never what the item is or who holds it."""
+    submit_form()
+    (hop,) = tasks(client, auth, "handler")
+    client.post(f"/api/v1/tasks/{hop['id']}/claim", headers=auth("handler"))
+    r = client.post(f"/api/v1/tasks/{hop['id']}/claim", headers=auth("archivist"))
+    assert r.status_code == 403 and "handler" not in r.json["message"] and "张经办" not in r.json["message"]
+    for action in ("urge", "take-over"):
+        r = client.post(f"/api/v1/tasks/{hop['id']}/{action}", headers=auth("archivist"))
+        assert r.status_code == 403, (action, r.json)
+    r = client.post(f"/api/v1/tasks/{hop['id']}/reassign", headers=auth("archivist"), json={"assignee": "archivist"})
+    assert r.status_code == 403
+    scheduler = TimerScheduler(services.runtime, services.sessions, clock=clock)
+    clock.advance(hours=4, seconds=1)
+    scheduler.tick()
+    (esc,) = tasks(client, auth, "head")
+    r = complete(client, auth, "archivist", esc["id"])
+    assert r.status_code == 403
+    r = client.post(f"/api/v1/tasks/{esc['id']}/claim", headers=auth("archivist"))
+    assert r.status_code == 403
+    r = client.post(f"/api/v1/tasks/{esc['id']}/assign", headers=auth("archivist"), json={"assignee": "archivist"})
+    assert r.status_code == 403

@@ -32,8 +32,8 @@ def test_internal_query_through_the_pages(app, client, auth, login, clock):  # n
     assert "审批中" in archivist.get(query_url).get_data(as_text=True)
     assert "查询申请" in archivist.get("/queries").get_data(as_text=True)
 
-    manager = login("manager")
-    (item,) = client.get("/api/v1/tasks", headers=auth("manager"), query_string={"process": "query_approval"}).json
+    manager = login("archive_head")  # 档案室's head approves its archivist's query
+    (item,) = client.get("/api/v1/tasks", headers=auth("archive_head"), query_string={"process": "query_approval"}).json
     task = manager.get(f"/tasks/{item['id']}").get_data(as_text=True)
     assert "核对归档材料" in task and form["number"] in task
     r = manager.post(f"/tasks/{item['id']}/complete", data={"csrf_token": manager.token, "decision": "approve",
@@ -66,8 +66,8 @@ def test_revoke_from_the_page(client, auth, login):  # noqa: F811
     r = client.post("/api/v1/queries", headers=auth("archivist"), json={
         "form_ids": [form["id"]], "fields": ["customer_name"], "purpose": "核对", "days": 5})
     qid = r.json["id"]
-    (item,) = client.get("/api/v1/tasks", headers=auth("manager"), query_string={"process": "query_approval"}).json
-    client.post(f"/api/v1/tasks/{item['id']}/complete", headers=auth("manager"),
+    (item,) = client.get("/api/v1/tasks", headers=auth("archive_head"), query_string={"process": "query_approval"}).json
+    client.post(f"/api/v1/tasks/{item['id']}/complete", headers=auth("archive_head"),
                 json={"data": {"decision": "approve", "comment": "同意"}})
     archivist, manager = login("archivist"), login("manager")
     assert archivist.get(f"/forms/{form['id']}").status_code == 200

@@ -4,6 +4,14 @@ from __future__ import annotations
 from flask_smorest import Api
 
 from .. import errors
+from .schemas import ErrorSchema
+
+
+class GuichetApi(Api):
+    """flask-smorest's Api documenting the errors as the app sends them (webui/errors.py), not as its own
+    handler would."""
+
+    ERROR_SCHEMA = ErrorSchema
 
 
 def init_api(app, csrf) -> Api:
@@ -15,11 +23,16 @@ def init_api(app, csrf) -> Api:
         OPENAPI_URL_PREFIX="/api/v1",
         OPENAPI_JSON_PATH="openapi.json",
     )
-    api = Api(app, spec_kwargs={"info": {"description": "业务单全生命周期管理 · Business forms of service windows"}})
+    api = GuichetApi(app, spec_kwargs={"info": {"description": "业务单全生命周期管理 · Business forms of service windows"}})
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
-    from . import archive, audit, auth, forms, health, kpis, processes, queries, supervision, tasks, templates
+    from ..app import IdConverter, id_parameter_schema
 
-    for module in (auth, templates, forms, tasks, processes, audit, queries, kpis, supervision, archive):
+    api.register_converter(IdConverter, id_parameter_schema)
+    from . import (archive, audit, auth, destruction, external, forms, health, kpis, processes, queries, supervision,
+                   tasks, templates)
+
+    for module in (auth, templates, forms, tasks, processes, audit, queries, kpis, supervision, archive, external,
+                   destruction):
         csrf.exempt(module.blp)
         api.register_blueprint(module.blp)
     app.register_blueprint(health.bp)

@@ -9,6 +9,7 @@ from processes.errors import Forbidden
 
 from ..auth import actor, require_bearer
 from ..context import db
+from .schemas import documented
 
 blp = Blueprint("api_audit", __name__, url_prefix="/api/v1/audit", description="审计日志 · Audit chain")
 blp.before_request(require_bearer)
@@ -59,6 +60,9 @@ def list_events(query):
 
 
 @blp.route("/verify", methods=["GET"])
+@blp.doc(**documented(200, {"type": "object", "properties": {
+    "ok": {"type": "boolean"}, "checked": {"type": "integer"}, "broken_seq": {"type": "integer", "nullable": True},
+    "reason": {"type": "string", "nullable": True}}}, "审计链校验结果 · the chain's verdict"))
 def verify():
     """Check the whole chain; names the first broken event."""
     ensure_auditor(actor())

@@ -1,10 +1,12 @@
 """Forms: create (and submit), read, handover history."""
 from __future__ import annotations
 
-from flask import request
+from flask import jsonify, request
 from flask_smorest import Blueprint
 
 from processes.archive import service as archive
+from processes.destruction import execution
+from processes.destruction.schemas import TombstoneReadSchema
 from processes.errors import ValidationFailed
 from processes.forms import amendments, attachments
 from processes.forms import service as forms
@@ -24,28 +26,53 @@ from ..auth import actor, require_bearer
 from ..context import db, guichet, now
 from ..downloads import attachment_response
 from ..permissions import ensure_can_view_form, form_access
-from .schemas import HandoverReadSchema
+from .schemas import OBJECT, HandoverReadSchema, documented
 
 blp = Blueprint("api_forms", __name__, url_prefix="/api/v1/forms", description="业务单 · Forms")
 blp.before_request(require_bearer)
+
+ATTACHMENT = {"type": "object", "properties": {
+    "id": {"type": "integer"}, "field": {"type": "string"}, "filename": {"type": "string"},
+    "content_type": {"type": "string"}, "size": {"type": "integer"}, "uploaded_by": {"type": "string"},
+    "uploaded_at": {"type": "string", "format": "date-time"}}}
 
 
 @blp.route("", methods=["POST"])
 @blp.arguments(FormCreateSchema())
 @blp.response(201, FormReadSchema)
 def create(body):
-    """Fill a form on a template; with "submit": true it is handed to the internal transfer at once."""
+    """Fill a form on a template; with "submit": true it is handed to the internal transfer at once.
+
+    An `Idempotency-Key` header (8 to 64 letters, digits or . _ : -) makes a retry safe: a request whose key
+    already made a form answers 200 with that form instead of filling another."""
     services = guichet()
+    key = request.headers.get("Idempotency-Key")
+    if key is not None:
+        try:
+            earlier = forms.submitted_with(db(), actor=actor(), key=key.strip())
+        except ValidationFailed:
+            raise ValidationFailed({"Idempotency-Key": "应为 8 至 64 个字母、数字或 . _ : -"},
+                                   message="Idempotency-Key 请求头不正确") from None
+        if earlier is not None:
+            return earlier, 200
     return forms.create_form(db(), services.runtime, services.config, actor=actor(), template_id=body["template_id"],
-                             data=body["data"], submit=body["submit"], now=now())
+                             data=body["data"], submit=body["submit"], now=now(),
+                             submission_key=key.strip() if key is not None else None)
 
 
 @blp.route("/<int:form_id>", methods=["GET"])
 @blp.response(200, FormReadSchema)
+@blp.alt_response(410, description="业务单已销毁: 销毁记录 (tombstone)")
 def read(form_id):
     """One form, with its process instance id; under a query grant, the granted fields in full and its grant_id."""
     form = forms.get_form(db(), form_id)
     grant = form_access(db(), actor(), form, now())  # query grant (R4.4.1): read-only, logged
+    tombstone = execution.tombstone_of(db(), form.id)
+    if tombstone is not None:  # destroyed: only what the tombstone says remains
+        response = jsonify({"code": "form_destroyed", "message": f"该业务单已于销毁批次 #{tombstone.destruction_id} 销毁",
+                            "tombstone": TombstoneReadSchema().dump(tombstone)})
+        response.status_code = 410
+        return response
     filing = archive.filing_of_form(db(), form.id)
     form.archival_code, form.volume_id = (filing.archival_code, filing.volume_id) if filing else (None, None)
     if grant is not None:
@@ -86,6 +113,7 @@ def update_draft(body, form_id):
 
 @blp.route("/<int:form_id>/reveal", methods=["POST"])
 @blp.arguments(RevealSchema())
+@blp.doc(**documented(200, OBJECT, "明文值 (已审计) · the value in clear, audited"))
 def reveal(body, form_id):
     """One sensitive value in clear, for the filling clerk, the current handler and management; audited with the reason."""
     form = forms.get_form(db(), form_id)
@@ -125,6 +153,7 @@ def _attachment_json(a) -> dict:
 @blp.route("/<int:form_id>/attachments", methods=["POST"])
 @blp.doc(requestBody={"required": True, "content": {"multipart/form-data": {"schema": {
     "type": "object", "properties": {"field": {"type": "string"}, "file": {"type": "string", "format": "binary"}}}}}})
+@blp.doc(**documented(201, ATTACHMENT, "已上传 (加密保存) · stored encrypted"))
 def add_attachment(form_id):
     """Attach a file to a draft's attachment field (multipart: `field`, `file`); it is stored encrypted."""
     upload = request.files.get("file")
@@ -138,6 +167,7 @@ def add_attachment(form_id):
 
 
 @blp.route("/<int:form_id>/attachments", methods=["GET"])
+@blp.doc(**documented(200, {"type": "array", "items": ATTACHMENT}, "附件 (名称与大小) · names and sizes"))
 def list_attachments(form_id):
     """The form's attachments (names and sizes)."""
     form = forms.get_form(db(), form_id)
@@ -146,6 +176,7 @@ def list_attachments(form_id):
 
 
 @blp.route("/<int:form_id>/attachments/<int:attachment_id>", methods=["GET"])
+@blp.doc(**documented(200, {"type": "string", "format": "binary"}, "附件文件 · the file", media_type="*/*"))
 def get_attachment(form_id, attachment_id):
     """One attachment's file, for those who may see the form's personal data; audited."""
     form = forms.get_form(db(), form_id)

@@ -7,6 +7,7 @@ from flask import Blueprint, jsonify
 from sqlalchemy import func, select, text
 
 from engine.models import SchedulerBeat, Timer
+from engine.workcalendar import WorkCalendar
 from processes.archive import integrity
 
 from ..context import db, guichet, now
@@ -38,5 +39,17 @@ def healthz():
             "due_timers": due,
             "incidents": incidents,
         },
+        "calendar": _calendar(services.config),
         "storage": {"incidents": storage},
     })
+
+
+def _calendar(config: dict) -> dict:
+    """Whether working-time SLAs can be counted next year: its holidays must be known (published or listed)."""
+    calendar = WorkCalendar.from_config(config)
+    year = now().astimezone(calendar.zone).year
+    report = {"this_year_covered": calendar.covers(year), "next_year_covered": calendar.covers(year + 1)}
+    if not report["next_year_covered"]:
+        report["warning"] = (f"{year + 1} 年的法定节假日尚未收录: 请升级 chinese-calendar, 或在 [calendar] "
+                             f"extra_holidays / extra_workdays 中列出; 在此之前按周一至周五计算工作日")
+    return report

@@ -9,7 +9,22 @@ from processes.procedures import service as procedures
 
 from ..auth import actor, require_bearer
 from ..context import db, guichet, now
-from .schemas import ProcessSchema, VersionSchema
+from .schemas import LIST_OF_OBJECTS, OBJECT, ProcessSchema, VersionSchema, documented
+
+VERSION = {"type": "object", "properties": {k: {"type": t} for k, t in (
+    ("key", "string"), ("version", "integer"), ("name", "string"), ("sha256", "string"), ("deployed_by", "string"),
+    ("deployed_at", "string"))}}
+PENDING = {"type": "object", "properties": {"status": {"type": "string"}, "request_id": {"type": "integer"},
+                                            "message": {"type": "string"}}}
+
+
+def _deploy_responses() -> dict:
+    responses = {}
+    for status, schema, text in ((200, VERSION, "与最新版本相同, 未新建版本 · unchanged"),
+                                 (201, VERSION, "已部署为新版本 · deployed"),
+                                 (202, PENDING, "待另一位管理层成员批准 · waiting for approval")):
+        responses.update(documented(status, schema, text)["responses"])
+    return {"responses": responses}
 
 blp = Blueprint("api_processes", __name__, url_prefix="/api/v1", description="流程管理 · Procedures")
 blp.before_request(require_bearer)
@@ -50,6 +65,8 @@ def version_xml(key, version):
 
 @blp.route("/processes/<key>/validate", methods=["POST"])
 @blp.doc(**XML_BODY)
+@blp.doc(**documented(200, {"type": "object", "properties": {"valid": {"type": "boolean"}, "problems": LIST_OF_OBJECTS}},
+                      "可以部署 · can be deployed"))
 def validate(key):
     """Check a diagram without deploying it: 200 when it can be deployed, 422 with each problem on its element."""
     procedures.ensure_can_view(actor())
@@ -61,6 +78,7 @@ def validate(key):
 
 @blp.route("/processes/<key>/versions", methods=["POST"])
 @blp.doc(**XML_BODY)
+@blp.doc(**_deploy_responses())
 def deploy(key):
     """Deploy a diagram as the newest version (201); the same as the newest makes no version (200); with four-eyes
     deployment on, it waits for a second manager (202)."""
@@ -71,6 +89,7 @@ def deploy(key):
 
 
 @blp.route("/processes/<key>/versions/<int:version>/rollback", methods=["POST"])
+@blp.doc(**_deploy_responses())
 def rollback(key, version):
     """Deploy an earlier version again as the newest."""
     services = guichet()
@@ -80,6 +99,10 @@ def rollback(key, version):
 
 
 @blp.route("/processes/<key>/compare", methods=["GET"])
+@blp.doc(parameters=[{"in": "query", "name": name, "required": True, "description": text,
+                      "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}}
+                     for name, text in (("from", "旧版本号 · older version"), ("to", "新版本号 · newer version"))])
+@blp.doc(**documented(200, OBJECT, "新增、删除和修改的元素 · elements added, removed, changed"))
 def compare(key):
     """Elements added, removed and changed between ?from=N and ?to=M."""
     procedures.ensure_can_view(actor())
@@ -90,6 +113,7 @@ def compare(key):
 
 
 @blp.route("/processes/<key>/stats", methods=["GET"])
+@blp.doc(**documented(200, {"anyOf": [OBJECT, LIST_OF_OBJECTS]}, "各环节的待办数与平均用时 · per step"))
 def stats(key):
     """Per step: items waiting now and average time spent (the heat map)."""
     procedures.ensure_can_view(actor())
@@ -97,6 +121,7 @@ def stats(key):
 
 
 @blp.route("/instances/<int:instance_id>", methods=["GET"])
+@blp.doc(**documented(200, OBJECT, "流程实例 · the instance"))
 def instance(instance_id):
     """An instance: process key and version, state, current steps, path with times."""
     procedures.ensure_can_view(actor())

@@ -4,12 +4,31 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 
-class ErrorSchema(Schema):
-    """Every error: a stable code and a message for people (Chinese first)."""
+def documented(status: int, schema: dict, description: str, *, media_type: str = "application/json") -> dict:
+    """`@blp.doc(**documented(...))`: declare a success body a view builds itself (not dumped by a schema)."""
+    return {"responses": {str(status): {"description": description, "content": {media_type: {"schema": schema}}}}}
 
-    code = fields.String()
-    message = fields.String()
-    fields = fields.Dict()
+
+OBJECT = {"type": "object"}
+LIST_OF_OBJECTS = {"type": "array", "items": OBJECT}
+
+
+class ProblemSchema(Schema):
+    """One problem of a refused diagram: the element and what is wrong with it."""
+
+    element_id = fields.String(allow_none=True)
+    message = fields.String(required=True)
+
+
+class ErrorSchema(Schema):
+    """Every error: a stable code and a message for people (Chinese first); the message of each field that is
+    wrong; for a refused diagram, each problem with its element. The OpenAPI document declares this body for
+    every error answer."""
+
+    code = fields.String(required=True, metadata={"example": "validation_failed"})
+    message = fields.String(required=True, metadata={"example": "提交的内容有误, 请按提示修改"})
+    problems = fields.List(fields.Nested(ProblemSchema))
+    fields = fields.Dict(keys=fields.String(), values=fields.String())  # last: the name hides marshmallow's module
 
 
 class TokenRequestSchema(Schema):
@@ -92,7 +111,9 @@ class TaskQuerySchema(Schema):
     process = fields.String(load_default=None)
     overdue = fields.Boolean(load_default=False)
     q = fields.String(load_default=None)
-    limit = fields.Integer(load_default=50)
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200, error="须为 1 到 200 之间的整数"))
+    cursor = fields.String(load_default=None, validate=validate.Length(max=200),
+                           metadata={"description": "上一页响应头 X-Next-Cursor 的值 · from the previous page's X-Next-Cursor"})
 
 
 class TaskCompleteSchema(Schema):

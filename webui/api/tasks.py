@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
-from processes.inbox import actions
+from processes.inbox import actions, paging
 from processes.inbox import service as inbox
 from processes.transfer import policy
 from processes.transfer import service as transfer
@@ -22,14 +22,29 @@ blp = Blueprint("api_tasks", __name__, url_prefix="/api/v1/tasks", description="
 blp.before_request(require_bearer)
 
 
+PAGE_HEADERS = {
+    "X-Next-Cursor": {"description": "下一页的翻页标记 (最后一页没有) · the next page's cursor (absent on the last)",
+                      "schema": {"type": "string"}},
+    "X-Total-Count": {"description": "符合条件的事项总数 · items over every page", "schema": {"type": "integer"}},
+    "X-Escalation-Count": {"description": "其中督办事项 · of which escalations", "schema": {"type": "integer"}},
+    "X-Overdue-Count": {"description": "其中已超时 · of which overdue", "schema": {"type": "integer"}},
+}
+
+
 @blp.route("", methods=["GET"])
 @blp.arguments(TaskQuerySchema(), location="query")
-@blp.response(200, TaskReadSchema(many=True))
+@blp.response(200, TaskReadSchema(many=True), headers=PAGE_HEADERS)
 def list_tasks(query):
-    """The caller's open items: assigned to them and claimable in their queues, overdue first."""
+    """The caller's open items (assigned to them and claimable in their queues): escalations first, then overdue
+    first; a page at a time (?cursor= from X-Next-Cursor), with the counts over every page in the headers."""
     f = inbox.InboxFilter(scope=query["scope"], process=query["process"], overdue_only=query["overdue"],
-                          text=query["q"], limit=max(1, min(query["limit"], 200)))
-    return inbox.list_items(db(), actor=actor(), now=now(), f=f)
+                          text=query["q"], limit=query["limit"])
+    found = paging.page(db(), actor=actor(), now=now(), f=f, cursor=query["cursor"])
+    headers = {"X-Total-Count": str(found.counts["total"]), "X-Escalation-Count": str(found.counts["escalations"]),
+               "X-Overdue-Count": str(found.counts["overdue"])}
+    if found.next_cursor:
+        headers["X-Next-Cursor"] = found.next_cursor
+    return found.items, 200, headers
 
 
 @blp.route("/<item_id>", methods=["GET"])
@@ -55,7 +70,7 @@ def claim(item_id):
 @blp.response(200, TaskReadSchema)
 def assign(body, item_id):
     """指派: the department head gives a queued item to a member of the department."""
-    return transfer.assign(db(), guichet().runtime, item_id=item_id, actor=actor(), assignee=body["assignee"], now=now())
+    return actions.assign(db(), guichet().runtime, item_id=item_id, actor=actor(), assignee=body["assignee"], now=now())
 
 
 @blp.route("/<item_id>/release", methods=["POST"])

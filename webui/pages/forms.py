@@ -1,6 +1,9 @@
 """Form pages: fill a new form (or resume a draft), see a form with its history and diagram, reveal, correct."""
 from __future__ import annotations
 
+import uuid
+from zoneinfo import ZoneInfo
+
 from flask import (
     Blueprint,
     abort,
@@ -17,7 +20,10 @@ from flask_login import login_required
 from engine.errors import EngineError
 from engine.models import ProcessDefinition, ProcessInstance, WorkItem
 from processes.archive import service as archive
-from processes.errors import ValidationFailed
+from processes.destruction import execution, retention
+from processes.errors import Forbidden, ValidationFailed
+from processes.external import policy as external_policy
+from processes.external import service as external
 from processes.forms import amendments, attachments
 from processes.forms import service as forms
 from processes.forms.schemas import FIELD_TYPES
@@ -36,39 +42,71 @@ bp = Blueprint("forms", __name__)
 @bp.route("/forms")
 @login_required
 def index():
-    """Recent forms of my department."""
-    return render_template("forms.html", forms=forms.list_forms(db(), actor=actor()))
+    """本部门业务单: forms my department filled or handled, newest first, a page at a time."""
+    page = max(1, min(request.args.get("page", 1, type=int) or 1, 10000))
+    found, more = transfer.department_forms(db(), actor=actor(), page=page)
+    return render_template("forms.html", forms=found, page=page, more=more)
 
 
-def _fill_page(templates, version, *, values=None, errors=None, message=None, draft=None, status=200):
+def _fill_page(templates, version, *, values=None, errors=None, message=None, draft=None, status=200,
+               submission_key=None):
+    # One token per filling: a double click or a resent POST carries the same one and finds the form it made.
     return render_template("form_new.html", templates=templates, version=version, values=values or {},
-                           errors=errors or {}, message=message, draft=draft, field_types=FIELD_TYPES), status
+                           errors=errors or {}, message=message, draft=draft, field_types=FIELD_TYPES,
+                           submission_key=submission_key or uuid.uuid4().hex), status
+
+
+FILLING_ROLES = {"clerk", "handler", "head", "manager"}  # archive and inspection staff fill no forms
+
+
+def _prefilled(version) -> dict:
+    """A new form starts with what the page knows: 办理时间 is now, 经办人员 is the one filling it."""
+    user, zone = actor(), ZoneInfo(guichet().config["app"]["timezone"])
+    known = {"handled_at": now().astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+             "handled_by": user.display_name.split("(", 1)[0]}
+    return {f["code"]: known[f["code"]] for f in version.fields if f["code"] in known}
+
+
+def _already_done(form):
+    """Where a repeated submission goes: the form the first one made."""
+    flash(_("业务单 %(number)s 已提交, 重复的提交未再生成业务单", number=form.number) if form.status != "draft"
+          else _("业务单 %(number)s 已保存为草稿", number=form.number))
+    return redirect(url_for("forms.detail", form_id=form.id))
 
 
 @bp.route("/forms/new", methods=["GET", "POST"])
 @login_required
 def new():
     """Fill a form on an active template; errors are shown next to their fields."""
+    if actor().role not in FILLING_ROLES:
+        raise Forbidden("业务单由业务部门填写; 您的岗位无需填写业务单")
     templates = forms.active_templates(db())
     if not templates:
         abort(404)
-    chosen_id = request.values.get("template_id", type=int) or templates[0].template_id
-    version = next((v for v in templates if v.template_id == chosen_id), templates[0])
+    # The general form is what a window fills most: it is the default, not whichever template sorts first.
+    general = next((v for v in templates if v.template.code == "general"), templates[0])
+    chosen_id = request.values.get("template_id", type=int) or general.template_id
+    version = next((v for v in templates if v.template_id == chosen_id), general)
     if request.method == "GET":
-        return _fill_page(templates, version)
+        return _fill_page(templates, version, values=_prefilled(version))
     values = {f["code"]: request.form.get(f["code"], "") for f in version.fields}
     submit = request.form.get("action") != "draft"
+    key = request.form.get("submission_key") or None
     files = _uploaded(version)
     services = guichet()
     try:
-        form = forms.create_form(db(), services.runtime, services.config, actor=actor(),
-                                 template_id=version.template_id, data=values, submit=submit and not files, now=now())
+        earlier = forms.submitted_with(db(), actor=actor(), key=key) if key else None
+        if earlier is not None:
+            return _already_done(earlier)
+        form = forms.create_form(db(), services.runtime, services.config, actor=actor(), template_id=version.template_id,
+                                 data=values, submit=submit and not files, now=now(), submission_key=key)
         if files:  # files need the form (its data key) first: save as a draft, attach, then submit
             _attach(form, files)
             if submit:
                 forms.submit_form(db(), services.runtime, services.config, form=form, actor=actor(), now=now())
     except ValidationFailed as exc:
-        return _fill_page(templates, version, values=values, errors=exc.details["fields"], message=exc.message, status=422)
+        return _fill_page(templates, version, values=values, errors=exc.details["fields"], message=exc.message,
+                          status=422, submission_key=key)
     flash(_("业务单 %(number)s 已提交, 已移交下一环节", number=form.number) if submit
           else _("业务单 %(number)s 已保存为草稿", number=form.number))
     return redirect(url_for("forms.detail", form_id=form.id))
@@ -79,8 +117,10 @@ def new():
 def edit(form_id: int):
     """Resume a draft: sensitive values are not sent back; left empty they keep what was saved."""
     form = forms.get_form(db(), form_id)
-    if form.status != "draft" or form.created_by != actor().username:
+    if form.created_by != actor().username:
         abort(404)
+    if form.status != "draft":  # submitted meanwhile (a double click): show it rather than a dead end
+        return _already_done(form) if request.method == "POST" else redirect(url_for("forms.detail", form_id=form.id))
     version = form.template_version
     if request.method == "GET":
         values = {k: v for k, v in form.data.items() if k not in form.sensitive_fields}
@@ -134,6 +174,7 @@ def _detail_page(form, *, revealed=None, errors=None, message=None, values=None,
     open_items = []
     if form.process_instance_id:
         open_items = session.query(WorkItem).filter_by(instance_id=form.process_instance_id, status="open").all()
+    filing = archive.filing_of_form(session, form.id) if form.status == "closed" else None
     may_correct = form.status == "in_transfer" and (form.created_by == user.username or amendments.holds(session, user, form))
     return render_template(
         "form_detail.html", form=form, handovers=transfer.handovers_of(session, form.id),
@@ -141,7 +182,9 @@ def _detail_page(form, *, revealed=None, errors=None, message=None, values=None,
         corrections=amendments.corrections_of(session, guichet().config, form) if form.corrections else [],
         may_reveal=amendments.may_reveal(session, user, form), may_correct=may_correct, revealed=revealed or {},
         errors=errors or {}, message=message, values=values or {}, attachments=attachments.of_form(session, form),
-        filing=archive.filing_of_form(session, form.id) if form.status == "closed" else None,
+        filing=filing, retention=retention.of_form(session, guichet().config, form.id, form.business_type, filing),
+        external_transfers=external.of_form(session, form.id),
+        may_send_out=external_policy.may_start(session, user, form),
     ), status
 
 
@@ -151,6 +194,9 @@ def detail(form_id: int):
     """A form: its current (masked) data, corrections, handover history, escalations and process diagram."""
     form = forms.get_form(db(), form_id)
     grant = form_access(db(), actor(), form, now())
+    tombstone = execution.tombstone_of(db(), form.id)
+    if tombstone is not None:
+        return render_template("form_destroyed.html", form=form, tombstone=tombstone), 410
     if grant is not None:  # read under a query grant (R4.4.1): the stage's watermarked, read-only page
         return query_pages.granted_form_page(form, grant)
     return _detail_page(form)
@@ -204,7 +250,16 @@ def submit(form_id: int):
     """Submit a draft."""
     services = guichet()
     form = forms.get_form(db(), form_id)
-    forms.submit_form(db(), services.runtime, services.config, form=form, actor=actor(), now=now())
+    if form.status != "draft" and form.created_by == actor().username:
+        return _already_done(form)
+    try:
+        forms.submit_form(db(), services.runtime, services.config, form=form, actor=actor(), now=now())
+    except ValidationFailed as exc:  # an incomplete draft: back to its form, each message beside its field
+        db().rollback()
+        form = forms.get_form(db(), form_id)
+        values = {k: v for k, v in form.data.items() if k not in form.sensitive_fields}
+        return _fill_page([form.template_version], form.template_version, values=values, errors=exc.details["fields"],
+                          message=exc.message, draft=form, status=422)
     flash(_("业务单 %(number)s 已提交, 已移交下一环节", number=form.number))
     return redirect(url_for("forms.detail", form_id=form.id))
 

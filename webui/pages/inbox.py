@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import login_required
 
+from processes.forms import service as forms
 from processes.inbox import service as inbox
 from processes.transfer import service as transfer
 
@@ -22,20 +23,25 @@ def home():
 @bp.route("/inbox")
 @login_required
 def index():
-    """The inbox; with HX-Request only the item table (for live refresh)."""
-    f = inbox.InboxFilter(
-        scope=request.args.get("scope", "all") if request.args.get("scope") in ("all", "mine", "queue") else "all",
-        process=request.args.get("process") or None,
-        overdue_only=request.args.get("overdue") == "1",
-        text=(request.args.get("q") or "").strip() or None,
-        limit=100,
-    )
-    user = actor()
-    items = inbox.list_items(db(), actor=user, now=now(), f=f)
-    urged = transfer.urge_counts(db(), [i.id for i in items if i.kind == "task"])
-    context = {"items": items, "urged": urged, "f": f, "now": now(), "me": user,
-               "counts": inbox.counts(db(), actor=user, now=now())}
+    """The inbox (or 我已办 with scope=done), a page at a time; with HX-Request only the item table (live refresh)."""
+    session, user = db(), actor()
+    scope = request.args.get("scope") if request.args.get("scope") in ("all", "mine", "queue", "done") else "all"
+    page = max(1, min(request.args.get("page", 1, type=int) or 1, 1000))
+    text = (request.args.get("q") or "").strip()[:100] or None
+    f = inbox.InboxFilter(scope="all" if scope == "done" else scope, process=request.args.get("process") or None,
+                          overdue_only=request.args.get("overdue") == "1", text=text, limit=PER_PAGE, page=page,
+                          people=inbox.people_named(session, text) if text else (),
+                          forms=forms.ids_mentioning(session, text) if text else ())
+    if scope == "done":
+        items, more = inbox.done_by(session, actor=user, page=page, limit=PER_PAGE)
+    else:
+        items, more = inbox.list_page(session, actor=user, now=now(), f=f)
+    urged = transfer.urge_counts(session, [i.id for i in items if i.kind == "task" and i.status == "open"])
+    context = {"items": items, "urged": urged, "f": f, "scope": scope, "page": page, "more": more, "now": now(),
+               "me": user, "counts": inbox.counts(session, actor=user, now=now())}
     if request.headers.get("HX-Request"):
         return render_template("_inbox_items.html", **context)
     return render_template("inbox.html", **context)
 
+
+PER_PAGE = 50

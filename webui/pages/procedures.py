@@ -1,14 +1,16 @@
 """流程管理 pages: processes and versions, the heat map, the modeler, instance views."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import select
 
 from engine.deploy import DeploymentError
+from engine.models import WorkItem
 from processes.org.models import Department
 from processes.procedures import service as procedures
+from processes.procedures.models import DeploymentRequest
 
 from ..auth import actor
 from ..context import db, guichet, now
@@ -21,7 +23,13 @@ bp = Blueprint("procedures", __name__)
 def index():
     """Every process with its newest version."""
     procedures.ensure_can_view(actor())
-    return render_template("procedures.html", processes=procedures.list_processes(db()))
+    session = db()
+    pending = session.scalars(select(DeploymentRequest).where(DeploymentRequest.status == "pending")
+                              .order_by(DeploymentRequest.id)).all()
+    items = {i.ref_id: i.id for i in session.scalars(select(WorkItem).where(
+        WorkItem.ref_type == "deployment", WorkItem.status == "open", WorkItem.kind == "task"))}
+    return render_template("procedures.html", processes=procedures.list_processes(session), pending=pending,
+                           approval_items=items)
 
 
 @bp.route("/procedures/<key>")
@@ -65,6 +73,17 @@ def version_xml(key: str, version: int):
     """One version's XML, for the modeler and viewer."""
     procedures.ensure_can_view(actor())
     return procedures.get_version(db(), key, version).xml, 200, {"Content-Type": "application/xml; charset=utf-8"}
+
+
+@bp.route("/procedures/requests/<int:request_id>.bpmn")
+@login_required
+def request_xml(request_id: int):
+    """The diagram a deployment request asks for, for the approver's viewer."""
+    procedures.ensure_can_view(actor())
+    pending = db().get(DeploymentRequest, request_id)
+    if pending is None:
+        abort(404)
+    return pending.xml, 200, {"Content-Type": "application/xml; charset=utf-8"}
 
 
 @bp.route("/procedures/<key>/validate", methods=["POST"])

@@ -13,6 +13,7 @@ from processes.forms.schemas import (
     GENERAL_TEMPLATE_FIELDS,
     TemplateCreateSchema,
 )
+from processes.templates import codes
 from processes.templates import service as templates
 
 from ..auth import actor
@@ -34,7 +35,7 @@ def index():
 
 
 def _rows_from_request() -> list[dict]:
-    """The designer's field rows, in order; blank rows are skipped."""
+    """The designer's field rows, in order; blank rows are skipped, blank codes made from the labels."""
     f = request.form
     rows = []
     for i, code in enumerate(f.getlist("code")):
@@ -48,7 +49,7 @@ def _rows_from_request() -> list[dict]:
                      "help": (f.getlist("help")[i:i + 1] or [""])[0].strip(),
                      "multiline": (f.getlist("multiline")[i:i + 1] or ["0"])[0] == "1",
                      "choices": [c.strip() for c in choices.replace("，", ",").split(",") if c.strip()]})
-    return rows
+    return codes.fill_missing(rows)  # a code left blank is made from the label (pinyin), and can be edited
 
 
 def _flatten(messages: dict, rows: list[dict]) -> dict:

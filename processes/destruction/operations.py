@@ -1,0 +1,44 @@
+"""What the destruction diagram calls (approved / returned), its inbox completer, and the nightly jobs."""
+from __future__ import annotations
+
+from engine import CronJob, Runtime, ServiceCall
+
+from ..forms import keystore
+from ..inbox import actions
+from ..org import service as org
+from . import service
+from .models import Destruction
+
+
+def destruction_approved(call: ServiceCall) -> dict:
+    """Management approved: the batch waits for execution with its two supervisors."""
+    batch = call.session.get(Destruction, call.instance.ref_id)
+    service.mark(call.session, batch, "approved")
+    return {"status": batch.status}
+
+
+def destruction_returned(call: ServiceCall) -> dict:
+    """Returned at a step: nothing will be destroyed; the forms may be proposed again."""
+    batch = call.session.get(Destruction, call.instance.ref_id)
+    service.mark(call.session, batch, "returned")
+    return {"status": batch.status}
+
+
+def register(runtime: Runtime, config: dict) -> None:
+    """Register the diagram's operations, the inbox completer, the role lanes and the nightly jobs."""
+    runtime.register_operation("destruction_approved", destruction_approved)
+    runtime.register_operation("destruction_returned", destruction_returned)
+    actions.register(service.PROCESS_KEY, service.complete_item)
+    org.register_role_lane(service.ARCHIVE_HEAD_LANE, "the head of the archive")
+    org.register_role_lane(service.DEPARTMENT_LANE, "the head of the department the forms belong to")
+
+    def retention_scan(session, now):
+        batch = service.scan(session, runtime, config, now=now)
+        return f"proposal #{batch.id}" if batch else "nothing past retention"
+
+    def key_backup(session, now):
+        return keystore.backup_keys(config, now=now).name
+
+    runtime.cron.add(CronJob("destruction.retention_scan", config["destruction"]["scan_cron"], run=retention_scan,
+                             title="保管期限扫描"))
+    runtime.cron.add(CronJob("keys.backup", config["keys"]["backup_cron"], run=key_backup, title="密钥库备份"))

@@ -1,0 +1,131 @@
+"""Key store: the forms' data keys, wrapped by the master key, kept OUTSIDE the backed-up database.
+
+Destroying a form destroys its data key here (crypto-shredding). For that to reach the database's backups, the
+keys must not travel in them: they live in their own SQLite file under the instance folder (`[keys] path`), which
+`guichet backup` does not copy, and have their own short-lived backups (`[keys] backup_keep_days`), so a key
+destroyed today is gone from every copy once the last key backup holding it expires.
+"""
+from __future__ import annotations
+
+import os
+import sqlite3
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+SCHEMA = ("CREATE TABLE IF NOT EXISTS data_key (form_id INTEGER PRIMARY KEY, wrapped TEXT NOT NULL, "
+          "key_id TEXT NOT NULL)")
+
+
+class KeyStore:
+    """Wrapped data keys by form id, in one SQLite file; each call is its own short transaction."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as conn:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        return sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
+
+    def get(self, form_id: int) -> tuple[str, str] | None:
+        """(wrapped key, master key id) of a form, or None."""
+        with self._connect() as conn:
+            row = conn.execute("SELECT wrapped, key_id FROM data_key WHERE form_id = ?", (form_id,)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def put(self, form_id: int, wrapped: str, kid: str) -> None:
+        """Keep (or replace) a form's wrapped key."""
+        with self._connect() as conn:
+            conn.execute("INSERT INTO data_key (form_id, wrapped, key_id) VALUES (?, ?, ?) ON CONFLICT(form_id) "
+                         "DO UPDATE SET wrapped = excluded.wrapped, key_id = excluded.key_id", (form_id, wrapped, kid))
+
+    def put_many(self, rows: list[tuple[int, str, str]]) -> None:
+        """Keep several wrapped keys in one transaction."""
+        with self._connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany("INSERT INTO data_key (form_id, wrapped, key_id) VALUES (?, ?, ?) ON CONFLICT(form_id) "
+                             "DO UPDATE SET wrapped = excluded.wrapped, key_id = excluded.key_id", rows)
+            conn.execute("COMMIT")
+
+    def all(self) -> list[tuple[int, str, str]]:
+        """Every (form id, wrapped key, master key id) (for a master-key rotation)."""
+        with self._connect() as conn:
+            return conn.execute("SELECT form_id, wrapped, key_id FROM data_key ORDER BY form_id").fetchall()
+
+    def destroy(self, form_ids: list[int]) -> int:
+        """Destroy the keys of these forms for good (the freed pages are overwritten); how many there were."""
+        with self._connect() as conn:
+            conn.execute("PRAGMA secure_delete=ON")
+            conn.execute("BEGIN IMMEDIATE")
+            gone = 0
+            for start in range(0, len(form_ids), 500):
+                chunk = form_ids[start:start + 500]
+                gone += conn.execute(f"DELETE FROM data_key WHERE form_id IN ({','.join('?' * len(chunk))})",
+                                     chunk).rowcount
+            conn.execute("COMMIT")
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return gone
+
+
+def store_path(config: dict) -> Path:
+    """The key store file: [keys] path, relative to the instance folder."""
+    path = Path(config.get("keys", {}).get("path") or "keys.sqlite")
+    return path if path.is_absolute() else Path(config["app"]["instance_path"]) / path
+
+
+def backup_folder(config: dict) -> Path:
+    """Where the key store's own backups go: [keys] backup_dir, relative to the instance folder."""
+    path = Path(config.get("keys", {}).get("backup_dir") or "key-backups")
+    return path if path.is_absolute() else Path(config["app"]["instance_path"]) / path
+
+
+def keep_days(config: dict) -> int:
+    """How many days a key backup is kept ([keys] backup_keep_days)."""
+    return int(config.get("keys", {}).get("backup_keep_days", 7))
+
+
+def backup_keys(config: dict, *, now: datetime) -> Path:
+    """Copy the key store (online, consistent) beside the others and delete copies older than keep_days."""
+    folder = backup_folder(config)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"keys-{now:%Y%m%dT%H%M%S}Z.sqlite"
+    part = target.with_name(target.name + ".part")
+    src, dst = sqlite3.connect(str(store_path(config))), sqlite3.connect(str(part))
+    try:
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
+    os.replace(part, target)
+    prune_key_backups(config, now=now)
+    return target
+
+
+def _taken_at(path: Path) -> datetime | None:
+    try:
+        return datetime.strptime(path.name, "keys-%Y%m%dT%H%M%SZ.sqlite").replace(tzinfo=None)
+    except ValueError:
+        return None
+
+
+def prune_key_backups(config: dict, *, now: datetime) -> list[Path]:
+    """Delete key backups older than [keys] backup_keep_days; the deleted files."""
+    limit = now.replace(tzinfo=None) - timedelta(days=keep_days(config))
+    gone = []
+    for path in sorted(backup_folder(config).glob("keys-*.sqlite")):
+        taken = _taken_at(path)
+        if taken is not None and taken < limit:
+            path.unlink(missing_ok=True)
+            gone.append(path)
+    return gone
+
+
+def last_backup_expiry(config: dict, *, now: datetime) -> datetime:
+    """When the newest key backup holding the keys present now expires: after it, no copy of them is left (now, if
+    there is no key backup)."""
+    taken = [t for t in (_taken_at(p) for p in backup_folder(config).glob("keys-*.sqlite")) if t is not None]
+    if not taken:
+        return now
+    return (max(taken) + timedelta(days=keep_days(config))).replace(tzinfo=timezone.utc)

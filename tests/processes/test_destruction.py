@@ -1,0 +1,397 @@
+"""Retention, holds and destruction (R4.5): rules, the scan, both approval paths (straight and restored between
+steps), the checks before execution, two supervisors, crypto-shredding that reaches an earlier backup, tombstones,
+and the register."""
+from __future__ import annotations
+
+import io
+import random
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import create_engine, insert, select
+from sqlalchemy.orm import Session
+
+import processes
+from engine.db import unit_of_work
+from engine.runtime import Runtime
+from processes.archive import backups
+from processes.archive import service as archive
+from processes.archive.models import Filing
+from processes.audit import service as audit
+from processes.demo_history import _handle, _open_item, seed_history
+from processes.destruction import retention
+from processes.destruction import service as destruction
+from processes.destruction.models import DestructionItem
+from processes.forms import keystore, personal
+from processes.forms.models import Attachment, Form
+from processes.org import service as org
+from tests.conftest import KYC_FORM, START
+
+FUTURE = datetime(2036, 6, 1, 2, 0, tzinfo=timezone.utc)  # D10 forms closed in 2025 or before are past retention
+PROCESS = {"process": "destruction_approval"}
+
+
+@pytest.fixture(params=["straight", "restore"])
+def cold(request, services):
+    """cold() before a step: in 'restore' mode the next step starts from a fresh runtime (state loaded from the DB)."""
+
+    def _cold():
+        if request.param == "restore":
+            fresh = Runtime()
+            processes.register_all(fresh, services.config)
+            services.runtime = fresh
+
+    return _cold
+
+
+def filed_history(services, count=16) -> dict[int, Filing]:
+    """Closed forms of 2024-2026, all filed; {form_id: filing}."""
+    with unit_of_work(services.sessions) as session:
+        seed_history(session, services.runtime, services.config, count=count)
+        archivist = org.get_by_username(session, "archivist")
+        ids = [f.id for f in archive.queue(session, limit=1000)]
+        archive.file_forms(session, services.config, actor=archivist, form_ids=ids, now=START)
+    with services.sessions() as session:
+        return {f.form_id: f for f in session.scalars(select(Filing))}
+
+
+def past_retention(filings: dict[int, Filing], on: datetime) -> set[int]:
+    """Computed by hand: D-codes whose last year (closing year + years) ended before `on`'s year."""
+    return {i for i, f in filings.items() if f.retention != "Y" and f.year + int(f.retention[1:]) < on.year}
+
+
+def decide(client, auth, user, decision="approve", comment="同意销毁"):
+    (item,) = client.get("/api/v1/tasks", headers=auth(user), query_string=PROCESS).json
+    return item, client.post(f"/api/v1/tasks/{item['id']}/complete", headers=auth(user),
+                             json={"data": {"decision": decision, "comment": comment}})
+
+
+def logged_in(app, username):
+    """A browser-like client logged in as `username`."""
+    from tests.webui.test_pages import DEMO_PASSWORD, csrf
+
+    browser = app.test_client()
+    page = browser.get("/login").get_data(as_text=True)
+    assert browser.post("/login", data={"username": username, "password": DEMO_PASSWORD,
+                                        "csrf_token": csrf(page)}).status_code == 302
+    return browser
+
+
+SUPERVISORS = [{"username": "inspector", "password": "guichet-demo"}, {"username": "manager2", "password": "guichet-demo"}]
+
+
+# --- rules ---------------------------------------------------------------------------------------------
+def test_rules_are_seeded_from_settings_and_refuse_under_five_years(client, auth, services):
+    rules = client.get("/api/v1/retention-rules", headers=auth("manager")).json
+    assert {"business_type": "个人贷款申请", "retention": "D30"}.items() <= rules[0].items() or \
+        any(r["business_type"] == "个人贷款申请" and r["retention"] == "D30" for r in rules)
+    url = "/api/v1/retention-rules/挂失补办"
+    r = client.put(url, headers=auth("manager"), json={"retention": "D3"})
+    assert r.status_code == 422 and "不得少于 5 年" in r.json["fields"]["retention"]
+    r = client.put(url, headers=auth("manager"), json={"retention": "D10", "minimum_years": 15})
+    assert r.status_code == 422 and "法律依据" in r.json["fields"]["legal_basis"]
+    r = client.put(url, headers=auth("manager"), json={"retention": "D10", "minimum_years": 15, "legal_basis": "某规定"})
+    assert r.status_code == 422 and "15 年" in r.json["fields"]["retention"]
+    assert client.put(url, headers=auth("archivist"), json={"retention": "D10"}).status_code == 403
+    r = client.put(url, headers=auth("manager"), json={"retention": "D5"})
+    assert r.status_code == 200 and r.json["retention"] == "D5"
+    with services.sessions() as session:
+        assert retention.retention_for(session, services.config, "挂失补办") == "D5"  # filing now uses the rule
+        (event,) = audit.list_events(session, audit.AuditFilter(action="retention.rule"))
+        assert event.details["retention"] == "D5"
+    assert client.get("/api/v1/retention-rules", headers=auth("hr")).status_code == 403
+
+
+def test_retention_counts_from_the_first_of_january_after_closing():
+    assert retention.ends_on("D10", 2015) == datetime(2025, 12, 31).date()
+    assert retention.ends_on("Y", 2015) is None and retention.label("D30") == "30年"
+
+
+# --- holds and the scan --------------------------------------------------------------------------------
+def test_scan_proposes_exactly_the_forms_past_retention_and_no_held_one(client, auth, services, clock):
+    filings = filed_history(services)
+    due = past_retention(filings, FUTURE)
+    assert due and len(due) < len(filings)
+    held = sorted(due)[0]
+    r = client.post("/api/v1/holds", headers=auth("inspector"), json={"form_id": held, "reason": "诉讼未结"})
+    assert r.status_code == 201, r.json
+    assert client.post("/api/v1/holds", headers=auth("archivist"), json={"form_id": held, "reason": "x"}).status_code == 403
+    assert client.post("/api/v1/holds", headers=auth("inspector"), json={"reason": "诉讼"}).status_code == 422
+    clock.advance(seconds=(FUTURE - START).total_seconds())
+    listed = {f["form_id"] for f in client.get("/api/v1/retention/due", headers=auth("archivist")).json}
+    assert listed == due - {held}
+    with unit_of_work(services.sessions) as session:
+        batch = destruction.scan(session, services.runtime, services.config, now=FUTURE)
+        assert set(destruction.item_form_ids(session, batch.id)) == due - {held} and batch.status == "proposed"
+    # released: the next scan proposes it (the first proposal still holds the others)
+    hold_id = r.json["id"]
+    assert client.post(f"/api/v1/holds/{hold_id}/release", headers=auth("inspector"), json={}).status_code == 422
+    assert client.post(f"/api/v1/holds/{hold_id}/release", headers=auth("inspector"),
+                       json={"reason": "判决已生效"}).json["released_by"] == "inspector"
+    with unit_of_work(services.sessions) as session:
+        again = destruction.scan(session, services.runtime, services.config, now=FUTURE)
+        assert destruction.item_form_ids(session, again.id) == [held]
+        first_id = batch.id
+    assert [h["id"] for h in client.get("/api/v1/holds", headers=auth("manager")).json] == [hold_id]
+    assert {b["status"] for b in client.get("/api/v1/destructions", headers=auth("archivist")).json} == {"proposed"}
+    # the archivist submits the first proposal, leaving one form out
+    url = f"/api/v1/destructions/{first_id}/submit"
+    assert client.post(url, headers=auth("manager"), json={}).status_code == 403
+    left_out = sorted(due - {held})[0]
+    r = client.post(url, headers=auth("archivist"), json={"exclude": [left_out]})
+    assert r.status_code == 201, r.json
+    assert set(r.json["form_ids"]) == due - {held, left_out} and r.json["status"] == "in_approval"
+    assert client.post(url, headers=auth("archivist"), json={}).status_code == 409
+    assert client.get(f"/api/v1/destructions/{first_id}", headers=auth("inspector")).json["status"] == "superseded"
+    assert client.get("/api/v1/destructions/9999", headers=auth("inspector")).status_code == 404
+    assert client.get("/api/v1/destructions", headers=auth("hr")).status_code == 403
+
+
+def test_a_held_volume_holds_its_forms(app, client, auth, services, clock):
+    filings = filed_history(services)
+    with unit_of_work(services.sessions) as session:
+        from processes.archive import volumes
+        archivist = org.get_by_username(session, "archivist")
+        due = sorted(past_retention(filings, FUTURE))
+        kind = filings[due[0]].business_type
+        same = [i for i in due if filings[i].business_type == kind and filings[i].year == filings[due[0]].year]
+        volume = volumes.create_volume(session, actor=archivist, title="卷", business_type=kind,
+                                       year=filings[due[0]].year, now=START)
+        volumes.add_items(session, actor=archivist, volume=volume, form_ids=same, now=START)
+        volume_id = volume.id
+    assert client.post("/api/v1/holds", headers=auth("manager"), json={"volume_id": volume_id, "reason": "审计"}).status_code == 201
+    clock.advance(seconds=(FUTURE - START).total_seconds())
+    listed = {f["form_id"] for f in client.get("/api/v1/retention/due", headers=auth("archivist")).json}
+    assert listed == set(due) - set(same)
+    r = client.post("/api/v1/destructions", headers=auth("archivist"),
+                    json={"kind": "retention", "form_ids": same, "reason": "保管期满"})
+    assert r.status_code == 422 and "暂缓销毁" in r.json["message"]
+    # the pages: who may read them
+    assert logged_in(app, "archivist").get("/destruction").status_code == 200
+    assert logged_in(app, "hr").get("/destruction").status_code == 403
+
+
+# --- the retention path ------------------------------------------------------------------------------
+def test_retention_path_appraisal_approval_execution_and_register(app, client, auth, services, clock, cold):
+    filings = filed_history(services)
+    due = sorted(past_retention(filings, FUTURE))
+    young = next(i for i in filings if i not in due)
+    clock.advance(seconds=(FUTURE - START).total_seconds())
+    r = client.post("/api/v1/destructions", headers=auth("archivist"),
+                    json={"kind": "retention", "form_ids": due + [young], "reason": "保管期满"})
+    assert r.status_code == 422 and filings[young].archival_code in r.json["message"]
+    assert client.post("/api/v1/destructions", headers=auth("clerk"),
+                       json={"kind": "retention", "form_ids": due, "reason": "保管期满"}).status_code == 403
+    r = client.post("/api/v1/destructions", headers=auth("archivist"),
+                    json={"kind": "retention", "form_ids": due, "reason": "保管期满"})
+    assert r.status_code == 201, r.json
+    batch = r.json
+    assert batch["status"] == "in_approval" and batch["form_ids"] == due
+    cold()
+    item, done = decide(client, auth, "archive_head", comment="已鉴定, 无继续保存价值")
+    assert item["name"] == "档案室负责人鉴定" and done.status_code == 200, done.json
+    cold()
+    (item,) = client.get("/api/v1/tasks", headers=auth("manager"), query_string=PROCESS).json
+    assert item["name"] == "业务部门鉴定"  # the forms are 营业部's; its head is manager
+    assert client.post(f"/api/v1/tasks/{item['id']}/complete", headers=auth("manager"),
+                       json={"data": {"decision": "approve"}}).status_code == 422  # an appraisal needs its opinion
+    item, done = decide(client, auth, "manager", comment="业务部门同意")
+    assert done.status_code == 200
+    cold()
+    (item,) = client.get("/api/v1/tasks", headers=auth("manager"), query_string=PROCESS).json
+    assert item["name"] == "公司管理层批准"
+    assert client.post(f"/api/v1/tasks/{item['id']}/complete", headers=auth("archivist"),
+                       json={"data": {"decision": "approve"}}).status_code == 403
+    _item, done = decide(client, auth, "manager")
+    assert done.status_code == 200
+    url = f"/api/v1/destructions/{batch['id']}"
+    assert client.get(url, headers=auth("manager")).json["status"] == "approved"
+    cold()
+    # the supervisors: one, the same twice, an approver, a wrong password
+    execute = f"{url}/execute"
+    r = client.post(execute, headers=auth("archivist"), json={"supervisors": SUPERVISORS[:1]})
+    assert r.status_code == 422 and "两名监销人" in r.json["fields"]["supervisors"]
+    r = client.post(execute, headers=auth("archivist"), json={"supervisors": [SUPERVISORS[0], SUPERVISORS[0]]})
+    assert r.status_code == 422 and "同一人" in r.json["fields"]["supervisors"]
+    r = client.post(execute, headers=auth("archivist"),
+                    json={"supervisors": [SUPERVISORS[0], {"username": "manager", "password": "guichet-demo"}]})
+    assert r.status_code == 422 and "参与了" in r.json["fields"]["supervisors"]
+    r = client.post(execute, headers=auth("archivist"),
+                    json={"supervisors": [SUPERVISORS[0], {"username": "manager2", "password": "wrong"}]})
+    assert r.status_code == 403 and "密码不正确" in r.json["message"]
+    assert client.post(execute, headers=auth("manager2"), json={"supervisors": SUPERVISORS}).status_code == 403
+    with services.sessions() as session:
+        assert session.scalar(select(Form.status).where(Form.id == due[0])) == "closed"  # nothing half-done
+    r = client.post(execute, headers=auth("archivist"), json={"supervisors": SUPERVISORS})
+    assert r.status_code == 200, r.json
+    assert r.json["status"] == "executed" and r.json["supervisors"] == ["inspector", "manager2"]
+    assert r.json["key_backups_expire_at"]
+    gone = client.get(f"/api/v1/forms/{due[0]}", headers=auth("manager"))
+    assert gone.status_code == 410 and gone.json["tombstone"]["archival_code"] == filings[due[0]].archival_code
+    assert gone.json["tombstone"]["destruction_id"] == batch["id"] and "data" not in gone.json["tombstone"]
+    assert client.get(f"/api/v1/forms/{young}", headers=auth("manager")).status_code == 200
+    # the register lists every 档号
+    pdf = client.get(f"{url}/register.pdf", headers=auth("inspector"))
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
+    assert all(filings[i].archival_code in text for i in due) and "销毁清册" in text
+    assert client.get(f"{url}/register.pdf", headers=auth("hr")).status_code == 403
+    with services.sessions() as session:
+        actions = [e.action for e in audit.list_events(session, audit.AuditFilter(object_type="destruction"))]
+        assert {"destruction.propose", "destruction.appraise_archive", "destruction.appraise_department",
+                "destruction.approve", "destruction.execute"} <= set(actions)
+        assert audit.verify(session).ok
+    # executed once
+    assert client.post(execute, headers=auth("archivist"), json={"supervisors": SUPERVISORS}).status_code == 409
+    # the pages: a destroyed form shows its tombstone; a kept one its retention and when it ends
+    browser = logged_in(app, "manager")
+    page = browser.get(f"/forms/{due[0]}")
+    assert page.status_code == 410 and filings[due[0]].archival_code in page.get_data(as_text=True)
+    kept = browser.get(f"/forms/{young}").get_data(as_text=True)
+    end = retention.ends_on(filings[young].retention, filings[young].year)
+    assert "保管期限" in kept and f"至 {end.isoformat()}" in kept
+
+
+def test_a_returned_batch_destroys_nothing(client, auth, services, clock):
+    filings = filed_history(services)
+    due = sorted(past_retention(filings, FUTURE))
+    clock.advance(seconds=(FUTURE - START).total_seconds())
+    batch = client.post("/api/v1/destructions", headers=auth("archivist"),
+                        json={"kind": "retention", "form_ids": due, "reason": "保管期满"}).json
+    _item, done = decide(client, auth, "archive_head", "return", "仍有查考价值")
+    assert done.status_code == 200
+    assert client.get(f"/api/v1/destructions/{batch['id']}", headers=auth("manager")).json["status"] == "returned"
+    r = client.post(f"/api/v1/destructions/{batch['id']}/execute", headers=auth("archivist"),
+                    json={"supervisors": SUPERVISORS})
+    assert r.status_code == 409
+    assert {f["form_id"] for f in client.get("/api/v1/retention/due", headers=auth("archivist")).json} == set(due)
+
+
+def test_the_check_before_execution_catches_a_form_added_after_approval(client, auth, services, clock):
+    filings = filed_history(services)
+    due = sorted(past_retention(filings, FUTURE))
+    clock.advance(seconds=(FUTURE - START).total_seconds())
+    batch = client.post("/api/v1/destructions", headers=auth("archivist"),
+                        json={"kind": "retention", "form_ids": due[:-1], "reason": "保管期满"}).json
+    for user in ("archive_head", "manager", "manager"):
+        assert decide(client, auth, user, comment="同意")[1].status_code == 200
+    with unit_of_work(services.sessions) as session:  # a row slipped into the list after management approved it
+        f = filings[due[-1]]
+        session.execute(insert(DestructionItem).values(
+            destruction_id=batch["id"], form_id=f.form_id, archival_code=f.archival_code, title=f.title,
+            business_type=f.business_type, department_id=f.department_id, year=f.year, retention=f.retention))
+        # and one form is under a live query grant (R4.4) until tomorrow
+        from processes.queries.models import AccessGrant, GrantedForm, QueryRequest
+        request = QueryRequest(number="CX-1", kind="internal", status="approved", applicant="inspector",
+                               form_ids=[due[0]], fields=[], purpose="审计", created_at=FUTURE)
+        session.add(request)
+        session.flush()
+        grant = AccessGrant(request_id=request.id, grantee="inspector", form_ids=[due[0]], fields=[],
+                            starts_at=FUTURE, expires_at=FUTURE + timedelta(days=1))
+        session.add(grant)
+        session.flush()
+        session.add(GrantedForm(grant_id=grant.id, form_id=due[0], grantee="inspector", expires_at=grant.expires_at))
+    r = client.post(f"/api/v1/destructions/{batch['id']}/execute", headers=auth("archivist"),
+                    json={"supervisors": SUPERVISORS})
+    assert r.status_code == 409 and r.json["code"] == "destruction_check_failed"
+    differences = r.json["fields"]["differences"]
+    assert any(f.archival_code in d and "批准后加入" in d for d in differences)
+    assert any(filings[due[0]].archival_code in d and "查询授权" in d for d in differences)
+    with services.sessions() as session:
+        assert session.scalar(select(Form.status).where(Form.id == due[0])) == "closed"
+
+
+# --- the error path, crypto-shredding and backups ------------------------------------------------------
+def close(services, form_id: int, at: datetime) -> None:
+    """Carry a submitted form through its hops to 办结."""
+    rng = random.Random(1)
+    with unit_of_work(services.sessions) as session:
+        form = session.get(Form, form_id)
+        handler, clerk = org.get_by_username(session, "handler"), org.get_by_username(session, "clerk")
+        now, hop = _handle(session, services.runtime, rng, _open_item(session, form), handler, at, decision="complete")
+        _handle(session, services.runtime, rng, hop, clerk, now, decision="complete")
+
+
+def test_error_path_shreds_the_key_so_an_earlier_backup_cannot_be_read(client, auth, services, kyc_template, cold):
+    def post():
+        r = client.post("/api/v1/forms", headers=auth("clerk"),
+                        json={"template_id": kyc_template, "data": KYC_FORM, "submit": True})
+        assert r.status_code == 201, r.json
+        return r.json["id"]
+
+    wrong, original = post(), post()
+    close(services, wrong, START)
+    close(services, original, START)
+    with unit_of_work(services.sessions) as session:
+        evidence = Attachment(form_id=original, field_code="proof", filename="原单.pdf", content_type="application/pdf",
+                              size=1, sealed=b"x", uploaded_by="clerk", uploaded_at=START)
+        session.add(evidence)
+        session.flush()
+        evidence_id = evidence.id
+    body = {"kind": "duplicate", "form_ids": [wrong], "reason": "重复录入", "evidence": [evidence_id]}
+    assert client.post("/api/v1/destructions", headers=auth("handler"), json=body).status_code == 403  # not 营业部
+    r = client.post("/api/v1/destructions", headers=auth("clerk"), json={**body, "evidence": []})
+    assert r.status_code == 422 and "evidence" in r.json["fields"]
+    r = client.post("/api/v1/destructions", headers=auth("clerk"), json=body)
+    assert r.status_code == 201, r.json
+    batch = r.json
+    cold()
+    item, done = decide(client, auth, "manager", comment="确属重复")
+    assert item["name"] == "部门负责人审核" and done.status_code == 200
+    cold()
+    item, done = decide(client, auth, "manager2")
+    assert item["name"] == "公司管理层批准" and done.status_code == 200
+    # a backup of the database (and a key backup) before destruction
+    config = services.config
+    manifest = backups.take_backup(config, now=START)
+    key_copy = keystore.backup_keys(config, now=START)
+    with backups._scratch_database(config) as url:
+        backups.restore(backups.backup_dir(config) / manifest["file"], url)
+        assert read_id_from(url, config, wrong) == "11010519491231002X"  # beside the current key store: readable
+        r = client.post(f"/api/v1/destructions/{batch['id']}/execute", headers=auth("archivist"),
+                        json={"supervisors": [{"username": "inspector", "password": "guichet-demo"},
+                                              {"username": "archive_head", "password": "guichet-demo"}]})
+        assert r.status_code == 200, r.json
+        with pytest.raises(personal.KeyDestroyed):
+            read_id_from(url, config, wrong)  # the same backup, now that the key is gone
+        assert read_id_from(url, config, original) == "11010519491231002X"
+    expire = datetime.fromisoformat(r.json["key_backups_expire_at"])
+    assert expire == START + timedelta(days=keystore.keep_days(config))
+    assert key_copy.exists()
+    keystore.prune_key_backups(config, now=expire + timedelta(seconds=1))
+    assert not key_copy.exists()  # the last copy holding the key is gone: nothing anywhere can read the form
+    with services.sessions() as session:
+        row = session.get(Form, wrong)
+        assert row.status == "destroyed" and row.data == {} and row.wrapped_key is None
+    assert client.get(f"/api/v1/forms/{wrong}", headers=auth("clerk")).status_code == 410
+
+
+def read_id_from(url: str, config: dict, form_id: int) -> str | None:
+    """The form's ID number read from a restored database with the current key store."""
+    engine = create_engine(url)
+    try:
+        with Session(engine) as session:
+            form = session.get(Form, form_id)
+            assert form.wrapped_key is None  # no key in the backup
+            return personal.load(session, personal.keyring(config), form, "customer_id")
+    finally:
+        engine.dispose()
+
+
+def test_the_demo_has_old_forms_past_retention_one_held_and_a_proposal(services):
+    from processes.demo import seed_stages
+    from processes.destruction.models import Destruction, Hold
+
+    config = {**services.config, "app": {**services.config["app"], "demo_history_forms": 10}}
+    with unit_of_work(services.sessions) as session:
+        seed_stages(session, services.runtime, config)
+    with services.sessions() as session:
+        old = {f.form_id: f for f in session.scalars(select(Filing).where(Filing.year < 2020))}
+        (hold,) = session.scalars(select(Hold)).all()
+        (proposal,) = session.scalars(select(Destruction)).all()
+        listed = set(destruction.item_form_ids(session, proposal.id))
+        assert proposal.status == "proposed" and hold.form_id in old and hold.form_id not in listed
+        assert listed == {i for i, f in old.items() if f.retention == "D10"} - {hold.form_id} and listed
+        assert all(f.volume_id for f in old.values())
+    assert list(keystore.backup_folder(config).glob("keys-*.sqlite"))
