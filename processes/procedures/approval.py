@@ -88,3 +88,4 @@ def register(runtime: Runtime, config: dict) -> None:
     runtime.register_operation("deploy_request", deploy_request)
     runtime.register_operation("reject_request", reject_request)
     actions.register(PROCESS_KEY, complete_item, decisions=("approve", "return"))
+    runtime.declare_start_variables(PROCESS_KEY, {"request_id": 1})

@@ -44,5 +44,7 @@ def escalate(call: ServiceCall):
 
 
 def register(runtime: Runtime, config: dict) -> None:
-    """Register this stage's operations."""
+    """Register this stage's operations, and what its process starts with (deploy checks evaluate timers with it)."""
     runtime.register_operation("escalate", escalate)
+    runtime.declare_start_variables(config["transfer"].get("process", "internal_transfer"),
+                                    {"form_id": 1, "handover_sla": config["transfer"]["handover_sla"]})

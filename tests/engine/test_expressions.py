@@ -71,7 +71,7 @@ def test_runtime_errors_become_expression_error(source):
 def test_function_exceptions_are_wrapped():
     def boom():
         raise RuntimeError("boom")
-    with pytest.raises(ExpressionError, match="RuntimeError") as info:
+    with pytest.raises(ExpressionError, match="表达式计算出错") as info:
         evaluate("boom()", {}, {"boom": boom})
     assert isinstance(info.value.__cause__, RuntimeError)
 
