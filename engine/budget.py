@@ -20,7 +20,7 @@ class Limits:
     """The `[engine]` limits: per step, and on timer cycles (checked at deploy)."""
 
     max_step_tasks: int = 500
-    max_step_seconds: float = 10.0
+    max_step_seconds: float = 5.0
     min_timer_interval: timedelta = timedelta(minutes=1)
     max_timer_repeats: int = 10
 

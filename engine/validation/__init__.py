@@ -71,7 +71,9 @@ def _check(root, operations, functions, variables, limits, expected_key, run_tri
     try:
         spec, subprocess_specs = _spiff_parse(root, key)
     except SpiffWorkflowException as exc:
-        raise DeploymentError(problems + [specs.spiff_problem(exc, elements)]) from None
+        found = specs.spiff_problem(exc, elements)
+        already = found.element_id and any(p.element_id == found.element_id for p in problems)
+        raise DeploymentError(problems + ([] if already else [found])) from None
     except (ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError):
         # SpiffWorkflow's parser assumes well-formed BPMN; anything it trips over is the diagram's fault.
         raise DeploymentError(problems + [Problem("", "BPMN 结构不完整或无法识别; 请在建模器中打开并检查后重新导出")]) from None

@@ -97,9 +97,19 @@ def reachable_processes(root, key: str) -> list:
     return [processes[p] for p in found]
 
 
+MAX_OUTGOING = 50  # flows leaving one element; a wider fan-out costs seconds in every step that passes it
+
+
 def element_kinds(process, operations) -> list[Problem]:
-    """Elements Guichet does not run, and Camunda attributes that would be silently ignored."""
+    """Elements Guichet does not run, Camunda attributes that would be silently ignored, absurd fan-outs."""
     problems = []
+    outgoing: dict[str, int] = {}
+    for flow in process.iter(f"{BPMN}sequenceFlow"):
+        outgoing[flow.get("sourceRef")] = outgoing.get(flow.get("sourceRef"), 0) + 1
+    nodes = {n.get("id"): n for n in process.iter() if isinstance(n.tag, str) and n.get("id")}
+    for source, count in outgoing.items():
+        if count > MAX_OUTGOING and source in nodes:
+            problems.append(on(nodes[source], f"有 {count} 条出口连线, 上限 {MAX_OUTGOING} 条; 请合并分支"))
     for node in process.iter():
         kind = local(node.tag)
         if kind in UNSUPPORTED:

@@ -19,7 +19,7 @@ from ..clock import step_time
 from ..serializer import STATE_VERSION, dump_state, load_state
 from ..timers import waiting_timers
 from ..workflow import Workflow
-from .problems import Problem, label
+from .problems import BPMN, Problem, label
 
 MAX_PATHS = 64          # paths explored before the trial stops (and says so)
 MAX_STEPS_PER_PATH = 24 # person steps along one path
@@ -58,18 +58,40 @@ class TrialResult:
 
 
 class _TrialEngine(expressions.SafeScriptEngine):
-    """The safe engine, with service tasks answered by null and gateway conditions held to booleans."""
+    """The safe engine, with service tasks answered by null and gateway conditions held to booleans; a failing
+    condition is reported on the flow that holds it."""
 
-    def __init__(self, functions):
+    def __init__(self, functions, elements, variables):
         super().__init__(functions=functions, service_handler=lambda task, **_kw: "null")
+        self.elements, self.variables = elements, variables
 
     def evaluate(self, task, expression, external_context=None):
-        value = super().evaluate(task, expression, external_context)
-        if getattr(task.task_spec, "cond_task_specs", None) and any(
-                _condition_source(c) == expression for c, _t in task.task_spec.cond_task_specs):
-            if not isinstance(value, bool):
-                raise WorkflowTaskException(f"条件 {expression} 的结果不是“是/否”(布尔值), 而是 {value!r}", task=task)
+        is_condition = bool(getattr(task.task_spec, "cond_task_specs", None)) and any(
+            _condition_source(c) == expression for c, _t in task.task_spec.cond_task_specs)
+        try:
+            value = super().evaluate(task, expression, external_context)
+        except WorkflowTaskException as exc:
+            cause = exc.__cause__
+            if isinstance(cause, expressions.UnknownName):
+                known = "、".join(sorted(set(self.variables) | {"decision"}))
+                exc.args = (f"{cause} (表达式: {expression}); 流程数据里没有 {cause.name}: "
+                            f"可用的有流程启动时的变量和办理决定 ({known}), 以及脚本赋值的变量",)
+            if is_condition:
+                exc.flow_id = self._flow_of(task.task_spec.bpmn_id, expression)
+            raise
+        if is_condition and not isinstance(value, bool):
+            exc = WorkflowTaskException(f"条件 {expression} 的结果不是“是/否”(布尔值), 而是 {value!r}", task=task)
+            exc.flow_id = self._flow_of(task.task_spec.bpmn_id, expression)
+            raise exc
         return value
+
+    def _flow_of(self, gateway_id, expression) -> str | None:
+        for node in self.elements.values():
+            if node.get("sourceRef") == gateway_id:
+                condition = node.find(f"{BPMN}conditionExpression")
+                if condition is not None and (condition.text or "").strip() == expression.strip():
+                    return node.get("id")
+        return None
 
 
 def _condition_source(condition) -> str:
@@ -97,8 +119,8 @@ def run(parsed, *, functions, variables: dict, limits: Limits, elements: dict) -
 class _Trial:
     def __init__(self, parsed, functions, variables, limits, elements):
         self.parsed, self.limits, self.elements = parsed, limits, elements
-        self.engine = _TrialEngine(functions)
         self.variables = dict(variables)
+        self.engine = _TrialEngine(functions, elements, self.variables)
         self.paths: list[TrialPath] = []
         self.problems: list[Problem] = []
         self._reported: set[str] = set()
@@ -181,7 +203,8 @@ class _Trial:
         except WorkflowTaskException as exc:
             spec = getattr(getattr(exc, "task", None), "task_spec", None)
             reason = str(exc.args[0]) if exc.args else "运行出错"
-            self._fail(path, getattr(spec, "bpmn_id", None) or element, _chinese(reason))
+            where = getattr(exc, "flow_id", None) or getattr(spec, "bpmn_id", None) or element
+            self._fail(path, where, _chinese(reason))
         except RecursionError:
             self._fail(path, element, "流程嵌套或循环过深")
         except Exception as exc:  # noqa: BLE001 - whatever the engine trips over, the diagram is at fault
