@@ -280,7 +280,7 @@ def _start(session: Session, runtime: Runtime, config: dict, *, form: Form, acto
         with session.begin_nested():
             form.status, form.submitted_at = "in_transfer", now
             start_transfer(session, runtime, config, form=form, actor=actor, now=now)
-    except (StepFailed, _UNEXPECTED) as exc:
+    except (StepFailed, *_UNEXPECTED) as exc:
         if not isinstance(exc, StepFailed):
             exc = StepFailed(str(exc), reason="流程启动时出错", process_key=config["transfer"].get("process", ""))
         form.status, form.submitted_at, form.process_instance_id = "draft", None, None

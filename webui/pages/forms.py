@@ -16,7 +16,7 @@ from flask_login import login_required
 
 from engine.errors import EngineError
 from engine.models import ProcessDefinition, ProcessInstance, WorkItem
-from processes.errors import ValidationFailed
+from processes.errors import ProcedureFailed, ValidationFailed
 from processes.forms import amendments, attachments
 from processes.forms import service as forms
 from processes.forms.schemas import FIELD_TYPES
@@ -67,6 +67,8 @@ def new():
                 forms.submit_form(db(), services.runtime, services.config, form=form, actor=actor(), now=now())
     except ValidationFailed as exc:
         return _fill_page(templates, version, values=values, errors=exc.details["fields"], message=exc.message, status=422)
+    except ProcedureFailed as exc:
+        return _kept_as_draft(exc)
     flash(_("业务单 %(number)s 已提交, 已移交下一环节", number=form.number) if submit
           else _("业务单 %(number)s 已保存为草稿", number=form.number))
     return redirect(url_for("forms.detail", form_id=form.id))
@@ -100,6 +102,8 @@ def edit(form_id: int):
         form = forms.get_form(db(), form_id)
         return _fill_page([form.template_version], form.template_version, values=values, errors=exc.details["fields"],
                           message=exc.message, draft=form, status=422)
+    except ProcedureFailed as exc:
+        return _kept_as_draft(exc)
     flash(_("业务单 %(number)s 已提交, 已移交下一环节", number=form.number) if submit
           else _("业务单 %(number)s 已保存为草稿", number=form.number))
     return redirect(url_for("forms.detail", form_id=form.id))
@@ -199,9 +203,18 @@ def submit(form_id: int):
     """Submit a draft."""
     services = guichet()
     form = forms.get_form(db(), form_id)
-    forms.submit_form(db(), services.runtime, services.config, form=form, actor=actor(), now=now())
+    try:
+        forms.submit_form(db(), services.runtime, services.config, form=form, actor=actor(), now=now())
+    except ProcedureFailed as exc:
+        return _kept_as_draft(exc)
     flash(_("业务单 %(number)s 已提交, 已移交下一环节", number=form.number))
     return redirect(url_for("forms.detail", form_id=form.id))
+
+
+def _kept_as_draft(exc: ProcedureFailed):
+    """The procedure failed, not the clerk: the draft was kept (the request commits it) and its page says why."""
+    flash(exc.message)
+    return redirect(url_for("forms.detail", form_id=exc.details["form_id"]))
 
 
 @bp.route("/forms/<int:form_id>/diagram")
