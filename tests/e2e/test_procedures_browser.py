@@ -40,8 +40,8 @@ def test_manager_edits_validates_and_deploys(new_page):
     page.locator("#p-condition").dispatch_event("change")
 
     page.get_by_role("button", name="校验").click()
-    note = page.locator('.problem-note[data-problem-for="gw_credit"]')
-    expect(note).to_contain_text("条件表达式无效")
+    note = page.locator('.problem-note[data-problem-for="flow_credit_return"]')
+    expect(note).to_contain_text("条件无效")
     expect(page.locator("#status")).to_contain_text("校验未通过")
     shoot(page, "20-modeler-problem-on-element")
 
