@@ -148,3 +148,6 @@ class Incident(Base):
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     resolved_by: Mapped[str | None] = mapped_column(String(100))
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+from .cron import JobRun  # noqa: E402,F401 - cron runs are engine tables too (migrations, test truncation)

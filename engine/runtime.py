@@ -28,6 +28,7 @@ from . import expressions
 from . import rows
 from .clock import step_time
 from .budget import Limits, StepFailed
+from .cron import CronTable
 from .errors import Conflict, EngineError, Invalid, NotFound
 from .models import NO_DEADLINE
 from .rows import Instance, Item
@@ -89,6 +90,7 @@ class Runtime:
         self._cache_size = cache_size
         self._cache_lock = Lock()
         self._decisions: dict[tuple[int, str], set[str]] = {}
+        self.cron = CronTable()  # the cron jobs stages register; each scheduler process schedules them
         self.script_engine = expressions.SafeScriptEngine(functions=self.functions, service_handler=self._call_service)
 
     # --- registration and deployment -------------------------------------------------------

@@ -17,14 +17,17 @@ import traceback
 import uuid
 from datetime import datetime, timedelta
 from typing import Callable
+from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import incidents
 from .budget import StepFailed
+from . import cron
 from .db import read_only, unit_of_work, utcnow
 from .models import SchedulerBeat
 from .runtime import Runtime
@@ -39,7 +42,7 @@ class TimerScheduler:
     def __init__(self, runtime: Runtime, sessions: sessionmaker[Session], *, tick_seconds: float = 1.0,
                  batch_size: int = 500, lease_seconds: float = 30, max_attempts: int = 5,
                  clock: Callable[[], datetime] = utcnow, commit_every: int = 50, prefetch_seconds: float = 0,
-                 prefetch_per_tick: int = 200):
+                 prefetch_per_tick: int = 200, timezone: str = "Asia/Shanghai"):
         self.runtime, self.sessions, self.clock = runtime, sessions, clock
         self.tick_seconds, self.batch_size = tick_seconds, batch_size
         self.lease_seconds, self.max_attempts = lease_seconds, max_attempts
@@ -52,6 +55,7 @@ class TimerScheduler:
         self._tick_lock = threading.Lock()
         self._last_beat: datetime | None = None
         self.last_tick_done: float = time.monotonic()  # when a tick last completed (for /healthz)
+        self.zone = ZoneInfo(timezone)
 
     def tick(self) -> int:
         """Claim and fire every due timer once; returns how many fired."""
@@ -177,19 +181,34 @@ class TimerScheduler:
         except Exception:  # noqa: BLE001 - keep ticking; the next tick retries
             log.exception("scheduler tick failed")
 
+    def run_job(self, name: str, *, period: str | None = None) -> cron.JobRun | None:
+        """Run one registered cron job for its current period (or `period`), unless another process has."""
+        return cron.run_once(self.sessions, self.runtime.cron.jobs[name], owner=self.owner, clock=self.clock,
+                             zone=self.zone, period=period)
+
+    def _safe_run_job(self, name: str) -> None:
+        try:
+            self.run_job(name)
+        except Exception:  # noqa: BLE001 - the claim was not made (database down): the next firing tries again
+            log.exception("cron job %s could not be claimed", name)
+
+    def _schedule(self, apscheduler) -> None:
+        self._apscheduler = apscheduler
+        apscheduler.add_job(self._safe_tick, "interval", seconds=self.tick_seconds, id="fire_due_timers",
+                            max_instances=1, coalesce=True, next_run_time=utcnow())
+        for job in self.runtime.cron.jobs.values():
+            apscheduler.add_job(self._safe_run_job, CronTrigger.from_crontab(job.cron, timezone=self.zone),
+                                args=[job.name], id=f"cron:{job.name}", max_instances=1, coalesce=True,
+                                misfire_grace_time=3600)
+        apscheduler.start()
+
     def start(self) -> None:
-        """Tick in a background thread."""
-        self._apscheduler = BackgroundScheduler(daemon=True)
-        self._apscheduler.add_job(self._safe_tick, "interval", seconds=self.tick_seconds, id="fire_due_timers",
-                                  max_instances=1, coalesce=True, next_run_time=utcnow())
-        self._apscheduler.start()
+        """Tick (and fire cron jobs) in a background thread."""
+        self._schedule(BackgroundScheduler(daemon=True))
 
     def run_forever(self) -> None:
-        """Tick in the foreground until interrupted."""
-        self._apscheduler = BlockingScheduler()
-        self._apscheduler.add_job(self._safe_tick, "interval", seconds=self.tick_seconds, id="fire_due_timers",
-                                  max_instances=1, coalesce=True, next_run_time=utcnow())
-        self._apscheduler.start()
+        """Tick (and fire cron jobs) in the foreground until interrupted."""
+        self._schedule(BlockingScheduler())
 
     def shutdown(self) -> None:
         """Stop ticking (waits for a running tick)."""

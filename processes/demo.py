@@ -6,6 +6,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.runtime import Runtime
+
 from .forms.service import ensure_general_template
 from .org.models import Department, User
 from .templates.models import TemplateReview
@@ -62,3 +64,10 @@ def _record_general_approval(session: Session, version, now: datetime) -> None:
         session.add(TemplateReview(version_id=version.id, step=step, decision="approve", comment="内置通用模板, 演示数据",
                                    decided_by="manager", decided_at=now))
     session.flush()
+
+
+def seed_stages(session: Session, runtime: Runtime, config: dict) -> None:
+    """Give each stage its demo records (after seed_demo and the diagrams' deployment), each at its own past times."""
+    from .demo_history import seed_history
+
+    seed_history(session, runtime, config, count=config["app"].get("demo_history_forms", 300))

@@ -76,10 +76,16 @@ def seed_demo() -> None:
     from processes.demo import seed_demo as seed
     from processes.org.service import hasher
 
-    config = load_config()
-    sessions = make_session_factory(make_engine(config["database"]["url"]))
-    with unit_of_work(sessions) as session:
+    from processes.demo import seed_stages
+    from webui.app import create_app
+
+    services = create_app().extensions["guichet"]
+    config = services.config
+    with unit_of_work(services.sessions) as session:
         users = seed(session, password_hash=hasher(config).hash(DEMO_PASSWORD), now=utcnow())
+    _say("演示历史数据 / demo history …")
+    with unit_of_work(services.sessions) as session:
+        seed_stages(session, services.runtime, config)
     _say(f"演示账号 / demo logins (密码 password: {DEMO_PASSWORD}):")
     for username, name, _role in users:
         _say(f"    {username:<10} {name}")
@@ -154,6 +160,34 @@ def incidents(retry_id: int | None) -> None:
                  f"attempts {t.attempts}: {t.last_error}")
 
 
+@main.command("run-job")
+@click.argument("name", required=False)
+@click.option("--period", help="The period to run (default: the current one, e.g. today's date).")
+def run_job(name: str | None, period: str | None) -> None:
+    """Run a cron job now (backup, retention scan, ...) unless its period already ran; no NAME lists the jobs."""
+    from engine.cron import recent_runs
+    from webui.app import create_app
+
+    services = create_app().extensions["guichet"]
+    jobs = services.runtime.cron.jobs
+    if not name:
+        for job in jobs.values():
+            _say(f"{job.name:32} {job.cron:16} {job.title}")
+        with services.sessions() as session:
+            for run in recent_runs(session, limit=20):
+                _say(f"  {run.started_at:%Y-%m-%d %H:%M} {run.job} {run.period}: {run.status} {run.detail}")
+        return
+    if name not in jobs:
+        raise click.UsageError(f"没有名为 {name} 的定时作业 / no such job; known: {', '.join(sorted(jobs)) or '-'}")
+    run = _scheduler(services).run_job(name, period=period)
+    if run is None:
+        _say(f"{name}: 该周期已由其他进程运行 / this period ran already (or is running elsewhere)")
+        return
+    _say(f"{name} {run.period}: {run.status} {run.detail}")
+    if run.status != "done":
+        sys.exit(1)
+
+
 def _audit_deploy(session, definition, actor: str) -> None:
     from processes.audit import service as audit
 
@@ -221,7 +255,8 @@ def _scheduler(services):
     return TimerScheduler(services.runtime, services.sessions, tick_seconds=cfg["tick_seconds"],
                           batch_size=cfg["batch_size"], lease_seconds=cfg["lease_seconds"],
                           max_attempts=cfg["max_attempts"], prefetch_seconds=cfg.get("prefetch_seconds", 0),
-                          clock=lambda: database_now(services.sessions))
+                          clock=lambda: database_now(services.sessions),
+                          timezone=services.config["app"]["timezone"])
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ from webui.cli import main
 
 def run(tmp_path, *args, **env):
     environment = {"GUICHET_DATABASE_URL": f"sqlite:///{tmp_path}/cli.db", "GUICHET_APP_INSTANCE_PATH": str(tmp_path),
-                   "GUICHET_SECURITY_ARGON2_TIME_COST": "1", "GUICHET_SECURITY_ARGON2_MEMORY_COST": "1024", **env}
+                   "GUICHET_SECURITY_ARGON2_TIME_COST": "1", "GUICHET_SECURITY_ARGON2_MEMORY_COST": "1024",
+                   "GUICHET_APP_DEMO_HISTORY_FORMS": "6", **env}
     return CliRunner().invoke(main, list(args), env=environment, catch_exceptions=False)
 
 

@@ -1,7 +1,7 @@
 """incidents: steps and timers the diagram broke, for /healthz and management
 
 Revision ID: i19_incidents
-Revises: 0004
+Revises: 0005
 """
 from alembic import op
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ import engine.db
 
 
 revision = 'i19_incidents'
-down_revision = '0004'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
