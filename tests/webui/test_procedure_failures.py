@@ -190,3 +190,23 @@ def test_validations_run_one_at_a_time_while_the_server_answers(client, auth, mo
     for t in threads:
         t.join(timeout=120)
     assert answers == [200] * 8 and most[0] == 1
+
+
+def test_management_sees_open_incidents_and_marks_one_handled(app, client, auth, services):
+    from tests.webui.test_pages import csrf
+
+    store_unchecked(services, (CORPUS / "script_loop.bpmn").read_text("utf-8"))
+    client.post("/api/v1/forms", headers=auth("clerk"),
+                json={"template_id": general_template(client, auth), "data": GOOD_FORM, "submit": True})
+    manager = app.test_client()
+    page = manager.get("/login").get_data(as_text=True)
+    manager.post("/login", data={"username": "manager", "password": "guichet-demo", "csrf_token": csrf(page)})
+    html = manager.get("/procedures").get_data(as_text=True)
+    assert "流程故障" in html and "流程无法启动" in html and "超出单步预算" in html
+    incident_id = int(html.split('data-incident="')[1].split('"')[0])
+    r = manager.post(f"/procedures/incidents/{incident_id}/resolve", data={"csrf_token": csrf(html)})
+    assert r.status_code == 302
+    assert "没有未处理的流程故障" in manager.get("/procedures").get_data(as_text=True)
+    assert client.get("/healthz").json["status"] == "ok"
+    again = manager.post(f"/procedures/incidents/{incident_id}/resolve", data={"csrf_token": csrf(html)})
+    assert again.status_code == 404

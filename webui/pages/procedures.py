@@ -1,11 +1,13 @@
 """流程管理 pages: processes and versions, the heat map, the modeler, instance views."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from sqlalchemy import select
 
+from engine import incidents
 from engine.deploy import DeploymentError
 from processes.org.models import Department
 from processes.procedures import service as procedures
@@ -21,7 +23,23 @@ bp = Blueprint("procedures", __name__)
 def index():
     """Every process with its newest version."""
     procedures.ensure_can_view(actor())
-    return render_template("procedures.html", processes=procedures.list_processes(db()))
+    return render_template("procedures.html", processes=procedures.list_processes(db()),
+                           incidents=incidents.open_incidents(db()), incident_kinds=INCIDENT_KINDS,
+                           can_resolve=actor().role in procedures.DEPLOYERS)
+
+
+INCIDENT_KINDS = {"step_failed": _l("流程步骤失败"), "start_failed": _l("流程无法启动"), "timer_failed": _l("定时器失败")}
+
+
+@bp.route("/procedures/incidents/<int:incident_id>/resolve", methods=["POST"])
+@login_required
+def resolve_incident(incident_id: int):
+    """Management marks an incident handled (the procedure was fixed or the instance dealt with)."""
+    procedures.ensure_can_deploy(actor())
+    if incidents.resolve(db(), incident_id, actor=actor().username, now=now()) is None:
+        abort(404)
+    flash(_("已标记为已处理"))
+    return redirect(url_for("procedures.index") + "#incidents")
 
 
 @bp.route("/procedures/<key>")
