@@ -210,3 +210,24 @@ def test_management_sees_open_incidents_and_marks_one_handled(app, client, auth,
     assert client.get("/healthz").json["status"] == "ok"
     again = manager.post(f"/procedures/incidents/{incident_id}/resolve", data={"csrf_token": csrf(html)})
     assert again.status_code == 404
+
+
+def test_an_sla_typed_without_quotes_deploys_and_every_new_form_still_starts(client, auth):
+    """Issue 12: R2/PT3M typed without quotes passed 校验, then every submission failed ("未知名称: R2")."""
+    xml = SHIPPED.read_text("utf-8").replace('"R2/" + handover_sla', "R2/PT3M", 1)
+    headers = {**auth("manager"), "Content-Type": "application/xml"}
+    assert client.post("/api/v1/processes/internal_transfer/validate", data=xml, headers=headers).json["valid"]
+    assert client.post("/api/v1/processes/internal_transfer/versions", data=xml, headers=headers).status_code == 201
+    r = client.post("/api/v1/forms", headers=auth("clerk"),
+                    json={"template_id": general_template(client, auth), "data": GOOD_FORM, "submit": True})
+    assert r.status_code == 201, r.json
+    (item,) = [i for i in client.get("/api/v1/tasks", headers=auth("handler")).json if i["kind"] == "task"]
+    assert item["due_at"].startswith("2026-03-02T01:03:00")  # three minutes after the fixed clock
+
+
+def test_a_camunda_candidate_group_must_be_a_known_department(client, auth):
+    xml = (CORPUS / "camunda_candidate_groups.bpmn").read_text("utf-8")
+    headers = {**auth("manager"), "Content-Type": "application/xml"}
+    assert client.post("/api/v1/processes/internal_transfer/validate", data=xml, headers=headers).json["valid"]
+    r = client.post("/api/v1/processes/internal_transfer/validate", data=xml.replace("信贷部", "贷款组"), headers=headers)
+    assert r.status_code == 422 and "候选组“贷款组”不是已知的部门或角色" in r.json["problems"][0]["message"]
