@@ -1,6 +1,9 @@
 """The trial run: a new version run in memory through each path (each decision at each person's task, and
 each timer falling due) before it is deployed, so a diagram that passes 校验 runs.
 
+Each (task, decision) and each timer is tried once: a path that comes to one already tried elsewhere stops
+there, so the trial grows with the diagram, not with the number of ways through it.
+
 Service tasks are not called (they would write records); what they return is null. Each step has the
 same budget as a real one. The paths are returned so the deployment approver can see them.
 """
@@ -23,7 +26,6 @@ from .problems import BPMN, Problem, label
 
 MAX_PATHS = 64          # paths explored before the trial stops (and says so)
 MAX_STEPS_PER_PATH = 24 # person steps along one path
-MAX_TIMEOUTS_PER_PATH = 3
 MAX_SECONDS = 20.0      # the whole trial
 _DECISION = re.compile(r"""decision\s*==\s*["']([A-Za-z_]+)["']""")
 TRIAL_START = datetime(2026, 1, 5, 1, 0, tzinfo=timezone.utc)  # a Monday morning in Shanghai
@@ -44,7 +46,7 @@ class TrialPath:
     """One way through the process: its steps and how it ended (completed, loop, failed, cut short)."""
 
     steps: list[TrialStep] = field(default_factory=list)
-    outcome: str = "completed"  # completed | loop | failed | unexplored
+    outcome: str = "completed"  # completed | loop | timeout | failed | unexplored
     message: str = ""
 
 
@@ -124,6 +126,7 @@ class _Trial:
         self.paths: list[TrialPath] = []
         self.problems: list[Problem] = []
         self._reported: set[str] = set()
+        self._tried: set[tuple[str, str]] = set()
         self.deadline = time.monotonic() + MAX_SECONDS
         self.finished = True
 
@@ -133,21 +136,21 @@ class _Trial:
         path = TrialPath()
         if not self._step(path, TRIAL_START, workflow.engine_steps, element=self.parsed.key):
             return
-        todo = [(dump_state(workflow), TRIAL_START, path, 0)]
+        todo = [(dump_state(workflow), TRIAL_START, path)]
         while todo:
-            state, now, path, timeouts = todo.pop()
+            state, now, path = todo.pop()
             if len(self.paths) + len(todo) >= MAX_PATHS or time.monotonic() > self.deadline:
                 self.finished = False
                 self.paths.append(TrialPath(path.steps, "unexplored", "试运行已达上限, 此后的路径未逐一运行"))
                 continue
-            self._branch(state, now, path, timeouts, todo)
+            self._branch(state, now, path, todo)
 
     def _restore(self, state):
         workflow = load_state(state, STATE_VERSION, self.parsed.spec, self.parsed.subprocess_specs)
         workflow.script_engine = self.engine
         return workflow
 
-    def _branch(self, state, now, path, timeouts, todo) -> None:
+    def _branch(self, state, now, path, todo) -> None:
         workflow = self._restore(state)
         if workflow.completed:
             self.paths.append(path)
@@ -168,15 +171,20 @@ class _Trial:
                 if any(s.element_id == step.element_id and s.action == action for s in path.steps):
                     self.paths.append(TrialPath(path.steps + [step], "loop", f"回到“{step.name}”, 此后与前面相同"))
                     continue
-                self._continue(state, now, TrialPath(path.steps + [step]), timeouts, todo, task.id, action)
-        if timers and timeouts < MAX_TIMEOUTS_PER_PATH:
+                if (step.element_id, action) in self._tried:
+                    continue  # tried on another path already
+                self._tried.add((step.element_id, action))
+                self._continue(state, now, TrialPath(path.steps + [step]), todo, task.id, action)
+        if timers:
             name, due = min(timers.values(), key=lambda entry: entry[1])
-            node = self.elements.get(name)
-            step = TrialStep(name, (node.get("name") or "") if node is not None else "", "", "timeout")
-            self._continue(state, max(now, due) + timedelta(seconds=1), TrialPath(path.steps + [step]),
-                           timeouts + 1, todo, None, None)
+            if (name, "timeout") not in self._tried:
+                self._tried.add((name, "timeout"))
+                node = self.elements.get(name)
+                step = TrialStep(name, (node.get("name") or "") if node is not None else "", "", "timeout")
+                self._continue(state, max(now, due) + timedelta(seconds=1), TrialPath(path.steps + [step]), todo,
+                               None, None)
 
-    def _continue(self, state, now, path, timeouts, todo, task_id, decision) -> None:
+    def _continue(self, state, now, path, todo, task_id, decision) -> None:
         workflow = self._restore(state)
 
         def act():
@@ -189,8 +197,12 @@ class _Trial:
             workflow.engine_steps()
 
         element = path.steps[-1].element_id
-        if self._step(path, now, act, element=element):
-            todo.append((dump_state(workflow), now, path, timeouts))
+        if not self._step(path, now, act, element=element):
+            return
+        if task_id is None and not workflow.completed:  # what a timer starts was run; the rest is tried elsewhere
+            self.paths.append(TrialPath(path.steps, "timeout", "到时后已逐级上报, 仍等待办理"))
+            return
+        todo.append((dump_state(workflow), now, path))
 
     def _step(self, path, now, act, *, element: str) -> bool:
         """One metered step; False (and the failure recorded) when it fails."""
