@@ -79,9 +79,10 @@ _meter: ContextVar[_Meter | None] = ContextVar("guichet_step_budget", default=No
 
 
 @contextmanager
-def metered(limits: Limits):
-    """Count the tasks a step runs and its time against `limits` (nested steps share the outer budget)."""
-    if _meter.get() is not None:
+def metered(limits: Limits, *, own: bool = False):
+    """Count the tasks a step runs and its time against `limits`. A nested step shares the outer budget, unless
+    `own` (a trial run inside a step, e.g. deploying an approved diagram, has its own)."""
+    if _meter.get() is not None and not own:
         yield
         return
     token = _meter.set(_Meter(limits))

@@ -207,7 +207,7 @@ class _Trial:
     def _step(self, path, now, act, *, element: str) -> bool:
         """One metered step; False (and the failure recorded) when it fails."""
         try:
-            with metered(self.limits), step_time(now):
+            with metered(self.limits, own=True), step_time(now):
                 act()
             return True
         except BudgetExceeded as exc:
