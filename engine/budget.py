@@ -49,21 +49,23 @@ class StepFailed(EngineError):
     code, status = "process_failed", 422
 
     def __init__(self, message: str, *, reason: str, instance_id: int | None = None, process_key: str = "",
-                 element_id: str = "", code: str | None = None):
+                 element_id: str = "", element_name: str = "", code: str | None = None):
         super().__init__(message, code=code)
         self.reason = reason
         self.instance_id = instance_id
         self.process_key = process_key
         self.element_id = element_id
+        self.element_name = element_name
 
 
 class BudgetExceeded(Exception):
     """Raised inside a step when it passes its budget; the runtime turns it into StepFailed."""
 
-    def __init__(self, reason: str, element_id: str = ""):
+    def __init__(self, reason: str, element_id: str = "", element_name: str = ""):
         super().__init__(reason)
         self.reason = reason
         self.element_id = element_id
+        self.element_name = element_name
 
 
 class _Meter:
@@ -98,9 +100,13 @@ def charge(task=None, count: int = 1) -> None:
     if meter is None:
         return
     meter.tasks += count
-    element = getattr(getattr(task, "task_spec", None), "bpmn_id", None) or ""
     if meter.tasks > meter.limits.max_step_tasks:
         raise BudgetExceeded(f"一步之内运行了超过 {meter.limits.max_step_tasks} 个流程节点 (可能是没有人员任务的循环, "
-                             "或分支过多)", element)
+                             "或分支过多)", *_where(task))
     if time.monotonic() > meter.deadline:
-        raise BudgetExceeded(f"一步运行超过 {meter.limits.max_step_seconds:g} 秒", element)
+        raise BudgetExceeded(f"一步运行超过 {meter.limits.max_step_seconds:g} 秒", *_where(task))
+
+
+def _where(task) -> tuple[str, str]:
+    spec = getattr(task, "task_spec", None)
+    return getattr(spec, "bpmn_id", None) or "", getattr(spec, "bpmn_name", None) or ""

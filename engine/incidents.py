@@ -17,7 +17,8 @@ KINDS = {"step_failed": "流程步骤失败", "start_failed": "流程无法启�
 
 
 def raise_incident(session: Session, *, kind: str, message: str, now: datetime, process_key: str = "",
-                   instance_id: int | None = None, element_id: str = "", detail: str = "") -> Incident:
+                   instance_id: int | None = None, element_id: str = "", element_name: str = "",
+                   detail: str = "") -> Incident:
     """Open an incident, or count one more occurrence on the same open one."""
     message = message[:2000]
     same = session.scalars(select(Incident).where(
@@ -32,7 +33,7 @@ def raise_incident(session: Session, *, kind: str, message: str, now: datetime, 
         session.flush()
         return same
     incident = Incident(kind=kind, process_key=process_key[:100], instance_id=instance_id, element_id=element_id[:100],
-                        message=message, detail=detail, status="open", occurrences=1, first_seen_at=now,
+                        element_name=element_name[:200], message=message, detail=detail, status="open", occurrences=1, first_seen_at=now,
                         last_seen_at=now)
     session.add(incident)
     session.flush()
@@ -55,7 +56,8 @@ def record_step_failure(session: Session, failure, *, now: datetime, detail: str
         fail_instance(session, failure.instance_id, reason=failure.reason, now=now)
     return raise_incident(session, kind=kind if failure.instance_id is not None else "start_failed",
                           message=failure.reason, now=now, process_key=failure.process_key,
-                          instance_id=failure.instance_id, element_id=failure.element_id, detail=detail)
+                          instance_id=failure.instance_id, element_id=failure.element_id,
+                          element_name=getattr(failure, "element_name", ""), detail=detail)
 
 
 def open_incidents(session: Session, limit: int = 100) -> list[Incident]:

@@ -140,6 +140,7 @@ class Incident(Base):
     process_key: Mapped[str] = mapped_column(String(100), default="")
     instance_id: Mapped[int | None] = mapped_column(Integer)
     element_id: Mapped[str] = mapped_column(String(100), default="")
+    element_name: Mapped[str] = mapped_column(String(200), default="")
     message: Mapped[str] = mapped_column(String(2000))
     detail: Mapped[str] = mapped_column(Text, default="")  # the traceback, for whoever fixes it
     status: Mapped[str] = mapped_column(String(20), default="open", index=True)  # open | resolved

@@ -269,10 +269,11 @@ class Runtime:
         # Anything else (an operation's own failure, such as a mail server being down) passes as it is: the
         # scheduler retries a timer's and records it; a request logs it.
         except budget.BudgetExceeded as exc:
-            raise _failed(instance, f"超出单步预算: {exc.reason}", exc.element_id) from exc
+            raise _failed(instance, f"超出单步预算: {exc.reason}", exc.element_id, exc.element_name) from exc
         except SpiffWorkflowException as exc:
             task_spec = getattr(getattr(exc, "task", None), "task_spec", None)
-            raise _failed(instance, _reason(exc), getattr(task_spec, "bpmn_id", "") or "") from exc
+            raise _failed(instance, _reason(exc), getattr(task_spec, "bpmn_id", "") or "",
+                          getattr(task_spec, "bpmn_name", "") or "") from exc
         except RecursionError as exc:
             raise _failed(instance, "流程嵌套或循环过深", "") from exc
         finally:
@@ -382,10 +383,11 @@ class Runtime:
         return result
 
 
-def _failed(instance: Instance, reason: str, element_id: str) -> StepFailed:
+def _failed(instance: Instance, reason: str, element_id: str, element_name: str = "") -> StepFailed:
     key = instance.process_key if instance is not None else ""
-    return StepFailed(f"流程“{key}”无法继续: {reason}", reason=reason, element_id=element_id, process_key=key,
-                      instance_id=instance.id if instance is not None else None)
+    where = f"在“{element_name or element_id}”" if element_name or element_id else ""
+    return StepFailed(f"流程{where}无法继续: {reason}", reason=reason, element_id=element_id, element_name=element_name,
+                      process_key=key, instance_id=instance.id if instance is not None else None)
 
 
 def _reason(exc: Exception) -> str:

@@ -21,6 +21,7 @@ def upgrade() -> None:
     sa.Column('process_key', sa.String(length=100), nullable=False),
     sa.Column('instance_id', sa.Integer(), nullable=True),
     sa.Column('element_id', sa.String(length=100), nullable=False),
+    sa.Column('element_name', sa.String(length=200), nullable=False),
     sa.Column('message', sa.String(length=2000), nullable=False),
     sa.Column('detail', sa.Text(), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),

@@ -287,7 +287,8 @@ def _start(session: Session, runtime: Runtime, config: dict, *, form: Form, acto
         log.error("form %s could not start its procedure: %s", form.number, exc.reason, exc_info=exc)
         incidents.record_step_failure(session, exc, now=now, detail=traceback.format_exc())
         return ProcedureFailed(
-            f"业务单 {form.number} 已保存为草稿, 但未能移交: 流程当前的版本无法运行 ({exc.reason})。"
+            f"业务单 {form.number} 已保存为草稿, 但未能移交: 流程当前的版本无法运行"
+            f" ({'在“' + exc.element_name + '”: ' if exc.element_name else ''}{exc.reason})。"
             "这是流程配置的问题, 不是您填写的问题; 已通知管理层处理, 修复后请打开草稿再次提交。",
             details={"form_id": form.id, "number": form.number})
     return None

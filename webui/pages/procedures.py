@@ -23,7 +23,8 @@ bp = Blueprint("procedures", __name__)
 def index():
     """Every process with its newest version."""
     procedures.ensure_can_view(actor())
-    return render_template("procedures.html", processes=procedures.list_processes(db()),
+    processes = procedures.list_processes(db())
+    return render_template("procedures.html", processes=processes, process_names={p["key"]: p["name"] for p in processes},
                            incidents=incidents.open_incidents(db()), incident_kinds=INCIDENT_KINDS,
                            can_resolve=actor().role in procedures.DEPLOYERS)
 
