@@ -1,6 +1,6 @@
 """`python -m bench` runs every benchmark; `python -m bench NAME...` a subset. Writes bench/results.json.
 
-Names: engine guichet_sqlite guichet_postgres http three_tasks inbox timers rewind instructions profile
+Names: engine guichet_sqlite guichet_postgres http three_tasks inbox timers rewind instructions profile queries kpi
 """
 from __future__ import annotations
 
@@ -26,6 +26,8 @@ BENCHES = {
     "rewind": ("rewind", "run"),
     "instructions": ("instructions", "run"),
     "profile": ("profiling", "run"),
+    "queries": ("queries", "run"),
+    "kpi": ("kpi", "run"),
 }
 
 # metric -> (goal text, passes(value) or None)
@@ -38,6 +40,8 @@ GOALS = {
     "timer_lag_p99_s": ("<= 2 (peer 20-30)", lambda v: v <= 2),
     "step_ratio_k200": ("<= 2", lambda v: v <= 2),
     "step_ratio_k200_warm": ("<= 2", lambda v: v <= 2),
+    "kpi_ms_company_year": ("<= 200", lambda v: v <= 200),
+    "kpi_ms_department_month": ("<= 200", lambda v: v <= 200),
 }
 RESULTS = BENCH_DIR / "results.json"
 

@@ -27,10 +27,11 @@ ParsedDefinition = Checked
 
 
 def parse(xml: str | bytes, *, operations=(), functions=(), expected_key: str | None = None,
-          variables: dict[str, dict] | None = None, limits: Limits | None = None, trial: bool = True) -> Checked:
+          variables: dict | None = None, limits: Limits | None = None, trial: bool = True) -> Checked:
     """Parse and check a BPMN document holding one executable process; raise DeploymentError with every problem.
 
-    `variables`: per process key, the data its instances start with (timers are evaluated with them).
+    `variables`: per process key, the data its instances start with (a dict, or a list of dicts: one per kind of
+    start); timers are evaluated with them and the trial runs once per dict.
     """
     raw = xml.encode("utf-8") if isinstance(xml, str) else xml
     if len(raw) > MAX_BYTES:
@@ -57,7 +58,7 @@ def condition_text(condition) -> str:
 
 
 def deploy(session: Session, xml: str, *, actor: str, now: datetime, operations=(), functions=(),
-           expected_key: str | None = None, variables: dict[str, dict] | None = None,
+           expected_key: str | None = None, variables: dict | None = None,
            limits: Limits | None = None) -> tuple[ProcessDefinition, bool]:
     """Store the diagram as the newest version of its process; (definition, created). Same hash as the newest: no new version."""
     parsed = parse(xml, operations=operations, functions=functions, expected_key=expected_key, variables=variables,

@@ -82,7 +82,7 @@ class Runtime:
 
     def __init__(self, *, cache_size: int = 4096, limits: Limits | None = None):
         self.limits = limits or Limits()
-        self.start_variables: dict[str, dict] = {}
+        self.start_variables: dict[str, list[dict]] = {}
         self.specs = deployment.SpecCache()
         self.operations: dict[str, Callable[[ServiceCall], object]] = {}
         self.functions: dict[str, Callable] = {}
@@ -102,9 +102,10 @@ class Runtime:
         """Let conditions and scripts call `fn` by name."""
         self.functions[name] = fn
 
-    def declare_start_variables(self, key: str, variables: dict) -> None:
-        """What process `key` starts with (names and typical values): deploy checks evaluate timers with them."""
-        self.start_variables[key] = dict(variables)
+    def declare_start_variables(self, key: str, *variants: dict) -> None:
+        """What process `key` starts with (names and typical values; one dict per kind of start that takes another
+        way through the diagram): deploy checks evaluate timers with them, and the trial run starts once per kind."""
+        self.start_variables[key] = [dict(v) for v in variants]
 
     def deploy(self, session: Session, xml: str, *, actor: str, now: datetime, expected_key: str | None = None):
         """Deploy a diagram as the newest version of its process; (definition, created)."""

@@ -7,9 +7,13 @@ from engine.runtime import Runtime
 def register_all(runtime: Runtime, config: dict) -> None:
     """Register every stage's service-task operations and script functions with the runtime."""
     from .procedures import approval as deployment_approval
+    from .queries import operations as query_operations
+    from .supervision import operations as supervision_operations
     from .templates import operations as template_operations
     from .transfer import operations as transfer_operations
 
     transfer_operations.register(runtime, config)
     template_operations.register(runtime, config)
     deployment_approval.register(runtime, config)
+    query_operations.register(runtime, config)
+    supervision_operations.register(runtime, config)

@@ -19,6 +19,7 @@ DEPARTMENTS = [
     ("compliance", "风险合规部"),
     ("archive", "档案室"),
     ("management", "公司管理层"),
+    ("hr", "人力资源部"),
 ]
 # username, display name, role, department code, superior
 USERS = [
@@ -29,6 +30,7 @@ USERS = [
     ("clerk", "陈柜员(营业部)", "clerk", "counter", "manager"),
     ("archivist", "赵档案员(档案室)", "archivist", "archive", "manager"),
     ("inspector", "刘稽核(风险合规部)", "inspector", "compliance", "manager"),
+    ("hr", "孙人事(人力资源部)", "hr", "hr", "manager"),
 ]
 HEADS = {"credit": "head", "management": "manager", "counter": "manager"}
 
@@ -71,3 +73,9 @@ def seed_stages(session: Session, runtime: Runtime, config: dict) -> None:
     from .demo_history import seed_history
 
     seed_history(session, runtime, config, count=config["app"].get("demo_history_forms", 300))
+    from .queries.demo import seed_queries
+
+    seed_queries(session, runtime, config)
+    from .supervision.demo import seed_supervision
+
+    seed_supervision(session, runtime, config)

@@ -12,3 +12,16 @@ from .org.models import Department, User  # noqa: F401
 from .procedures.models import DeploymentRequest  # noqa: F401
 from .templates.models import TemplateReview  # noqa: F401
 from .transfer.models import Escalation, Handover  # noqa: F401
+from .queries.models import AccessGrant, AccessLog, DisclosureHandover, GrantedForm, QueryDecision, QueryOfficial, QueryRequest, QueryScan  # noqa: F401
+from .supervision.models import (  # noqa: F401
+    Appraisal,
+    Finding,
+    Inspection,
+    InspectionPlan,
+    KpiSnapshot,
+    RectificationEvidence,
+    RectificationNotice,
+    RectificationStep,
+    TrainingAttendance,
+    TrainingSession,
+)

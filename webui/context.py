@@ -7,7 +7,7 @@ from datetime import datetime
 from flask import current_app, g, request
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine.db import read_only, utcnow
+from engine.db import READ_ONLY, read_only, utcnow
 from engine.runtime import Runtime
 
 
@@ -35,6 +35,21 @@ def db() -> Session:
         if request.method in ("GET", "HEAD"):
             read_only(g.db)
     return g.db
+
+
+def writing() -> Session:
+    """The request's session, able to write even on a GET (a view that must be logged, e.g. under a query grant).
+
+    A GET's transaction is read-only (SQLite: deferred); one that turned out to write would fail with "database is
+    locked" when another writer holds the lock, so it is ended here and the next statement begins a writing one
+    (which waits its turn). Objects read so far stay in the session and are read again."""
+    session = db()
+    if request.method in ("GET", "HEAD") and not g.get("db_writing"):
+        if session.in_transaction():
+            session.rollback()
+        session.connection(execution_options={READ_ONLY: False})
+        g.db_writing = True
+    return session
 
 
 def now() -> datetime:

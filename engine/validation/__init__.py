@@ -37,9 +37,12 @@ class Checked:
     trial: TrialResult | None = field(default=None)
 
 
-def check(root, *, operations, functions, variables: dict[str, dict], limits: Limits, expected_key=None,
+def check(root, *, operations, functions, variables: dict, limits: Limits, expected_key=None,
           run_trial: bool = True) -> Checked:
-    """Every check on a parsed XML tree; DeploymentError with all problems found, or the checked process."""
+    """Every check on a parsed XML tree; DeploymentError with all problems found, or the checked process.
+
+    `variables`: per process key, what its instances start with: a dict, or a list of dicts (one per kind of
+    start); timers are evaluated with all their names, the trial runs once per dict."""
     if not _one_at_a_time.acquire(timeout=WAIT_SECONDS):
         raise DeploymentError([Problem("", "同时校验的流程图太多, 请稍后再试")])
     try:
@@ -61,7 +64,9 @@ def _check(root, operations, functions, variables, limits, expected_key, run_tri
                                             "不能用一个流程的图覆盖另一个流程; 请把可执行流程的标识改为 "
                                             f"{expected_key}")])
     elements = document.by_id(root)
-    start_data = dict(variables.get(key, {}))
+    declared = variables.get(key) or [{}]
+    variants = [dict(v) for v in ([declared] if isinstance(declared, dict) else declared)]
+    start_data = {name: value for variant in variants for name, value in variant.items()}
     problems += document.call_cycles(root, key)
     for process in document.reachable_processes(root, key):
         problems += document.element_kinds(process, operations)
@@ -83,10 +88,22 @@ def _check(root, operations, functions, variables, limits, expected_key, run_tri
         raise DeploymentError(problems)
     checked = Checked(key, spec.description or key, spec, subprocess_specs)
     if run_trial:
-        checked.trial = trial.run(checked, functions=functions, variables=start_data, limits=limits, elements=elements)
+        results = [trial.run(checked, functions=functions, variables=v, limits=limits, elements=elements)
+                   for v in variants]
+        checked.trial = TrialResult([p for r in results for p in r.paths], _unique([p for r in results for p in r.problems]),
+                                    all(r.complete for r in results))
         if checked.trial.problems:
             raise DeploymentError(checked.trial.problems)
     return checked
+
+
+def _unique(problems: list[Problem]) -> list[Problem]:
+    seen, kept = set(), []
+    for p in problems:
+        if (p.element_id, p.message) not in seen:
+            seen.add((p.element_id, p.message))
+            kept.append(p)
+    return kept
 
 
 def _spiff_parse(root, key):

@@ -27,6 +27,15 @@ ACTIONS = {
     "bpmn.deploy": N_("部署流程"),
     "form.attach": N_("上传附件"),
     "form.attachment_view": N_("查看附件"),
+    "inspection.run": N_("监督检查"),
+    "inspection.finding": N_("添加检查发现"),
+    "inspection.close": N_("检查评价"),
+    "rectification.issue": N_("下发整改通知书"),
+    "rectification.respond": N_("整改反馈"),
+    "rectification.reinspect": N_("复查"),
+    "rectification.evidence": N_("上传整改佐证"),
+    "training.record": N_("记录培训"),
+    "appraisal.record": N_("考核评价"),
 }
 
 # What an event's details say, as the audit page labels them (keys the services record).
@@ -38,7 +47,8 @@ DETAIL_LABELS = {
     "requested_by": N_("申请人"), "request": N_("申请编号"),
 }
 # Decisions as the audit log names them, across stages (each stage's pages word its own choices).
-DECISIONS = {"submit": N_("提交"), "complete": N_("办理完成"), "return": N_("退回"), "approve": N_("批准")}
+DECISIONS = {"submit": N_("提交"), "complete": N_("办理完成"), "return": N_("退回"), "approve": N_("批准"),
+             "respond": N_("反馈整改"), "pass": N_("复查通过"), "fail": N_("复查不通过")}
 
 
 class AuditEvent(Base):

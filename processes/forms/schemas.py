@@ -132,6 +132,7 @@ class FormReadSchema(Schema):
     submitted_at = fields.DateTime(allow_none=True)
     closed_at = fields.DateTime(allow_none=True)
     process_instance_id = fields.Integer(allow_none=True)
+    grant_id = fields.Integer(metadata={"description": "only when read under a query grant"})
 
 
 class TemplateReadSchema(Schema):

@@ -13,6 +13,7 @@ ROLES = {
     "manager": "公司管理层",
     "archivist": "档案管理员",
     "inspector": "监督检查",
+    "hr": "人力资源",
 }
 
 

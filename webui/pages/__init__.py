@@ -10,16 +10,16 @@ from .. import errors
 
 def init_pages(app) -> None:
     """Register the page blueprints and the vendored front-end packages."""
-    from . import audit, auth, forms, inbox, procedures, tasks, templates
+    from . import audit, auth, forms, inbox, inspections, procedures, queries, supervision, tasks, templates
 
-    for module in (auth, inbox, forms, tasks, procedures, templates, audit):
+    for module in (auth, inbox, forms, tasks, procedures, templates, audit, queries, supervision, inspections):
         app.register_blueprint(module.bp)
     app.add_url_rule("/vendor/<path:filename>", "vendor", _vendor)
     app.context_processor(_globals)
 
 
-# Only these files of node_modules are served: the viewer/modeler bundles and their CSS, and htmx.
-VENDOR_ALLOWED = ("bpmn-js/dist/", "htmx.org/dist/")
+# Only these files of node_modules are served: the viewer/modeler bundles and their CSS, htmx and Chart.js.
+VENDOR_ALLOWED = ("bpmn-js/dist/", "htmx.org/dist/", "chart.js/dist/")
 
 
 def _vendor(filename: str):

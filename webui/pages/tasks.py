@@ -11,6 +11,9 @@ from processes.errors import Forbidden
 from processes.forms.models import Form, TemplateVersion
 from processes.inbox import actions
 from processes.org import service as org
+from processes.queries import scans
+from processes.queries import service as queries
+from processes.queries.models import QueryRequest
 from processes.templates import service as templates
 from processes.transfer import service as transfer
 
@@ -26,13 +29,17 @@ def _page(item: WorkItem, *, errors=None, message=None, values=None, status=200)
     version = session.get(TemplateVersion, item.ref_id) if item.ref_type == "template_version" else None
     reviews = templates.reviews_of(session, [version.id])[version.id] if version else []
     hop = session.get(WorkItem, item.parent_id) if item.parent_id else None
+    query = session.get(QueryRequest, item.ref_id) if item.ref_type == "query_request" else None
+    query_forms = queries.forms_of(session, query) if query else []
     decisions = actions.decisions(session, services.runtime, item) if item.status == "open" else []
     colleagues = org.members_of(session, hop.candidate_group) if item.kind == "escalation" and hop is not None else []
     can_assign = transfer.may_assign(session, user, item)
     members = org.members_of(session, item.candidate_group) if can_assign else []
     return render_template("task.html", item=item, form=form, hop=hop, decisions=decisions, colleagues=colleagues,
                            can_assign=can_assign, members=members,
-                           version=version, reviews=reviews,
+                           version=version, reviews=reviews, query=query,
+                           query_forms=query_forms, query_field_labels=queries.field_labels(query_forms, query.fields)
+                           if query else [], query_scans=scans.scans_of(session, query) if query else [],
                            handovers=transfer.handovers_of(session, form.id) if form else [], errors=errors or {},
                            message=message, values=values or {}, now=now(), user=user), status
 
@@ -48,8 +55,11 @@ def _item(item_id: str) -> WorkItem:
 @bp.route("/tasks/<item_id>")
 @login_required
 def detail(item_id: str):
-    """The task page."""
-    return _page(_item(item_id))
+    """The task page; a rectification step is worked on its notice's page."""
+    item = _item(item_id)
+    if item.ref_type == "rectification":
+        return redirect(url_for("inspections.notice", notice_id=item.ref_id))
+    return _page(item)
 
 
 @bp.route("/tasks/<item_id>/claim", methods=["POST"])

@@ -1,7 +1,7 @@
 """incidents: steps and timers the diagram broke, for /healthz and management
 
 Revision ID: i19_incidents
-Revises: 0005
+Revises: i17_supervision
 """
 from alembic import op
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ import engine.db
 
 
 revision = 'i19_incidents'
-down_revision = '0005'
+down_revision = 'i17_supervision'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,46 @@
+"""What the rectification diagram calls, the inbox completer, and the stage's monthly cron jobs."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from engine.cron import CronJob
+from engine.runtime import Runtime, ServiceCall
+
+from ..inbox import actions
+from ..org import service as org
+from . import inspections, kpi, periods, rectification
+
+
+def rectification_overdue(call: ServiceCall) -> dict:
+    """The deadline passed without a response: the notice shows as overdue (the escalation ran just before)."""
+    rectification.mark_overdue(call.session, call.instance.ref_id)
+    return {"overdue": True}
+
+
+def register(runtime: Runtime, config: dict) -> None:
+    """Register the operation, the inbox completer, the role lanes and the monthly jobs."""
+    runtime.register_operation("rectification_overdue", rectification_overdue)
+    actions.register(rectification.PROCESS_KEY, rectification.complete_item, decisions=tuple(rectification.DECISIONS))
+    runtime.declare_start_variables(rectification.PROCESS_KEY,
+                                    {"notice_id": 1, "deadline": "2026-01-31T23:59:00+08:00"})
+    org.register_role_lane(rectification.DEPARTMENT_LANE, "the head of the department a rectification notice is issued to")
+    org.register_role_lane(rectification.INSPECTOR_LANE, "the inspector who issued the rectification notice")
+    zone = kpi.zone_of(config)
+    section = config.get("kpi", {})
+
+    def freeze_last_month(session: Session, now: datetime) -> str:
+        month = periods.previous_month(now, zone)
+        written = kpi.freeze_month(session, config, month=month, now=now)
+        return f"{month}: {written} rows" if written else f"{month}: already frozen"
+
+    def run_plans(session: Session, now: datetime) -> str:
+        done = inspections.run_plans(session, config, now=now)
+        return f"{len(done)} inspections"
+
+    runtime.cron.add(CronJob("supervision.kpi_snapshot", section.get("snapshot_cron", "30 1 1 * *"),
+                             run=freeze_last_month, period=lambda now, z: periods.previous_month(now, z),
+                             title="月度考核指标快照"))
+    runtime.cron.add(CronJob("supervision.inspection_plans", config.get("supervision", {}).get("plans_cron", "0 3 1 * *"),
+                             run=run_plans, period=lambda now, z: periods.month_of(now, z), title="按计划开展监督检查"))
