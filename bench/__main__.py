@@ -1,6 +1,6 @@
 """`python -m bench` runs every benchmark; `python -m bench NAME...` a subset. Writes bench/results.json.
 
-Names: engine guichet_sqlite guichet_postgres http three_tasks inbox timers rewind instructions profile queries kpi
+Names: engine guichet_sqlite guichet_postgres http three_tasks inbox timers rewind instructions profile queries kpi archive
 """
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ BENCHES = {
     "profile": ("profiling", "run"),
     "queries": ("queries", "run"),
     "kpi": ("kpi", "run"),
+    "archive": ("archive", "run"),
 }
 
 # metric -> (goal text, passes(value) or None)
@@ -37,6 +38,7 @@ GOALS = {
     "http_3task_completion_ms": ("(peer 41)", None),
     "server_rss_mb": ("<= 100 (peer 150)", lambda v: v <= 100),
     "inbox_p95_ms": ("<= 50", lambda v: v <= 50),
+    "archive_page_p95_ms": ("<= 50", lambda v: v <= 50),
     "timer_lag_p99_s": ("<= 2 (peer 20-30)", lambda v: v <= 2),
     "step_ratio_k200": ("<= 2", lambda v: v <= 2),
     "step_ratio_k200_warm": ("<= 2", lambda v: v <= 2),

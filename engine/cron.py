@@ -115,9 +115,10 @@ def run_once(sessions: sessionmaker[Session], job: CronJob, *, owner: str, clock
     except Exception as exc:  # noqa: BLE001 - recorded on the run; a later firing of the period retries it
         log.exception("cron job %s for %s failed", job.name, period)
         status, detail = "failed", f"{type(exc).__name__}: {exc}"
+    finished = clock()  # read before the write transaction: a clock reading the database (SQLite) would wait on it
     with unit_of_work(sessions) as session:
         run = session.get(JobRun, run_id)
-        run.status, run.detail, run.finished_at = status, detail, clock()
+        run.status, run.detail, run.finished_at = status, detail, finished
     return run
 
 

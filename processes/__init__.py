@@ -6,6 +6,7 @@ from engine.runtime import Runtime
 
 def register_all(runtime: Runtime, config: dict) -> None:
     """Register every stage's service-task operations and script functions with the runtime."""
+    from .archive import operations as archive_operations
     from .procedures import approval as deployment_approval
     from .queries import operations as query_operations
     from .supervision import operations as supervision_operations
@@ -17,3 +18,4 @@ def register_all(runtime: Runtime, config: dict) -> None:
     deployment_approval.register(runtime, config)
     query_operations.register(runtime, config)
     supervision_operations.register(runtime, config)
+    archive_operations.register(runtime, config)

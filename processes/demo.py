@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from engine.runtime import Runtime
 
+from .archive.custody import ensure_room
 from .forms.service import ensure_general_template
 from .org.models import Department, User
 from .templates.models import TemplateReview
@@ -32,6 +33,7 @@ USERS = [
     ("inspector", "刘稽核(风险合规部)", "inspector", "compliance", "manager"),
     ("hr", "孙人事(人力资源部)", "hr", "hr", "manager"),
 ]
+ARCHIVE_ROOM = "一号档案室"  # kept by the archivist
 HEADS = {"credit": "head", "management": "manager", "counter": "manager"}
 
 
@@ -52,6 +54,7 @@ def seed_demo(session: Session, *, password_hash: str, now: datetime) -> list[tu
             session.flush()
     for dept, username in HEADS.items():
         depts[dept].head_id = users[username].id
+    ensure_room(session, name=ARCHIVE_ROOM, keeper="archivist")
     general = ensure_general_template(session, now=now, department_id=depts["counter"].id)
     _record_general_approval(session, general, now)
     return [(u, d, r) for u, d, r, _dep, _sup in USERS]
@@ -70,9 +73,11 @@ def _record_general_approval(session: Session, version, now: datetime) -> None:
 
 def seed_stages(session: Session, runtime: Runtime, config: dict) -> None:
     """Give each stage its demo records (after seed_demo and the diagrams' deployment), each at its own past times."""
+    from .archive.demo import seed_archive
     from .demo_history import seed_history
 
     seed_history(session, runtime, config, count=config["app"].get("demo_history_forms", 300))
+    seed_archive(session, runtime, config)
     from .queries.demo import seed_queries
 
     seed_queries(session, runtime, config)

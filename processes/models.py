@@ -12,6 +12,18 @@ from .org.models import Department, User  # noqa: F401
 from .procedures.models import DeploymentRequest  # noqa: F401
 from .templates.models import TemplateReview  # noqa: F401
 from .transfer.models import Escalation, Handover  # noqa: F401
+from .archive.models import (  # noqa: F401
+    ArchiveRoom,
+    ArchiveSequence,
+    Backup,
+    Filing,
+    IntegrityRun,
+    Loan,
+    RoomVisit,
+    StorageIncident,
+    Volume,
+    VolumeMove,
+)
 from .queries.models import AccessGrant, AccessLog, DisclosureHandover, GrantedForm, QueryDecision, QueryOfficial, QueryRequest, QueryScan  # noqa: F401
 from .supervision.models import (  # noqa: F401
     Appraisal,

@@ -36,6 +36,20 @@ ACTIONS = {
     "rectification.evidence": N_("上传整改佐证"),
     "training.record": N_("记录培训"),
     "appraisal.record": N_("考核评价"),
+    "archive.file": N_("归档"),
+    "archive.volume_create": N_("立卷"),
+    "archive.volume_add": N_("组卷"),
+    "archive.volume_close": N_("装订"),
+    "archive.volume_move": N_("案卷移库"),
+    "archive.room_enter": N_("进入档案室"),
+    "archive.room_leave": N_("离开档案室"),
+    "archive.loan": N_("借出案卷"),
+    "archive.loan_approve": N_("批准借阅"),
+    "archive.loan_return": N_("归还案卷"),
+    "archive.backup": N_("备份"),
+    "archive.backup_verify": N_("备份校验"),
+    "archive.backup_delete": N_("删除旧备份"),
+    "archive.integrity_check": N_("完整性校验"),
 }
 
 # What an event's details say, as the audit page labels them (keys the services record).
@@ -45,6 +59,11 @@ DETAIL_LABELS = {
     "fields": N_("字段"), "field": N_("字段"), "seq": N_("更正序号"), "reason": N_("原因"),
     "attachment": N_("附件编号"), "size": N_("大小(字节)"), "key": N_("流程"), "sha256": N_("摘要"),
     "requested_by": N_("申请人"), "request": N_("申请编号"),
+    "archival_code": N_("档号"), "archival_codes": N_("档号"), "title": N_("题名"), "business_type": N_("业务类型"),
+    "year": N_("年度"), "items": N_("件数"), "pages": N_("页数"), "from": N_("原位置"), "room": N_("档案室"),
+    "visitor": N_("来访人"), "borrower": N_("借阅人"), "due_date": N_("归还日期"), "status": N_("状态"),
+    "late": N_("逾期"), "file": N_("文件"), "verified": N_("校验通过"), "keep": N_("保留份数"),
+    "checked": N_("已校验"), "mismatches": N_("不符"),
 }
 # Decisions as the audit log names them, across stages (each stage's pages word its own choices).
 DECISIONS = {"submit": N_("提交"), "complete": N_("办理完成"), "return": N_("退回"), "approve": N_("批准"),

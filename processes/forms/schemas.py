@@ -133,6 +133,9 @@ class FormReadSchema(Schema):
     closed_at = fields.DateTime(allow_none=True)
     process_instance_id = fields.Integer(allow_none=True)
     grant_id = fields.Integer(metadata={"description": "only when read under a query grant"})
+    # Set by the archive on a filed form (档号 and volume); absent on a form not read through the API's form page.
+    archival_code = fields.String(allow_none=True)
+    volume_id = fields.Integer(allow_none=True)
 
 
 class TemplateReadSchema(Schema):

@@ -2,7 +2,10 @@
 
 What an inspection reads for each stage (the rest as the stages land): generation — corrections and returns
 for correction of forms the department filled; circulation — overdue handovers in the department and their
-late reasons; every stage — the department's staff without training in the last 12 months (R6.3).
+late reasons; storage — backups not verified or failed, integrity runs that found a mismatch, bound volumes
+with no recorded location and loans past their return date (the archive is organisation-wide, so these are
+the same whichever department is inspected); every stage — the department's staff without training in the
+last 12 months (R6.3).
 """
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ..archive.models import Backup, IntegrityRun, Loan, Volume
 from ..audit import service as audit
 from ..errors import Conflict, NotFound, ValidationFailed, written
 from ..forms.models import Correction, Form
@@ -61,7 +65,42 @@ def _returns(session, department_id, department, since, now):
     return "returns", "被退回补正的业务单", [{"type": "form", "id": r[0], "label": f"{r[1]} (退回 {r[2]} 次)"} for r in rows]
 
 
-CHECKS = {"generation": (_corrections, _returns), "circulation": (_overdue_handovers,)}
+def _unverified_backups(session, department_id, department, since, now):
+    rows = session.execute(select(Backup.id, Backup.filename, Backup.verified, Backup.verify_detail)
+                           .where(Backup.created_at >= since, Backup.created_at < now, Backup.deleted_at.is_(None),
+                                  Backup.verified.is_not(True)).order_by(Backup.id)).all()
+    records = [{"type": "backup", "id": r.id, "label": f"{r.filename} ("
+                + ("验证未通过: " + (r.verify_detail or "") if r.verified is False else "未验证") + ")"} for r in rows]
+    return "unverified_backups", "未验证或验证未通过的备份", records
+
+
+def _integrity_failures(session, department_id, department, since, now):
+    rows = session.execute(select(IntegrityRun.id, IntegrityRun.started_at, IntegrityRun.mismatches)
+                           .where(IntegrityRun.started_at >= since, IntegrityRun.started_at < now,
+                                  IntegrityRun.mismatches > 0).order_by(IntegrityRun.id)).all()
+    records = [{"type": "integrity_run", "id": r.id,
+                "label": f"{r.started_at:%Y-%m-%d} 完整性校验 (不一致 {r.mismatches} 件)"} for r in rows]
+    return "integrity_failures", "完整性校验发现不一致", records
+
+
+def _volumes_without_location(session, department_id, department, since, now):
+    rows = session.execute(select(Volume.id, Volume.title).where(Volume.status == "closed", Volume.room.is_(None))
+                           .order_by(Volume.id)).all()
+    return "volumes_without_location", "已装订但未登记存放位置的案卷", \
+        [{"type": "volume", "id": r.id, "label": r.title} for r in rows]
+
+
+def _overdue_loans(session, department_id, department, since, now):
+    rows = session.execute(select(Loan.id, Loan.volume_id, Loan.borrower, Loan.due_date, Volume.title)
+                           .join(Volume, Volume.id == Loan.volume_id)
+                           .where(Loan.status == "lent", Loan.due_date < now.date()).order_by(Loan.id)).all()
+    records = [{"type": "volume", "id": r.volume_id, "label": f"{r.title} (借阅人 {r.borrower}, 应还 {r.due_date})"}
+               for r in rows]
+    return "overdue_loans", "逾期未归还的借阅", records
+
+
+CHECKS = {"generation": (_corrections, _returns), "circulation": (_overdue_handovers,),
+          "storage": (_unverified_backups, _integrity_failures, _volumes_without_location, _overdue_loans)}
 
 
 def _untrained(session, department, now):

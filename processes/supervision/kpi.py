@@ -4,8 +4,9 @@
   (by submission time; the department and person who filled the form);
 - 流转及时率 on-time circulation: hops completed within their SLA ÷ hops completed (by completion time; the
   department the hop was handed to and the person who completed it);
-- 存储安全率 storage security: integrity checks and backup verifications passed ÷ performed — no such records
-  exist yet, so it says "no data" (rate None), never 100%.
+- 存储安全率 storage security: integrity checks and backup verifications passed ÷ performed (the archive's
+  records, organisation-wide: storage belongs to no department or person); a period with none performed says
+  "no data" (rate None), never 100%.
 
 A month that has a snapshot (frozen by the monthly job) is read from it, so later corrections do not
 rewrite history; months without one are computed fresh. `[kpi]` in config.toml chooses what counts.
@@ -19,6 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, case, exists, false, func, or_, select
 from sqlalchemy.orm import Session
 
+from ..archive.integrity import storage_checks
 from ..forms.models import Correction, Form
 from ..org.models import Department
 from ..transfer.models import Handover
@@ -56,7 +58,7 @@ class Rules:
             "on_time_circulation": {"numerator": f"在时限内完成的{hops}数", "denominator": f"期间内完成的{hops}数",
                                     "records": "交接记录 (按完成时间; 承办部门、办理人)"},
             "storage_security": {"numerator": "通过的完整性校验与备份验证次数", "denominator": "执行的完整性校验与备份验证次数",
-                                 "records": "完整性校验、备份验证记录 (档案存储阶段上线后统计; 此前显示“无数据”)"},
+                                 "records": "档案存储的完整性校验与备份验证记录 (全公司统计, 不分部门与个人)"},
         }
 
 
@@ -139,6 +141,8 @@ def fresh(session: Session, config: dict, start: datetime, end: datetime, *, dep
         counts["filling_accuracy"] = [int(total) - int(flawed or 0), int(total)]
     for total, on_time in _circulation(session, rules, start, end, department=department, person=person):
         counts["on_time_circulation"] = [int(on_time or 0), int(total)]
+    if department is None and person is None:
+        counts["storage_security"] = list(storage_checks(session, start, end))
     return counts
 
 

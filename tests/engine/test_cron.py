@@ -97,3 +97,14 @@ def test_the_running_scheduler_schedules_each_job_in_the_business_zone(services,
         assert (fires.hour, fires.minute, str(fires.tzinfo)) == (2, 0, "Asia/Shanghai")
     finally:
         scheduler.shutdown()
+
+
+def test_a_job_finishes_with_a_clock_that_reads_the_database(services):
+    """`guichet run-job` and `guichet serve` read the database's clock: finishing a run must not wait on itself."""
+    from engine.db import database_now
+
+    calls = []
+    services.runtime.cron.add(job(calls, name="test.db_clock"))
+    scheduler = TimerScheduler(services.runtime, services.sessions, clock=lambda: database_now(services.sessions))
+    run = scheduler.run_job("test.db_clock")
+    assert run.status == "done" and run.finished_at is not None and len(calls) == 1

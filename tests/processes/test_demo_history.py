@@ -49,3 +49,22 @@ def test_the_same_seed_gives_the_same_history(services, make_config, demo_hash, 
     finally:
         other.extensions["guichet_engine"].dispose()
     assert again == first
+
+
+def test_the_demo_archive_files_binds_and_shelves_the_history(services):
+    from processes.archive.models import Filing, Loan, Volume
+    from processes.demo import seed_stages
+
+    config = {**services.config, "app": {**services.config["app"], "demo_history_forms": 30}}
+    with unit_of_work(services.sessions) as session:
+        seed_stages(session, services.runtime, config)
+    with services.sessions() as session:
+        filings = session.scalars(select(Filing)).all()
+        assert filings and all(f.volume_id for f in filings if f.year < 2026)
+        volumes = session.scalars(select(Volume)).all()
+        assert volumes and all(v.status == "closed" and v.room == "一号档案室" for v in volumes)
+        assert session.scalar(select(Loan.status)) == "returned"
+    with unit_of_work(services.sessions) as session:
+        seed_stages(session, services.runtime, config)  # once
+    with services.sessions() as session:
+        assert len(session.scalars(select(Filing)).all()) == len(filings)

@@ -93,3 +93,4 @@ def test_plans_run_by_the_monthly_job(client, auth, services, clock):
     assert run.status == "done" and run.detail == "1 inspections"
     (done,) = client.get("/api/v1/inspections", headers=auth("inspector")).json
     assert done["kind"] == "scheduled" and done["department"] == "营业部" and done["inspector"] == "system"
+

@@ -138,3 +138,20 @@ def test_exports_open_with_the_same_figures(client, auth, march):
     by_person = {line[2]: line for line in lines[1:]}
     assert by_person[""][6:9] == ["0.875", "7", "8"]
     assert any("张经办" in name for name in by_person) and by_person[next(n for n in by_person if "张经办" in n)][6] == "0.75"
+
+
+def test_storage_security_counts_integrity_runs_and_backup_verifications(services, client, auth):
+    """Three checks in March, two passed: 2/3 for the company; departments and people have no storage figure."""
+    from processes.archive.models import Backup, IntegrityRun
+
+    at = datetime(2026, 3, 10, 2, 0, tzinfo=timezone.utc)
+    with unit_of_work(services.sessions) as s:
+        s.add_all([IntegrityRun(started_at=at, finished_at=at, checked=10, mismatches=0, total=10),
+                   IntegrityRun(started_at=at, finished_at=at, checked=10, mismatches=1, total=10),
+                   Backup(created_at=at, filename="b.db", sha256="0" * 64, size=1, manifest={}, created_by="system",
+                          verified=True, verified_at=at),
+                   Backup(created_at=at, filename="c.db", sha256="1" * 64, size=1, manifest={}, created_by="system",
+                          verified=None)])
+    assert get_kpis(client, auth).json["storage_security"] == {"rate": 0.6667, "numerator": 2, "denominator": 3}
+    assert get_kpis(client, auth, department="档案室").json["storage_security"]["rate"] is None
+    assert get_kpis(client, auth, period="2026-04").json["storage_security"]["rate"] is None

@@ -31,3 +31,17 @@ def test_refused_diagram_names_the_element(tmp_path):
                    .replace('decision == "return"', "__import__('os')", 1), encoding="utf-8")
     result = run(tmp_path, "deploy", str(bad))
     assert result.exit_code == 1 and "拒绝部署" in result.output and "flow_credit_return" in result.output
+
+
+def test_backup_and_restore_from_the_command_line(tmp_path):
+    run(tmp_path, "migrate")
+    taken = run(tmp_path, "backup")
+    assert taken.exit_code == 0 and "已校验 / verified" in taken.output
+    (backup,) = (tmp_path / "backups").glob("guichet-*.sqlite")
+    assert (tmp_path / "backups" / (backup.name + ".manifest.json")).exists()
+    refused = run(tmp_path, "restore", str(backup), "--to", f"sqlite:///{tmp_path}/cli.db")
+    assert refused.exit_code == 1 and "不是空的" in refused.output
+    restored = run(tmp_path, "restore", str(backup), "--to", f"sqlite:///{tmp_path}/copy.db")
+    assert restored.exit_code == 0 and "已恢复" in restored.output
+    blocked = run(tmp_path, "backup", GUICHET_BACKUP_DIR=str(tmp_path / "cli.db" / "nope"))
+    assert blocked.exit_code == 1 and "备份目录不可写" in blocked.output

@@ -133,3 +133,36 @@ def test_training_and_appraisal_pages(login):
     assert inspector.post("/supervision/appraisals", data={"quarter": "2026Q1", "subject_type": "department",
                                                            "subject": "信贷部", "rating": "commend",
                                                            "csrf_token": inspector.token}).status_code == 403
+
+
+def test_storage_inspection_finds_archive_problems(services, client, auth, clock, login):
+    """Backups not verified or failed, integrity mismatches, bound volumes nowhere, loans past due: each a finding."""
+    from datetime import date, timedelta
+
+    from engine.db import unit_of_work
+    from processes.archive.models import Backup, IntegrityRun, Loan, Volume
+
+    now = clock()
+    with unit_of_work(services.sessions) as s:
+        s.add_all([Backup(created_at=now - timedelta(days=2), filename="guichet-a.db", sha256="0" * 64, size=1,
+                          manifest={}, created_by="system", verified=False, verify_detail="行数不符"),
+                   Backup(created_at=now - timedelta(days=1), filename="guichet-b.db", sha256="1" * 64, size=1,
+                          manifest={}, created_by="system", verified=True, verified_at=now),
+                   IntegrityRun(started_at=now - timedelta(days=1), finished_at=now, checked=5, mismatches=1, total=5)])
+        bound = Volume(title="2025年个人贷款申请 第1卷", business_type="个人贷款申请", year=2025, status="closed",
+                       created_by="archivist", created_at=now)
+        shelved = Volume(title="2025年个人开户 第1卷", business_type="个人开户", year=2025, status="closed",
+                         created_by="archivist", created_at=now, room="一号档案室", cabinet="1", shelf="1", box="1")
+        s.add_all([bound, shelved])
+        s.flush()
+        s.add(Loan(volume_id=shelved.id, status="lent", borrower="handler", due_date=date(2026, 2, 20),
+                   lent_by="archivist", lent_at=now - timedelta(days=20)))
+    r = client.post("/api/v1/inspections", headers=auth("inspector"), json={"department": "档案室", "stage": "storage"})
+    assert r.status_code == 201, r.json
+    found = {f["kind"]: f for f in r.json["findings"]}
+    assert [x["label"] for x in found["unverified_backups"]["records"]] == ["guichet-a.db (验证未通过: 行数不符)"]
+    assert found["integrity_failures"]["count"] == 1
+    assert [x["label"] for x in found["volumes_without_location"]["records"]] == ["2025年个人贷款申请 第1卷"]
+    assert "借阅人 handler" in found["overdue_loans"]["records"][0]["label"]
+    page = login("inspector").get(f"/supervision/inspections/{r.json['id']}").get_data(as_text=True)
+    assert f'/archive/volumes/{bound.id}"' in page and "完整性校验发现不一致" in page

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import request
 from flask_smorest import Blueprint
 
+from processes.archive import service as archive
 from processes.errors import ValidationFailed
 from processes.forms import amendments, attachments
 from processes.forms import service as forms
@@ -45,6 +46,8 @@ def read(form_id):
     """One form, with its process instance id; under a query grant, the granted fields in full and its grant_id."""
     form = forms.get_form(db(), form_id)
     grant = form_access(db(), actor(), form, now())  # query grant (R4.4.1): read-only, logged
+    filing = archive.filing_of_form(db(), form.id)
+    form.archival_code, form.volume_id = (filing.archival_code, filing.volume_id) if filing else (None, None)
     if grant is not None:
         values = queries.view_under_grant(db(), guichet().config, form=form, given=grant, actor=actor(), channel="api",
                                           now=now())

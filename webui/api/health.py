@@ -8,6 +8,7 @@ from sqlalchemy import func, select, text
 
 from engine import incidents as engine_incidents
 from engine.models import SchedulerBeat, Timer
+from processes.archive import integrity
 
 from .. import health
 from ..context import db, guichet, now
@@ -44,6 +45,9 @@ def healthz():
         reasons.append(f"有 {open_count} 个未处理的流程故障, 最近一个: {latest.message}")
     if timer_incidents:
         reasons.append(f"有 {timer_incidents} 个定时器已停止重试")
+    storage = integrity.open_incident_count(session)  # a seal mismatch or a failed backup verification
+    if storage:
+        reasons.append(f"有 {storage} 个存储安全问题 (封存校验不符或备份验证失败)")
     return jsonify({
         "status": "degraded" if reasons else "ok",
         "reasons": reasons,
@@ -61,4 +65,5 @@ def healthz():
                         "element_id": i.element_id, "message": i.message, "occurrences": i.occurrences,
                         "last_seen_at": i.last_seen_at.isoformat()} for i in open_incidents],
         },
+        "storage": {"incidents": storage},
     })

@@ -16,6 +16,7 @@ from flask_login import login_required
 
 from engine.errors import EngineError
 from engine.models import ProcessDefinition, ProcessInstance, WorkItem
+from processes.archive import service as archive
 from processes.errors import ProcedureFailed, ValidationFailed
 from processes.forms import amendments, attachments
 from processes.forms import service as forms
@@ -144,6 +145,7 @@ def _detail_page(form, *, revealed=None, errors=None, message=None, values=None,
         corrections=amendments.corrections_of(session, guichet().config, form) if form.corrections else [],
         may_reveal=amendments.may_reveal(session, user, form), may_correct=may_correct, revealed=revealed or {},
         errors=errors or {}, message=message, values=values or {}, attachments=attachments.of_form(session, form),
+        filing=archive.filing_of_form(session, form.id) if form.status == "closed" else None,
     ), status
 
 
