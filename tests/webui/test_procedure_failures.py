@@ -60,6 +60,9 @@ def test_a_procedure_that_fails_to_start_keeps_the_clerks_input_as_a_draft(clien
 
 
 def test_the_same_failure_again_counts_on_one_incident(client, auth, services):
+    from engine.budget import Limits
+
+    services.runtime.limits = Limits(max_step_seconds=600)  # the task budget stops both, however busy the machine
     store_unchecked(services, (CORPUS / "script_loop.bpmn").read_text("utf-8"))
     for _ in range(2):
         client.post("/api/v1/forms", headers=auth("clerk"),
