@@ -1,6 +1,6 @@
 """`python -m bench` runs every benchmark; `python -m bench NAME...` a subset. Writes bench/results.json.
 
-Names: engine guichet_sqlite guichet_postgres http three_tasks inbox timers rewind instructions profile queries kpi archive
+Names: engine guichet_sqlite guichet_postgres http three_tasks inbox timers rewind instructions profile queries kpi archive external
 """
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ BENCHES = {
     "queries": ("queries", "run"),
     "kpi": ("kpi", "run"),
     "archive": ("archive", "run"),
+    "external": ("external", "run"),
 }
 
 # metric -> (goal text, passes(value) or None)

@@ -7,6 +7,7 @@ from engine.runtime import Runtime
 def register_all(runtime: Runtime, config: dict) -> None:
     """Register every stage's service-task operations and script functions with the runtime."""
     from .archive import operations as archive_operations
+    from .external import operations as external_operations
     from .procedures import approval as deployment_approval
     from .queries import operations as query_operations
     from .supervision import operations as supervision_operations
@@ -19,3 +20,11 @@ def register_all(runtime: Runtime, config: dict) -> None:
     query_operations.register(runtime, config)
     supervision_operations.register(runtime, config)
     archive_operations.register(runtime, config)
+    external_operations.register(runtime, config)
+
+
+def record_checks(session, config: dict) -> list[str]:
+    """Problems in sealed records each stage keeps beside the audit chain (empty when all are intact)."""
+    from .external import snapshot as external_snapshots
+
+    return external_snapshots.check_all(session, config)

@@ -1,7 +1,7 @@
 """Demo organisation (in Chinese) for trying Guichet out; every user has the password `guichet-demo`."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -75,6 +75,7 @@ def seed_stages(session: Session, runtime: Runtime, config: dict) -> None:
     """Give each stage its demo records (after seed_demo and the diagrams' deployment), each at its own past times."""
     from .archive.demo import seed_archive
     from .demo_history import seed_history
+    from .external.demo import seed_external
 
     seed_history(session, runtime, config, count=config["app"].get("demo_history_forms", 300))
     seed_archive(session, runtime, config)
@@ -84,3 +85,4 @@ def seed_stages(session: Session, runtime: Runtime, config: dict) -> None:
     from .supervision.demo import seed_supervision
 
     seed_supervision(session, runtime, config)
+    seed_external(session, runtime, config, now=datetime.now(timezone.utc))

@@ -1,5 +1,6 @@
 """Every stage's tables, imported together for migrations and test set-up."""
 from .audit.models import AuditEvent, AuditHead  # noqa: F401
+from .external.models import ExternalSnapshot, ExternalTransfer, Receipt, ReceiptLink  # noqa: F401
 from .forms.models import (  # noqa: F401
     Attachment,
     Correction,

@@ -209,14 +209,20 @@ def audit() -> None:
 @audit.command("verify")
 def audit_verify() -> None:
     """Check the whole audit chain; name the first broken event (exit code 1 when broken)."""
+    import processes
     from processes.audit import service as audit_service
 
     config = load_config()
     sessions = make_session_factory(make_engine(config["database"]["url"]))
     with unit_of_work(sessions) as session:
         verdict = audit_service.verify(session)
+        problems = processes.record_checks(session, config)
+    for problem in problems:  # sealed records the chain vouches for (external-transfer snapshots)
+        _say(f"记录被改动 / altered record: {problem}")
     if verdict.ok:
         _say(f"审计链完整 / audit chain intact: {verdict.checked} events")
+        if problems:
+            sys.exit(1)
         return
     _say(f"审计链断裂 / audit chain broken at event #{verdict.broken_seq} (id {verdict.broken_id}): {verdict.reason}")
     sys.exit(1)
@@ -228,6 +234,7 @@ def rotate_key() -> None:
     import base64
     import os
 
+    from processes.external import snapshot as external_snapshot
     from processes.forms import personal
 
     config = load_config()
@@ -244,6 +251,7 @@ def rotate_key() -> None:
     sessions = make_session_factory(make_engine(config["database"]["url"]))
     with unit_of_work(sessions) as session:
         count = personal.rotate(session, old, new_key)
+        count += external_snapshot.rotate(session, old, new_key)
     previous = path.with_name(path.name + ".previous")
     path.replace(previous)
     staged.replace(path)

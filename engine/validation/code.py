@@ -150,7 +150,7 @@ def check_timer_value(event, kind: str, value, limits: Limits, text: str = "") -
     if not isinstance(value, str):
         return [on(event, f"定时器 {shown} 的值不是文字, 而是 {type(value).__name__}; 应为 {expected}")]
     # SpiffWorkflow adds a month at a time: P99999999M would take minutes (dates are parsed in one go).
-    if kind != "timeDate" and any(len(n) > 5 for n in re.findall(r"\d+", value.split("/")[-1])):
+    if kind != "timeDate" and any(len(n) > 4 for n in re.findall(r"(\d+)[YM]", value.split("/")[-1].split("T")[0])):
         return [on(event, f"定时器 {shown} 的数值过大; 应为 {expected}")]
     try:
         if kind == "timeCycle":

@@ -6,6 +6,7 @@ the form's key destroys its files too. Viewing one follows the reveal rule and i
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from datetime import datetime
@@ -81,9 +82,18 @@ def open_file(session: Session, config: dict, *, form: Form, attachment_id: int,
         raise NotFound("附件不存在", code="attachment_not_found")
     if not may_reveal(session, actor, form):
         raise Forbidden("您无权查看该业务单的附件; 如需查看, 请申请查询授权")
-    key = personal.data_key(session, personal.keyring(config), form)
-    content = AESGCM(key).decrypt(attachment.sealed[:12], attachment.sealed[12:],
-                                  f"{form.id}:{attachment.field_code}:attachment".encode())
+    content = _unseal(session, config, form, attachment)
     audit.record(session, actor=actor.username, action="form.attachment_view", object_type="form", object_id=form.id,
                  now=now, details={"number": form.number, "attachment": attachment.id})
     return attachment, content
+
+
+def sha256_of(session: Session, config: dict, *, form: Form, attachment: Attachment) -> str:
+    """The SHA-256 of an attachment's file, to list what a package holds without showing the file."""
+    return hashlib.sha256(_unseal(session, config, form, attachment)).hexdigest()
+
+
+def _unseal(session: Session, config: dict, form: Form, attachment: Attachment) -> bytes:
+    key = personal.data_key(session, personal.keyring(config), form)
+    return AESGCM(key).decrypt(attachment.sealed[:12], attachment.sealed[12:],
+                               f"{form.id}:{attachment.field_code}:attachment".encode())

@@ -266,3 +266,19 @@ def urge_counts(session: Session, item_ids: list[str]) -> dict[str, int]:
         .group_by(Handover.work_item_id)
     ).all()
     return {item_id: int(total) for item_id, total in rows if total}
+
+
+# --- hops of other stages ---------------------------------------------------------------------
+def record_hops(session: Session, result: StepResult, *, form_id: int, from_department: str, from_user: str, kind: str,
+                now: datetime) -> None:
+    """Handover records for items another stage's step opened on a form (an external transfer waiting for its
+    receipt), so that their lateness escalates, and is urged, reassigned or taken over, as a hop's is."""
+    _record_new_hops(session, result, form_id=form_id, from_department=from_department, from_user=from_user, kind=kind,
+                     now=now)
+
+
+def finish_hop(session: Session, item: Item, *, actor: str, late: bool, now: datetime, comment: str | None = None) -> None:
+    """Close the handover record (and open escalations) of an item another stage completed."""
+    _finish_handover(session, item, status="completed", actor=actor, late=late, late_reason=None, comment=comment, now=now)
+    if item.escalation_level:
+        _close_escalations(session, item, now)

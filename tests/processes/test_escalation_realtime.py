@@ -80,3 +80,35 @@ def test_scheduler_restart_fires_what_was_missed_once(live):
     time.sleep(0.3)
     levels = [level for level, _ in escalations(services)]
     assert levels.count(1) == 2 and len(levels) <= 4  # each first-level escalation exactly once
+
+
+@pytest.fixture
+def live_external(make_config, demo_hash):
+    app = build_app(make_config(external={"receipt_day_seconds": 1}), demo_hash)  # a receipt day of one second
+    services = app.extensions["guichet"]
+    yield app, services
+    if services.scheduler is not None:
+        services.scheduler.shutdown()
+    app.extensions["guichet_engine"].dispose()
+
+
+@pytest.mark.timeout(60)
+def test_a_missing_external_receipt_escalates_on_a_real_timer(live_external):
+    app, services = live_external
+    client = app.test_client()
+    tokens = {u: client.post("/api/v1/auth/token", json={"username": u, "password": "guichet-demo"}).json["token"]
+              for u in ("clerk", "handler", "head")}
+    form = client.post("/api/v1/forms", headers={"Authorization": f"Bearer {tokens['clerk']}"},
+                       json={"template_id": 1, "data": GOOD_FORM, "submit": True}).json
+    r = client.post(f"/api/v1/forms/{form['id']}/external-transfers", headers={"Authorization": f"Bearer {tokens['handler']}"},
+                    json={"recipient_unit": "某某银行", "recipient_name": "钱经理", "recipient_contact": "021-1234",
+                          "purpose": "联合授信", "receipt_days": 1})
+    assert r.status_code == 201, r.json
+    head = {"Authorization": f"Bearer {tokens['head']}"}
+    (check,) = client.get("/api/v1/tasks", headers=head, query_string={"process": "external_transfer"}).json
+    assert client.post(f"/api/v1/tasks/{check['id']}/complete", headers=head,
+                       json={"data": {"decision": "approve"}}).status_code == 200
+    services.scheduler = TimerScheduler(services.runtime, services.sessions, tick_seconds=0.1)
+    services.scheduler.start()
+    assert wait_for(lambda: (1, "head") in escalations(services)), escalations(services)
+    assert wait_for(lambda: (2, "manager") in escalations(services)), escalations(services)

@@ -17,9 +17,9 @@ def init_api(app, csrf) -> Api:
     )
     api = Api(app, spec_kwargs={"info": {"description": "业务单全生命周期管理 · Business forms of service windows"}})
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
-    from . import archive, audit, auth, forms, health, kpis, processes, queries, supervision, tasks, templates
+    from . import archive, audit, auth, external, forms, health, kpis, processes, queries, supervision, tasks, templates
 
-    for module in (auth, templates, forms, tasks, processes, audit, queries, kpis, supervision, archive):
+    for module in (auth, templates, forms, tasks, processes, audit, queries, kpis, supervision, archive, external):
         csrf.exempt(module.blp)
         api.register_blueprint(module.blp)
     app.register_blueprint(health.bp)

@@ -10,9 +10,11 @@ from .. import errors
 
 def init_pages(app) -> None:
     """Register the page blueprints and the vendored front-end packages."""
-    from . import archive, audit, auth, forms, inbox, inspections, procedures, queries, supervision, tasks, templates
+    from . import (archive, audit, auth, external, forms, inbox, inspections, procedures, public, queries, supervision,
+                   tasks, templates)
 
-    for module in (auth, inbox, forms, tasks, procedures, templates, audit, queries, supervision, inspections, archive):
+    for module in (auth, inbox, forms, tasks, procedures, templates, audit, queries, supervision, inspections, archive,
+                   external, public):
         app.register_blueprint(module.bp)
     app.add_url_rule("/vendor/<path:filename>", "vendor", _vendor)
     app.context_processor(_globals)

@@ -18,6 +18,8 @@ from engine.errors import EngineError
 from engine.models import ProcessDefinition, ProcessInstance, WorkItem
 from processes.archive import service as archive
 from processes.errors import ProcedureFailed, ValidationFailed
+from processes.external import policy as external_policy
+from processes.external import service as external
 from processes.forms import amendments, attachments
 from processes.forms import service as forms
 from processes.forms.schemas import FIELD_TYPES
@@ -146,6 +148,8 @@ def _detail_page(form, *, revealed=None, errors=None, message=None, values=None,
         may_reveal=amendments.may_reveal(session, user, form), may_correct=may_correct, revealed=revealed or {},
         errors=errors or {}, message=message, values=values or {}, attachments=attachments.of_form(session, form),
         filing=archive.filing_of_form(session, form.id) if form.status == "closed" else None,
+        external_transfers=external.of_form(session, form.id),
+        may_send_out=external_policy.may_start(session, user, form),
     ), status
 
 

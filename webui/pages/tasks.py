@@ -8,6 +8,8 @@ from flask_login import login_required
 from engine.errors import EngineError
 from engine.models import WorkItem
 from processes.errors import Forbidden
+from processes.external import service as external
+from processes.external.models import ExternalTransfer
 from processes.forms.models import Form, TemplateVersion
 from processes.inbox import actions
 from processes.org import service as org
@@ -32,12 +34,15 @@ def _page(item: WorkItem, *, errors=None, message=None, values=None, status=200)
     query = session.get(QueryRequest, item.ref_id) if item.ref_type == "query_request" else None
     query_forms = queries.forms_of(session, query) if query else []
     decisions = actions.decisions(session, services.runtime, item) if item.status == "open" else []
+    sending = session.get(ExternalTransfer, item.ref_id) if item.ref_type == "external_transfer" else None
+    if sending is not None and item.task_name == external.RECEIPT_STEP:
+        decisions = []  # only the receiving unit's receipt ends this wait
     colleagues = org.members_of(session, hop.candidate_group) if item.kind == "escalation" and hop is not None else []
     can_assign = transfer.may_assign(session, user, item)
     members = org.members_of(session, item.candidate_group) if can_assign else []
     return render_template("task.html", item=item, form=form, hop=hop, decisions=decisions, colleagues=colleagues,
                            can_assign=can_assign, members=members,
-                           version=version, reviews=reviews, query=query,
+                           version=version, reviews=reviews, sending=sending, query=query,
                            query_forms=query_forms, query_field_labels=queries.field_labels(query_forms, query.fields)
                            if query else [], query_scans=scans.scans_of(session, query) if query else [],
                            handovers=transfer.handovers_of(session, form.id) if form else [], errors=errors or {},

@@ -1,7 +1,7 @@
 """incidents: steps and timers the diagram broke, for /healthz and management
 
 Revision ID: i19_incidents
-Revises: i14_archive
+Revises: i13_external_transfer
 """
 from alembic import op
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ import engine.db
 
 
 revision = 'i19_incidents'
-down_revision = 'i14_archive'
+down_revision = 'i13_external_transfer'
 branch_labels = None
 depends_on = None
 
