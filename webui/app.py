@@ -20,12 +20,14 @@ from sqlalchemy.exc import SQLAlchemyError
 import processes
 from engine.config import ROOT, load_config
 from engine.db import make_engine, make_session_factory
+from engine.budget import Limits
 from engine.runtime import Runtime
 from processes.forms import personal
 from processes.org import access
 from processes.org import service as org
 
 from .auth import session_clock
+from . import health
 from .context import Guichet, db
 from .errors import error_response
 
@@ -58,7 +60,7 @@ def create_app(overrides: dict | None = None, *, config: dict | None = None, clo
     _protect(app, config["server"])
     personal.keyring(config)  # the master key file is created on first run, outside the database
     engine = make_engine(config["database"]["url"], background_checkpoints=True)
-    runtime = Runtime()
+    runtime = Runtime(limits=Limits.from_config(config))
     processes.register_all(runtime, config)
     services = Guichet(config=config, sessions=make_session_factory(engine), runtime=runtime)
     if clock is not None:
@@ -229,14 +231,15 @@ def _commit_if_ok(response):
     session = g.get("db")
     if session is None:
         return response
-    if response.status_code >= 400:
+    if response.status_code >= 400 and not g.get("commit_despite_error"):
         session.rollback()
         return response
     try:
         session.commit()
-    except SQLAlchemyError:
+    except SQLAlchemyError as exc:
         session.rollback()
         log.exception("commit failed")
+        health.note_write_failure(f"提交事务失败: {type(exc).__name__}")
         return error_response(409, "commit_failed", "保存失败: 数据已被他人同时修改, 请刷新后重试")
     return response
 
