@@ -82,7 +82,8 @@ class Chaos:
                     "GUICHET_APP_SECRET_KEY": "chaos-secret", "GUICHET_APP_DEMO_HISTORY_FORMS": "0",
                     "GUICHET_TRANSFER_HANDOVER_SLA": sla, "GUICHET_SECURITY_ARGON2_TIME_COST": "1",
                     "GUICHET_SECURITY_ARGON2_MEMORY_COST": "1024", "GUICHET_SCHEDULER_TICK_SECONDS": "0.5",
-                    "GUICHET_SECURITY_LOGIN_RATE_LIMIT": "10000 per minute"}
+                    "GUICHET_SECURITY_LOGIN_RATE_LIMIT": "10000 per minute",
+                    "GUICHET_ENGINE_MIN_TIMER_INTERVAL": "PT1S"}  # the SLA above is seconds long
         self.workers, self.scheduler_count = workers, schedulers
         self.web: subprocess.Popen | None = None
         self.schedulers: list[subprocess.Popen] = []

@@ -12,6 +12,8 @@ from .deploy import DeploymentError, Problem, latest_definition
 from .errors import Conflict, EngineError, Invalid, NotFound
 from .models import ProcessDefinition, ProcessInstance, WorkItem
 from .rows import Instance, Item
+from .budget import Limits, StepFailed
+from .incidents import record_step_failure
 from .runtime import Runtime, ServiceCall, StepResult
 from .workcalendar import CalendarError, WorkCalendar, is_working_time_sla
 
@@ -24,6 +26,8 @@ __all__ = [
     "WorkCalendar", "is_working_time_sla", "CalendarError",
     # errors a stage catches or lets through (the web layer answers them)
     "EngineError", "NotFound", "Conflict", "Invalid", "DeploymentError", "Problem",
+    # a step the diagram makes fail (over its budget, or broken): the caller rolls back and records an incident
+    "StepFailed", "record_step_failure", "Limits",
     # the model base of every stage's tables, and the engine's tables as pages and reports read them
     "Base", "UTCDateTime", "ProcessDefinition", "ProcessInstance", "WorkItem", "latest_definition",
     # putting the application together (processes/services.py)

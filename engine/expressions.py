@@ -37,6 +37,50 @@ class ExpressionSyntaxError(ExpressionError, SyntaxError):
     """Unparsable source; also a SyntaxError because SpiffWorkflow's DMN engine catches that."""
 
 
+class UnknownName(ExpressionError):
+    """A name the context does not hold (`name` says which)."""
+
+    def __init__(self, name: str):
+        super().__init__(f"未知名称: {name}")
+        self.name = name
+
+
+# Python's own syntax messages, in words a diagram editor acts on (the rest become a generic message).
+_SYNTAX_ZH = [
+    ("leading zeros in decimal integer literals", "数字不能以 0 开头; 日期、时长等文字须加引号, 如 \"2026-05-01T09:00:00+08:00\""),
+    ("unterminated string literal", "字符串缺少结束的引号"),
+    ("unterminated triple-quoted string", "字符串缺少结束的引号"),
+    ("was never closed", "括号没有闭合"),
+    ("unmatched", "有多余的右括号"),
+    ("does not match opening parenthesis", "括号不配对"),
+    ("invalid character", "含有无法识别的字符 (如全角标点), 请改用半角符号"),
+    ("invalid decimal literal", "数字后面紧跟了字母; 文字须加引号"),
+    ("unexpected indent", "行首有多余的空格"),
+    ("unindent does not match", "缩进不一致"),
+    ("expected an indented block", "缺少缩进的语句"),
+    ("cannot assign to", "只能给变量名赋值"),
+    ("Maybe you meant '==' or ':=' instead of '='", "比较相等请用 == (一个 = 是赋值)"),
+    ("invalid syntax. Perhaps you forgot a comma", "可能缺少逗号"),
+    ("unexpected EOF", "表达式不完整"),
+    ("invalid syntax", "无法识别的写法"),
+]
+
+
+def _syntax_message(error: SyntaxError) -> str:
+    text = str(error.msg or "")
+    words = next((zh for en, zh in _SYNTAX_ZH if en in text), "无法识别的写法")
+    if "${" in (error.text or "") or "#{" in (error.text or ""):
+        words = "不支持 ${…} (JUEL) 写法; 请直接写表达式, 如 amount > 1000"
+    return f"语法错误: {words} (第 {error.lineno or 1} 行)"
+
+
+_RUNTIME_ZH = {
+    ZeroDivisionError: "除数为零", TypeError: "类型不匹配 (如文本与数字相加、比较或调用)", KeyError: "字典中没有该键",
+    IndexError: "下标超出范围", ValueError: "取值无效", RecursionError: "嵌套过深", MemoryError: "占用内存过多",
+    OverflowError: "数值过大",
+}
+
+
 _ALLOWED = {getattr(ast, n) for n in """Expression Module Assign AugAssign Constant Name Load Store List
     Tuple Dict Compare BoolOp And Or UnaryOp Not USub UAdd BinOp Add Sub Mult Div FloorDiv Mod Pow IfExp
     Subscript Slice Call keyword JoinedStr FormattedValue Eq NotEq Lt LtE Gt GtE In NotIn Is IsNot""".split()}
@@ -189,7 +233,7 @@ def _compile_node(node) -> Callable[[_Env], object]:
             try:
                 return env.names[name]
             except KeyError:
-                raise ExpressionError(f"未知名称: {name}") from None
+                raise UnknownName(name) from None
         return load
     if kind in (ast.List, ast.Tuple):
         elts, build = [c(e) for e in node.elts], list if kind is ast.List else tuple
@@ -277,9 +321,9 @@ def _compile(source: str, mode: str):
     try:
         tree = ast.parse(source, mode=mode)
     except SyntaxError as e:
-        raise ExpressionSyntaxError(f"语法错误: {e.msg} (第 {e.lineno or 1} 行)") from None
+        raise ExpressionSyntaxError(_syntax_message(e)) from None
     except Exception as e:  # ValueError (NUL byte), RecursionError, MemoryError from the parser
-        raise ExpressionSyntaxError(f"语法错误: {type(e).__name__}: {e}") from None
+        raise ExpressionSyntaxError(f"语法错误: {_RUNTIME_ZH.get(type(e), '无法解析')}") from None
     called = _static_check(tree)
     if mode == "eval":
         return _compile_node(tree.body), frozenset(called)
@@ -297,7 +341,8 @@ def _run(fn, env):
     except ExpressionError:
         raise
     except Exception as e:  # includes RecursionError and MemoryError, and errors of registered functions
-        raise ExpressionError(f"表达式计算出错: {type(e).__name__}: {str(e)[:200]}") from e
+        words = next((zh for kind, zh in _RUNTIME_ZH.items() if isinstance(e, kind)), "计算失败")
+        raise ExpressionError(f"表达式计算出错: {words}") from e
 
 
 def check(source: str, *, mode: str = "eval", functions: Iterable[str] = ()) -> None:

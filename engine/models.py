@@ -127,4 +127,28 @@ class SchedulerBeat(Base):
     fired_total: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class Incident(Base):
+    """Something that needs a person: a step the diagram broke (budget, error), a timer that stopped, a failed start.
+
+    The same problem happening again (same kind, process, element and reason) counts on the open row.
+    """
+
+    __tablename__ = "incident"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))  # step_failed | start_failed | timer_failed
+    process_key: Mapped[str] = mapped_column(String(100), default="")
+    instance_id: Mapped[int | None] = mapped_column(Integer)
+    element_id: Mapped[str] = mapped_column(String(100), default="")
+    element_name: Mapped[str] = mapped_column(String(200), default="")
+    message: Mapped[str] = mapped_column(String(2000))
+    detail: Mapped[str] = mapped_column(Text, default="")  # the traceback, for whoever fixes it
+    status: Mapped[str] = mapped_column(String(20), default="open", index=True)  # open | resolved
+    occurrences: Mapped[int] = mapped_column(Integer, default=1)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    resolved_by: Mapped[str | None] = mapped_column(String(100))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 from .cron import JobRun  # noqa: E402,F401 - cron runs are engine tables too (migrations, test truncation)

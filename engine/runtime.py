@@ -8,6 +8,7 @@ cache (engine/warm.py).
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -20,15 +21,18 @@ from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from . import budget
 from . import decisions as declared_decisions
 from . import deploy as deployment
 from . import expressions, items, rows
 from .clock import step_time
+from .budget import Limits, StepFailed
 from .context import transaction
 from .cron import CronTable
-from .errors import Conflict, Invalid, NotFound
+from .errors import Conflict, EngineError, Invalid, NotFound
 from .rows import Instance, Item
 from .serializer import STATE_VERSION, dump_state, load_state
 from .timers import sync_timers, waiting_timers
@@ -78,7 +82,9 @@ _current_step: ContextVar[_Step | None] = ContextVar("guichet_current_step", def
 class Runtime:
     """The BPMN runtime of one application: specs, registered operations and functions, and the steps."""
 
-    def __init__(self, *, cache_size: int = 4096):
+    def __init__(self, *, cache_size: int = 4096, limits: Limits | None = None):
+        self.limits = limits or Limits()
+        self.start_variables: dict[str, list[dict]] = {}
         self.specs = deployment.SpecCache()
         self.operations: dict[str, Callable[[ServiceCall], object]] = {}
         self.functions: dict[str, Callable] = {}
@@ -96,14 +102,26 @@ class Runtime:
         """Let conditions and scripts call `fn` by name (the script engine sees it at once)."""
         self.functions[name] = fn
 
+    def declare_start_variables(self, key: str, *variants: dict) -> None:
+        """What process `key` starts with (names and typical values; one dict per kind of start that takes another
+        way through the diagram): deploy checks evaluate timers with them, and the trial run starts once per kind."""
+        self.start_variables[key] = [dict(v) for v in variants]
+
     def deploy(self, session: Session, xml: str, *, actor: str, now: datetime, expected_key: str | None = None):
         """Deploy a diagram as the newest version of its process; (definition, created)."""
         return deployment.deploy(session, xml, actor=actor, now=now, operations=self.operations,
-                                 functions=self.functions, expected_key=expected_key)
+                                 functions=self.functions, expected_key=expected_key,
+                                 variables=self.start_variables, limits=self.limits)
 
-    def validate(self, xml: str, expected_key: str | None = None) -> None:
-        """Raise DeploymentError with the problems of a diagram, without storing it."""
-        deployment.parse(xml, operations=self.operations, functions=self.functions, expected_key=expected_key)
+    def validate(self, xml: str, expected_key: str | None = None):
+        """Raise DeploymentError with the problems of a diagram, without storing it; the trial run's result."""
+        return self.trial_run(xml, expected_key)
+
+    def trial_run(self, xml: str, expected_key: str | None = None):
+        """Check a diagram and run it in memory through each path: the TrialResult (its `paths` are what the
+        deployment approver is shown). Raises DeploymentError, every problem on its element, when it cannot run."""
+        return deployment.parse(xml, operations=self.operations, functions=self.functions, expected_key=expected_key,
+                                variables=self.start_variables, limits=self.limits).trial
 
     # --- steps ------------------------------------------------------------------------------
     def start(self, session: Session, key: str, *, data: dict, actor: str, now: datetime,
@@ -138,16 +156,15 @@ class Runtime:
         if item.kind != "task":
             raise Invalid("该事项不是流程任务, 不能直接办结", code="not_a_task")
         instance = items.instance_of(session, item)
+        if instance.status == "failed":
+            raise Conflict("该业务的流程已因流程配置错误而中止, 管理层已收到通知; 请联系管理层处理", code="process_failed")
         workflow = self._load(session, instance)
         task = workflow.get_task_from_id(uuid.UUID(item.task_id))
         if task is None or task.state != TaskState.READY:
             raise Conflict("该事项已被办理或已变更, 请刷新后重试", code="task_changed")
         with self._step(session, now, instance):
             task.data.update(data or {})
-            try:
-                task.run()
-            except SpiffWorkflowException as exc:
-                raise Invalid(f"流程无法继续: {exc}", code="process_error") from None
+            task.run()
             ready = self._advance(workflow)
         if item.assignee is None:
             item.assignee, item.claimed_at = actor, now
@@ -238,26 +255,42 @@ class Runtime:
     # --- internals --------------------------------------------------------------------------
     @contextmanager
     def _step(self, session, now, instance):
-        """Within a step, service tasks see the step's session, time and instance; timers read its clock."""
+        """Within a step, service tasks see the step's session, time and instance; timers read its clock.
+
+        The step runs on the budget of `[engine]`; what the diagram makes fail becomes StepFailed (the caller
+        rolls the step back and records the failure, see engine/incidents.py)."""
         token = _current_step.set(_Step(session, now, instance))
         try:
-            with step_time(now):
+            with step_time(now), budget.metered(self.limits):
                 yield
+        except (EngineError, SQLAlchemyError):
+            raise  # a stage's refusal, a conflict or the database: not the diagram's fault
+        # Anything else (an operation's own failure, such as a mail server being down) passes as it is: the
+        # scheduler retries a timer's and records it; a request logs it.
+        except budget.BudgetExceeded as exc:
+            raise _failed(instance, f"超出单步预算: {exc.reason}", exc.element_id, exc.element_name) from exc
+        except SpiffWorkflowException as exc:
+            task_spec = getattr(getattr(exc, "task", None), "task_spec", None)
+            raise _failed(instance, _reason(exc), getattr(task_spec, "bpmn_id", "") or "",
+                          getattr(task_spec, "bpmn_name", "") or "") from exc
+        except RecursionError as exc:
+            raise _failed(instance, "流程嵌套或循环过深", "") from exc
         finally:
             _current_step.reset(token)
 
     def _advance(self, workflow: Workflow) -> list:
         """Run engine steps; the READY user tasks they leave (one scan serves the rewind check and the save)."""
-        try:
+        workflow.engine_steps()
+        for _ in range(MAX_REWINDS):
+            ready = workflow.ready_tasks(manual=True)
+            if not _rewind_one_loop(workflow, ready):
+                break
             workflow.engine_steps()
-            for _ in range(MAX_REWINDS):
-                ready = workflow.ready_tasks(manual=True)
-                if not _rewind_one_loop(workflow, ready):
-                    return ready
-                workflow.engine_steps()
-            return workflow.ready_tasks(manual=True)
-        except SpiffWorkflowException as exc:
-            raise Invalid(f"流程执行出错: {exc}", code="process_error") from None
+        else:
+            ready = workflow.ready_tasks(manual=True)
+        if not ready and not workflow.completed and not workflow.event_manager.tasks:
+            raise budget.BudgetExceeded("流程停住了: 没有待办的任务、没有等待中的定时器, 也没有到达结束事件")
+        return ready
 
     def _call_service(self, task, operation_name, operation_params, **_kw):
         step = _current_step.get()
@@ -314,6 +347,19 @@ class Runtime:
         if not workflow.completed:  # a finished workflow never steps again: keeping it would only cost memory
             context.warm.append((self.cache, instance.id, instance.lock_version, workflow))
         return result
+
+
+def _failed(instance: Instance, reason: str, element_id: str, element_name: str = "") -> StepFailed:
+    key = instance.process_key if instance is not None else ""
+    where = f"在“{element_name or element_id}”" if element_name or element_id else ""
+    return StepFailed(f"流程{where}无法继续: {reason}", reason=reason, element_id=element_id, element_name=element_name,
+                      process_key=key, instance_id=instance.id if instance is not None else None)
+
+
+def _reason(exc: Exception) -> str:
+    """An engine error in words: the safe evaluator's messages are Chinese; SpiffWorkflow's English is not shown."""
+    text = str(exc.args[0]) if exc.args else ""
+    return text if re.search(r"[\u4e00-\u9fff]", text) else "流程引擎无法运行该环节 (流程图设置不完整或不受支持)"
 
 
 def _rewind_one_loop(workflow: Workflow, ready: list) -> bool:

@@ -11,7 +11,9 @@ import contextlib
 import logging
 import os
 import socket
+import time
 import threading
+import traceback
 import uuid
 from datetime import datetime, timedelta
 from typing import Callable
@@ -23,6 +25,8 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy.orm import Session, sessionmaker
 
+from . import incidents
+from .budget import StepFailed
 from . import cron
 from .db import read_only, unit_of_work, utcnow
 from .models import SchedulerBeat
@@ -56,6 +60,7 @@ class TimerScheduler:
         self._wake_lock = threading.Lock()
         self._stopping = False
         self._last_beat: datetime | None = None
+        self.last_tick_done: float = time.monotonic()  # when a tick last completed (for /healthz)
         self.zone = ZoneInfo(timezone)
 
     def tick(self) -> int:
@@ -79,6 +84,7 @@ class TimerScheduler:
             self.fired_total += fired
             self._beat()
             self._prefetch()
+            self.last_tick_done = time.monotonic()
         finally:
             self._tick_lock.release()
         self._wake_when_due(after=started)
@@ -125,20 +131,28 @@ class TimerScheduler:
         return self._fire_one_by_one(claims)
 
     def _fire_one_by_one(self, claims: list[Claim]) -> int:
-        now, fired, failed = self.clock(), 0, []
+        now, fired, failed, broken = self.clock(), 0, [], []
         with unit_of_work(self.sessions) as session:
             for claim in still_ours(session, claims, self.owner):
                 try:
                     with session.begin_nested():
                         self.runtime.fire_timers(session, claim.instance_id, now)
                     fired += 1
+                except StepFailed as exc:  # the diagram's fault: retrying would only freeze the scheduler again
+                    log.error("timer %s of instance %s: %s", claim.timer_id, claim.instance_id, exc.reason, exc_info=exc)
+                    self.runtime.forget(session, claim.instance_id)
+                    broken.append((exc, traceback.format_exc()))
                 except Exception as exc:  # noqa: BLE001 - any failure is recorded on the timer, never a silent loop
                     log.exception("timer %s of instance %s failed", claim.timer_id, claim.instance_id)
                     self.runtime.forget(session, claim.instance_id)
                     failed.append((claim, f"{type(exc).__name__}: {exc}"))
+            for exc, detail in broken:
+                incidents.record_step_failure(session, exc, now=now, detail=detail, kind="timer_failed")
             for claim, error in failed:
                 if record_failure(session, claim, error, max_attempts=self.max_attempts):
                     log.error("timer %s is now an incident", claim.timer_id)
+                    incidents.raise_incident(session, kind="timer_failed", message=f"定时器重试 {self.max_attempts} 次仍失败",
+                                             now=now, instance_id=claim.instance_id, detail=error)
         return fired
 
     def _prefetch(self) -> int:
@@ -219,6 +233,13 @@ class TimerScheduler:
         if self._apscheduler is not None and self._apscheduler.running:
             with contextlib.suppress(SchedulerNotRunningError):  # stopped by another thread meanwhile
                 self._apscheduler.shutdown(wait=True)
+
+    def stalled_for(self) -> float | None:
+        """Seconds since a tick last completed, when that is more than three ticks ago (else None)."""
+        if not self.running:
+            return None
+        waited = time.monotonic() - self.last_tick_done
+        return waited if waited > max(3 * self.tick_seconds, 3.0) else None
 
     @property
     def running(self) -> bool:

@@ -12,6 +12,8 @@ from __future__ import annotations
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
+from .budget import charge
+
 # SpiffWorkflow's tree walk stops descending at this depth; a table this small cannot be that deep.
 _WALK_DEPTH = 1000
 
@@ -38,7 +40,13 @@ class Workflow(BpmnWorkflow):
                 return
             for task in ready:
                 task.run()
-        self.do_engine_steps()
+                charge(task)  # a diagram that loops or fans out is stopped by the step's budget
+        self.do_engine_steps(did_complete_task=charge)
+
+    def create_subprocess(self, my_task, spec_name):
+        """SpiffWorkflow's, counted against the step's budget (a diagram calling itself nests without end)."""
+        charge(my_task)
+        return super().create_subprocess(my_task, spec_name)
 
     def update_waiting_tasks(self) -> None:
         """SpiffWorkflow's own, run after every completed task: update each WAITING task, visiting the tree

@@ -37,3 +37,13 @@ def written(data: dict, key: str, limit: int = WRITTEN_LIMIT) -> str:
     if len(value) > limit:
         raise ValidationFailed({key: f"不能超过 {limit} 个字 (现有 {len(value)} 个字)"})
     return value
+
+
+class ProcedureFailed(EngineError):
+    """The procedure (the deployed diagram), not the user's input, failed; what the user gave was kept.
+
+    The web layer commits what the service wrote before raising it (the kept draft, the incident).
+    """
+
+    code, status = "procedure_failed", 503
+    keeps_writes = True

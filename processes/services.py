@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from engine import Runtime, load_config, make_engine, make_session_factory, utcnow
+from engine import Limits, Runtime, load_config, make_engine, make_session_factory, utcnow
 
 from . import register_all
 
@@ -35,6 +35,6 @@ def compose(config: dict | None = None, *, background_checkpoints: bool = False)
     config = config or load_config()
     personal.keyring(config)  # the master key file is created on first run, outside the database
     engine = make_engine(config["database"]["url"], background_checkpoints=background_checkpoints)
-    runtime = Runtime()
+    runtime = Runtime(limits=Limits.from_config(config))  # the [engine] step budget
     register_all(runtime, config)
     return Services(config=config, engine=engine, sessions=make_session_factory(engine), runtime=runtime)

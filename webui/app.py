@@ -20,12 +20,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from cachetools import TTLCache
 
 from engine.config import ROOT, load_config
-from processes.forms import personal
 from processes.org import access
 from processes.org import service as org
 from processes.services import compose
 
 from .auth import RECENT_USER_SECONDS, session_clock
+from . import health
 from .context import Guichet, db
 from .errors import error_response
 
@@ -56,7 +56,6 @@ def create_app(overrides: dict | None = None, *, config: dict | None = None, clo
     app.url_map.converters["int"] = IdConverter  # before any route is registered
     app.session_interface = _CookieSessions()
     _protect(app, config["server"])
-    personal.keyring(config)  # the master key file is created on first run, outside the database
     built = compose(config, background_checkpoints=True)
     # A verified token's user is remembered for a few seconds (webui/auth.py), never past the token's own life.
     recent = TTLCache(maxsize=10_000, ttl=min(RECENT_USER_SECONDS, config["security"]["token_ttl_seconds"]))
@@ -229,14 +228,15 @@ def _commit_if_ok(response):
     session = g.get("db")
     if session is None:
         return response
-    if response.status_code >= 400:
+    if response.status_code >= 400 and not g.get("commit_despite_error"):
         session.rollback()
         return response
     try:
         session.commit()
-    except SQLAlchemyError:
+    except SQLAlchemyError as exc:
         session.rollback()
         log.exception("commit failed")
+        health.note_write_failure(f"提交事务失败: {type(exc).__name__}")
         return error_response(409, "commit_failed", "保存失败: 数据已被他人同时修改, 请刷新后重试")
     return response
 

@@ -185,6 +185,11 @@ def incidents(retry_id: int | None) -> None:
         for t in rows:
             _say(f"#{t.id} instance {t.instance_id} {t.task_name} due {t.fire_at:%Y-%m-%d %H:%M:%S} "
                  f"attempts {t.attempts}: {t.last_error}")
+        from engine.incidents import open_incidents
+
+        for i in open_incidents(session):
+            _say(f"流程故障 / incident {i.id} {i.kind} {i.process_key} {i.element_id} ×{i.occurrences} "
+                 f"{i.last_seen_at:%Y-%m-%d %H:%M:%S}: {i.message}")
 
 
 @main.command("run-job")

@@ -2,13 +2,19 @@
 from __future__ import annotations
 
 import logging
+import traceback
 
-from flask import jsonify, make_response, render_template, request
+from flask import g, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from engine import incidents
+from engine.budget import StepFailed
 from engine.deploy import DeploymentError
 from engine.errors import EngineError
+
+from . import health
 
 log = logging.getLogger("guichet.web")
 
@@ -107,8 +113,29 @@ def handle_http_exception(error: HTTPException):
 
 def handle_engine_error(error: EngineError):
     """Stage and engine errors carry their own status, code and message."""
+    if getattr(error, "keeps_writes", False):
+        g.commit_despite_error = True  # e.g. the draft kept when the procedure failed
     fields = error.details.get("fields") if error.details else None
     return error_response(error.status, error.code, error.message, fields)
+
+
+def handle_step_failed(error: StepFailed):
+    """A procedure's step failed (the diagram's fault): the step is rolled back, then its instance is marked
+    failed and an incident raised, in their own transaction; the user is told it is not their doing."""
+    log.error("procedure step failed on %s %s: %s", request.method, request.path, error.reason, exc_info=error)
+    from .context import db, now
+
+    session = db()
+    session.rollback()
+    try:
+        detail = "".join(traceback.format_exception(error))
+        incidents.record_step_failure(session, error, now=now(), detail=detail)
+        session.commit()
+    except SQLAlchemyError:
+        session.rollback()
+        health.note_write_failure("记录流程故障时数据库写入失败")
+        log.exception("could not record the incident")
+    return error_response(503, error.code, f"{error.message}。这是流程配置的问题, 您的操作未被保存; 已通知管理层处理。")
 
 
 def handle_deployment_error(error: DeploymentError):
@@ -126,6 +153,8 @@ def handle_unexpected(error: Exception):
     if isinstance(error, HTTPException):
         return handle_http_exception(error)
     log.exception("unexpected error on %s %s", request.method, request.path)
+    if isinstance(error, SQLAlchemyError):
+        health.note_write_failure(f"数据库出错: {type(error).__name__}")
     return error_response(500, "internal_error", HTTP_MESSAGES[500])
 
 
@@ -133,5 +162,6 @@ def register(app) -> None:
     """Install the handlers on the app."""
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(EngineError, handle_engine_error)
+    app.register_error_handler(StepFailed, handle_step_failed)
     app.register_error_handler(DeploymentError, handle_deployment_error)
     app.register_error_handler(Exception, handle_unexpected)

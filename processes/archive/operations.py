@@ -32,6 +32,7 @@ def register(runtime: Runtime, config: dict) -> None:
     """Register the loan escalation, the loan's inbox completer and the nightly backup and integrity jobs."""
     runtime.register_operation("archive_loan_overdue", loan_overdue)
     actions.register(custody.LOAN_PROCESS, custody.complete_from_inbox)
+    runtime.declare_start_variables(custody.LOAN_PROCESS, {"loan_id": 1, "loan_due": "2026-01-31T17:00:00+08:00"})
 
     def nightly_backup(session, now):
         backup = backups.backup_now(session, config, actor="system", now=now)

@@ -31,6 +31,10 @@ def register(runtime: Runtime, config: dict) -> None:
     actions.register(service.PROCESS_KEY, service.complete_item)
     org.register_role_lane(service.ARCHIVE_HEAD_LANE, "the head of the archive")
     org.register_role_lane(service.DEPARTMENT_LANE, "the head of the department the forms belong to")
+    sla = config["destruction"]["approval_sla"]
+    runtime.declare_start_variables(  # the retention path and the error/duplicate path
+        service.PROCESS_KEY, {"destruction_id": 1, "kind": "retention", "approval_sla": sla},
+        {"destruction_id": 1, "kind": "error", "approval_sla": sla})
 
     def retention_scan(session, now):
         batch = service.scan(session, runtime, config, now=now)

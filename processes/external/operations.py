@@ -59,5 +59,8 @@ def register(runtime: Runtime, config: dict) -> None:
     runtime.register_operation("external_returned", external_returned)
     runtime.register_operation("external_escalate", external_escalate)
     actions.register(service.PROCESS_KEY, service.complete_item)
+    runtime.declare_start_variables(  # with and without management's approval of a full-field transfer
+        service.PROCESS_KEY, {"transfer_id": 1, "receipt_sla": "PT259200S", "approval": "needed"},
+        {"transfer_id": 1, "receipt_sla": "PT259200S", "approval": "none"})
     org.register_role_lane("移交部门核对人", "a second person of the sending department (its head by default)")
     org.register_role_lane("移交经办人", "the person who asked for the external transfer")

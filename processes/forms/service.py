@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
+import traceback
 import uuid
 from datetime import date, datetime
 from functools import lru_cache
@@ -17,10 +19,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
-from engine import Runtime
+from engine import Runtime, StepFailed, record_step_failure
 
 from ..audit import service as audit
-from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
+from ..errors import Conflict, Forbidden, NotFound, ProcedureFailed, ValidationFailed
 from ..org.models import User
 from . import personal, rows
 from .models import Form, FormTemplate, TemplateVersion
@@ -148,9 +150,10 @@ def create_form(session: Session, runtime: Runtime, config: dict, *, actor: User
     _keep(session, config, form, cleaned)
     audit.record(session, actor=actor.username, action="form.create", object_type="form", object_id=form.id, now=now,
                  details={"number": form.number, "template_id": version.template_id, "version": version.version})
-    if submit:
-        _start(session, runtime, config, form=form, actor=actor, now=now)
+    failure = _start(session, runtime, config, form=form, actor=actor, now=now) if submit else None
     _write_through(session, form)
+    if failure is not None:
+        raise failure
     return form
 
 
@@ -206,7 +209,9 @@ def update_draft(session: Session, runtime: Runtime, config: dict, *, form: Form
                else _draft_data(form.template_version, data))
     _keep(session, config, form, cleaned)
     if submit:
-        _start(session, runtime, config, form=form, actor=actor, now=now)
+        failure = _start(session, runtime, config, form=form, actor=actor, now=now)
+        if failure is not None:
+            raise failure
     return form
 
 
@@ -231,6 +236,9 @@ def _today(config: dict, now: datetime) -> date:
     return now.astimezone(ZoneInfo(config["app"]["timezone"])).date()
 
 
+log = logging.getLogger("guichet.forms")
+# What starting a procedure may fail with besides StepFailed that is no refusal of the clerk's input.
+_UNEXPECTED = (RuntimeError, TypeError, ValueError, KeyError, AttributeError, LookupError, ArithmeticError)
 DRAFT_VALUE_LIMIT = 5000  # characters of one value a draft keeps
 
 
@@ -268,17 +276,36 @@ def submit_form(session: Session, runtime: Runtime, config: dict, *, form: Form,
     _ensure_own_draft(form, actor)
     plain = personal.plain_values(session, personal.keyring(config), form)
     _keep(session, config, form, validate_data(form.template_version, plain, _today(config, now)))
-    _start(session, runtime, config, form=form, actor=actor, now=now)
+    failure = _start(session, runtime, config, form=form, actor=actor, now=now)
+    if failure is not None:
+        raise failure
     return form
 
 
-def _start(session: Session, runtime: Runtime, config: dict, *, form: Form, actor: User, now: datetime) -> None:
+def _start(session: Session, runtime: Runtime, config: dict, *, form: Form, actor: User,
+           now: datetime) -> ProcedureFailed | None:
+    """Hand the form on. When the procedure cannot start, the form stays a draft (what the clerk typed is kept),
+    the failure is logged and raised as an incident, and the returned error says so; raise it after saving."""
     from ..transfer.service import start_transfer
     from .attachments import check_references
 
     check_references(session, form)
-    form.status, form.submitted_at = "in_transfer", now
-    start_transfer(session, runtime, config, form=form, actor=actor, now=now)
+    try:
+        with session.begin_nested():
+            form.status, form.submitted_at = "in_transfer", now
+            start_transfer(session, runtime, config, form=form, actor=actor, now=now)
+    except (StepFailed, *_UNEXPECTED) as exc:
+        if not isinstance(exc, StepFailed):
+            exc = StepFailed(str(exc), reason="流程启动时出错", process_key=config["transfer"].get("process", ""))
+        form.status, form.submitted_at, form.process_instance_id = "draft", None, None
+        log.error("form %s could not start its procedure: %s", form.number, exc.reason, exc_info=exc)
+        record_step_failure(session, exc, now=now, detail=traceback.format_exc())
+        return ProcedureFailed(
+            f"业务单 {form.number} 已保存为草稿, 但未能移交: 流程当前的版本无法运行"
+            f" ({'在“' + exc.element_name + '”: ' if exc.element_name else ''}{exc.reason})。"
+            "这是流程配置的问题, 不是您填写的问题; 已通知管理层处理, 修复后请打开草稿再次提交。",
+            details={"form_id": form.id, "number": form.number})
+    return None
 
 
 def get_form(session: Session, form_id: int) -> Form:

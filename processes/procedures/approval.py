@@ -93,3 +93,4 @@ def register(runtime: Runtime, config: dict) -> None:
     runtime.register_operation("deploy_request", deploy_request)
     runtime.register_operation("reject_request", reject_request)
     actions.register(PROCESS_KEY, complete_item, may_complete=may_approve)
+    runtime.declare_start_variables(PROCESS_KEY, {"request_id": 1})

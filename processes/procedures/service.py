@@ -23,6 +23,7 @@ DEPLOYERS = {"manager"}
 VIEWERS = {"manager", "head", "inspector"}
 _SAFE = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
 _BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
+_CAMUNDA_GROUPS = "{http://camunda.org/schema/1.0/bpmn}candidateGroups"
 
 
 def ensure_can_view(actor: User) -> None:
@@ -83,9 +84,16 @@ def problems_of(session: Session, runtime: Runtime, key: str, xml: str) -> list[
         return exc.problems
     known = org.lane_names(session)
     root = etree.fromstring(xml.encode("utf-8"), _SAFE)
-    return [Problem(lane.get("id", ""), f"泳道“{lane.get('name') or ''}”不是已知的部门或角色; "
-                                         f"可用: {'、'.join(sorted(known))}")
-            for lane in root.iter(f"{_BPMN}lane") if (lane.get("name") or "").strip() not in known]
+    problems = [Problem(lane.get("id", ""), f"泳道“{lane.get('name') or ''}”不是已知的部门或角色; "
+                                             f"可用: {'、'.join(sorted(known))}")
+                for lane in root.iter(f"{_BPMN}lane") if (lane.get("name") or "").strip() not in known]
+    # A Camunda candidate group is the task's lane: it must name a department or role too.
+    for task in root.iter():
+        group = (task.get(_CAMUNDA_GROUPS) or "").strip() if isinstance(task.tag, str) else ""
+        if group and group not in known:
+            problems.append(Problem(task.get("id", ""), f"任务“{task.get('name') or ''}”({task.get('id', '')}) 的候选组"
+                                                        f"“{group}”不是已知的部门或角色; 可用: {'、'.join(sorted(known))}"))
+    return problems
 
 
 def validate(session: Session, runtime: Runtime, key: str, xml: str) -> list[dict]:

@@ -36,3 +36,8 @@ def register(runtime: Runtime, config: dict) -> None:
     org.register_role_lane("申请人部门负责人", "the head of the applicant's department (else the applicant's superior)")
     org.register_role_lane("登记人上级", "the superior of whoever registered the external request")
     actions.register(service.PROCESS_KEY, service.complete_item)
+    sla = config.get("queries", {}).get("approval_sla", "PT8H")
+    runtime.declare_start_variables(  # what an internal (plain or special) and an external request start with
+        service.PROCESS_KEY, {"request_id": 1, "kind": "internal", "special": False, "approval_sla": sla},
+        {"request_id": 1, "kind": "internal", "special": True, "approval_sla": sla},
+        {"request_id": 1, "kind": "external", "special": True, "deadline": "2026-01-31T23:59:00+08:00"})

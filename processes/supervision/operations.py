@@ -23,6 +23,8 @@ def register(runtime: Runtime, config: dict) -> None:
     """Register the operation, the inbox completer, the role lanes and the monthly jobs."""
     runtime.register_operation("rectification_overdue", rectification_overdue)
     actions.register(rectification.PROCESS_KEY, rectification.complete_item)
+    runtime.declare_start_variables(rectification.PROCESS_KEY,
+                                    {"notice_id": 1, "deadline": "2026-01-31T23:59:00+08:00"})
     org.register_role_lane(rectification.DEPARTMENT_LANE, "the head of the department a rectification notice is issued to")
     org.register_role_lane(rectification.INSPECTOR_LANE, "the inspector who issued the rectification notice")
     zone = kpi.zone_of(config)

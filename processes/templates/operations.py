@@ -28,4 +28,5 @@ def register(runtime: Runtime, config: dict) -> None:
     runtime.register_operation("publish_template", publish_template)
     runtime.register_operation("reject_template", reject_template)
     actions.register(service.PROCESS_KEY, service.complete_item, may_complete=service.may_approve)
+    runtime.declare_start_variables(service.PROCESS_KEY, {"template_version_id": 1})
     org.register_role_lane("设计部门负责人", "the head of the department that designed the template")

@@ -1,6 +1,8 @@
 """What the internal-transfer diagram calls: `escalate`, on a hop's SLA boundary timer."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from engine import Runtime, ServiceCall, WorkCalendar, is_working_time_sla
 
 from ..org import service as org
@@ -8,6 +10,7 @@ from . import rows
 from .service import HOP_SLA
 
 LEVEL_NAMES = {1: "一级", 2: "二级", 3: "三级"}
+SAMPLE_START = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)  # a Monday morning: a working-time SLA as deploy checks see it
 
 
 def escalate(call: ServiceCall):
@@ -35,9 +38,14 @@ def escalate(call: ServiceCall):
 
 
 def register(runtime: Runtime, config: dict) -> None:
-    """Register this stage's operations; with an SLA in working time, `hop_sla(now)` counts it on the calendar."""
+    """Register this stage's operations and what its process starts with (deploy checks evaluate timers with it);
+    with an SLA in working time, `hop_sla(now)` counts it on the calendar and the process gets that ISO duration."""
     runtime.register_operation("escalate", escalate)
     sla = config["transfer"]["handover_sla"]
+    sample = sla
     if is_working_time_sla(sla):
         calendar = WorkCalendar.from_config(config)
         runtime.register_function(HOP_SLA, lambda now: calendar.duration(now, sla))
+        sample = calendar.duration(SAMPLE_START, sla)
+    runtime.declare_start_variables(config["transfer"].get("process", "internal_transfer"),
+                                    {"form_id": 1, "handover_sla": sample})

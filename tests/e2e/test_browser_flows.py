@@ -192,7 +192,7 @@ def test_return_for_correction_goes_back_to_clerk_and_again_to_credit(new_page):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("live_server", [{"transfer": {"handover_sla": "PT2S"}}], indirect=True)
+@pytest.mark.parametrize("live_server", [{"transfer": {"handover_sla": "PT2S"}, "engine": {"min_timer_interval": "PT1S"}}], indirect=True)
 def test_late_hop_escalates_to_head_then_manager(new_page):
     clerk = new_page("clerk")
     number = submit_new_form(clerk)

@@ -32,9 +32,13 @@ def test_manager_edits_validates_and_deploys(new_page):
 
     click_element(page, "Lane_credit")  # the credit lane now belongs to 风险合规部
     page.locator("#p-lane").select_option("风险合规部")
-    click_element(page, "hop_credit")  # its SLA (the boundary timer) becomes two hours
-    page.locator("#p-timer").fill('"R2/PT2H"')
-    page.locator("#p-timer").dispatch_event("change")
+    click_element(page, "hop_credit")  # its SLA (the boundary timer) becomes two hours: a number and a unit
+    expect(page.locator("#p-sla-default")).to_be_checked()  # "R2/" + handover_sla, read back as the default
+    page.locator("#p-sla-number").fill("2")
+    page.locator("#p-sla-number").dispatch_event("change")
+    page.locator("#p-sla-unit").select_option(label="小时")
+    expect(page.locator("#p-sla-preview")).to_contain_text("每隔 2 小时 逐级上报一次, 共 2 次")
+    shoot(page, "19-modeler-sla-number-and-unit")
     expect(page.locator("#p-decisions")).to_have_value("complete,return")  # the decisions it declares
     page.locator("#p-decisions").fill("complete")  # the gateway after it still tests "return"
     page.locator("#p-decisions").dispatch_event("change")
@@ -51,8 +55,8 @@ def test_manager_edits_validates_and_deploys(new_page):
     page.locator("#p-condition").dispatch_event("change")
 
     page.get_by_role("button", name="校验").click()
-    note = page.locator('.problem-note[data-problem-for="gw_credit"]')
-    expect(note).to_contain_text("条件表达式无效")
+    note = page.locator('.problem-note[data-problem-for="flow_credit_return"]')
+    expect(note).to_contain_text("条件无效")
     expect(page.locator("#status")).to_contain_text("校验未通过")
     shoot(page, "20-modeler-problem-on-element")
 

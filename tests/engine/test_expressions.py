@@ -1,3 +1,4 @@
+import re
 import uuid
 
 import pytest
@@ -71,7 +72,7 @@ def test_runtime_errors_become_expression_error(source):
 def test_function_exceptions_are_wrapped():
     def boom():
         raise RuntimeError("boom")
-    with pytest.raises(ExpressionError, match="RuntimeError") as info:
+    with pytest.raises(ExpressionError, match="表达式计算出错") as info:
         evaluate("boom()", {}, {"boom": boom})
     assert isinstance(info.value.__cause__, RuntimeError)
 
@@ -287,3 +288,19 @@ def test_safe_engine_environment_is_safe_too():
     assert engine.environment.evaluate("x + y", {"x": 1}, {"y": 2, "x": 100}) == 3
     with pytest.raises(ExpressionError):
         engine.environment.evaluate("__import__('os')", {})
+
+
+@pytest.mark.parametrize("source, words", [
+    ("2026-05-01T09:00:00", "数字不能以 0 开头"), ("decision ==", "无法识别的写法"), ("${amount > 1}", "JUEL"),
+    ("'abc", "缺少结束的引号"), ("(a", "括号没有闭合"), ("a ＝ 1", "全角"),
+])
+def test_syntax_errors_say_in_chinese_what_to_change(source, words):
+    with pytest.raises(ExpressionError) as info:
+        check(source)
+    assert words in str(info.value) and not re.search(r"[a-z]{4,} [a-z]{4,}", str(info.value)), str(info.value)
+
+
+def test_runtime_errors_are_in_chinese():
+    with pytest.raises(ExpressionError) as info:
+        evaluate("1 / n", {"n": 0})
+    assert str(info.value) == "表达式计算出错: 除数为零"

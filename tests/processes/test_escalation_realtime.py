@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]  # starts scheduler thr
 
 @pytest.fixture
 def live(make_config, demo_hash):
-    app = build_app(make_config(transfer={"handover_sla": "PT1S"}), demo_hash)  # the real clock
+    app = build_app(make_config(transfer={"handover_sla": "PT1S"}, engine={"min_timer_interval": "PT1S"}), demo_hash)  # the real clock
     services = app.extensions["guichet"]
     yield app, services
     if services.scheduler is not None:

@@ -42,8 +42,8 @@ def test_validate_names_the_element(client, auth):
     assert post_xml(client, f"{BASE}/validate", auth("manager"), XML).json == {"valid": True, "problems": []}
     broken = XML.replace('decision == "return"', "decision.__class__", 1)
     r = post_xml(client, f"{BASE}/validate", auth("manager"), broken)
-    assert r.status_code == 422 and r.json["problems"][0]["element_id"] == "gw_credit"
-    assert "条件表达式无效" in r.json["problems"][0]["message"]
+    assert r.status_code == 422 and r.json["problems"][0]["element_id"] == "flow_credit_return"
+    assert "条件无效" in r.json["problems"][0]["message"]
 
 
 def test_a_new_hop_applies_to_new_forms_only(client, auth, submit_form):

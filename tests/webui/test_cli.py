@@ -30,7 +30,7 @@ def test_refused_diagram_names_the_element(tmp_path):
     bad.write_text(open("bpmn/internal_transfer.bpmn", encoding="utf-8").read()
                    .replace('decision == "return"', "__import__('os')", 1), encoding="utf-8")
     result = run(tmp_path, "deploy", str(bad))
-    assert result.exit_code == 1 and "拒绝部署" in result.output and "gw_credit" in result.output
+    assert result.exit_code == 1 and "拒绝部署" in result.output and "flow_credit_return" in result.output
 
 
 def test_backup_and_restore_from_the_command_line(tmp_path):

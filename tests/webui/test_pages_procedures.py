@@ -33,7 +33,7 @@ def test_modeler_validate_and_deploy(manager):
     assert manager.get("/procedures/internal_transfer/versions/1.bpmn").get_data(as_text=True) == XML
     bad = XML.replace('decision == "return"', "decision ==", 1)
     r = manager.post("/procedures/internal_transfer/validate", data=bad.encode(), headers=headers)
-    assert r.status_code == 422 and r.json["problems"][0]["element_id"] == "gw_credit"
+    assert r.status_code == 422 and r.json["problems"][0]["element_id"] == "flow_credit_return"
     assert manager.post("/procedures/internal_transfer/validate", data=XML.encode(), headers=headers).json["valid"]
     r = manager.post("/procedures/internal_transfer/deploy", data=with_review_hop().encode(), headers=headers)
     assert r.status_code == 201 and r.json["version"] == 2 and r.json["redirect"] == "/procedures/internal_transfer"

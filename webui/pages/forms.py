@@ -21,7 +21,7 @@ from engine.errors import EngineError
 from engine.models import ProcessDefinition, ProcessInstance, WorkItem
 from processes.archive import service as archive
 from processes.destruction import execution, retention
-from processes.errors import Forbidden, ValidationFailed
+from processes.errors import Forbidden, ProcedureFailed, ValidationFailed
 from processes.external import policy as external_policy
 from processes.external import service as external
 from processes.forms import amendments, attachments
@@ -107,6 +107,8 @@ def new():
     except ValidationFailed as exc:
         return _fill_page(templates, version, values=values, errors=exc.details["fields"], message=exc.message,
                           status=422, submission_key=key)
+    except ProcedureFailed as exc:
+        return _kept_as_draft(exc)
     flash(_("业务单 %(number)s 已提交, 已移交下一环节", number=form.number) if submit
           else _("业务单 %(number)s 已保存为草稿", number=form.number))
     return redirect(url_for("forms.detail", form_id=form.id))
@@ -142,6 +144,8 @@ def edit(form_id: int):
         form = forms.get_form(db(), form_id)
         return _fill_page([form.template_version], form.template_version, values=values, errors=exc.details["fields"],
                           message=exc.message, draft=form, status=422)
+    except ProcedureFailed as exc:
+        return _kept_as_draft(exc)
     flash(_("业务单 %(number)s 已提交, 已移交下一环节", number=form.number) if submit
           else _("业务单 %(number)s 已保存为草稿", number=form.number))
     return redirect(url_for("forms.detail", form_id=form.id))
@@ -260,8 +264,16 @@ def submit(form_id: int):
         values = {k: v for k, v in form.data.items() if k not in form.sensitive_fields}
         return _fill_page([form.template_version], form.template_version, values=values, errors=exc.details["fields"],
                           message=exc.message, draft=form, status=422)
+    except ProcedureFailed as exc:
+        return _kept_as_draft(exc)
     flash(_("业务单 %(number)s 已提交, 已移交下一环节", number=form.number))
     return redirect(url_for("forms.detail", form_id=form.id))
+
+
+def _kept_as_draft(exc: ProcedureFailed):
+    """The procedure failed, not the clerk: the draft was kept (the request commits it) and its page says why."""
+    flash(exc.message)
+    return redirect(url_for("forms.detail", form_id=exc.details["form_id"]))
 
 
 @bp.route("/forms/<int:form_id>/diagram")

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from sqlalchemy import select
 
+from engine import incidents
 from engine.deploy import DeploymentError
 from engine.models import WorkItem
 from processes.org.models import Department
@@ -28,8 +30,25 @@ def index():
                               .order_by(DeploymentRequest.id)).all()
     items = {i.ref_id: i.id for i in session.scalars(select(WorkItem).where(
         WorkItem.ref_type == "deployment", WorkItem.status == "open", WorkItem.kind == "task"))}
-    return render_template("procedures.html", processes=procedures.list_processes(session), pending=pending,
-                           approval_items=items)
+    processes = procedures.list_processes(session)
+    return render_template("procedures.html", processes=processes, pending=pending, approval_items=items,
+                           process_names={p["key"]: p["name"] for p in processes},
+                           incidents=incidents.open_incidents(session), incident_kinds=INCIDENT_KINDS,
+                           can_resolve=actor().role in procedures.DEPLOYERS)
+
+
+INCIDENT_KINDS = {"step_failed": _l("流程步骤失败"), "start_failed": _l("流程无法启动"), "timer_failed": _l("定时器失败")}
+
+
+@bp.route("/procedures/incidents/<int:incident_id>/resolve", methods=["POST"])
+@login_required
+def resolve_incident(incident_id: int):
+    """Management marks an incident handled (the procedure was fixed or the instance dealt with)."""
+    procedures.ensure_can_deploy(actor())
+    if incidents.resolve(db(), incident_id, actor=actor().username, now=now()) is None:
+        abort(404)
+    flash(_("已标记为已处理"))
+    return redirect(url_for("procedures.index") + "#incidents")
 
 
 @bp.route("/procedures/<key>")

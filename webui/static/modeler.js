@@ -31,6 +31,67 @@
     var expr = def.timeCycle || def.timeDuration || def.timeDate;
     return expr ? expr.body : "";
   }
+  // SLA units the panel offers: each says how a number becomes an ISO 8601 duration and how to read one back.
+  // A new unit (e.g. 工作日, once the working-day calendar lands) is one more entry here.
+  var SLA_UNITS = [
+    { label: "分钟", iso: function (n) { return "PT" + n + "M"; }, read: /^PT(\d+)M$/ },
+    { label: "小时", iso: function (n) { return "PT" + n + "H"; }, read: /^PT(\d+)H$/ },
+    { label: "天", iso: function (n) { return "P" + n + "D"; }, read: /^P(\d+)D$/ }
+  ];
+  var DEFAULT_SLA = "handover_sla";  // the configured SLA ([transfer] handover_sla), a process variable
+  SLA_UNITS.forEach(function (u, i) {
+    var o = document.createElement("option"); o.value = String(i); o.textContent = u.label; $("p-sla-unit").appendChild(o);
+  });
+  // What the panel can show as number + unit: {repeats, default} or {repeats, number, unit}; null for anything else.
+  function readSla(body, cycle) {
+    var text = (body || "").trim(), repeats = null, m;
+    if (cycle) {
+      m = /^"R(\d+)\/"\s*\+\s*([a-z_]+)$/.exec(text);
+      if (m && m[2] === DEFAULT_SLA) return { repeats: +m[1], isDefault: true };
+      m = /^"?R(\d+)\/([^"]+)"?$/.exec(text);
+      if (!m) return null;
+      repeats = +m[1]; text = m[2];
+    } else {
+      if (text === DEFAULT_SLA) return { repeats: null, isDefault: true };
+      text = text.replace(/^"|"$/g, "");
+    }
+    for (var i = 0; i < SLA_UNITS.length; i++) {
+      var found = SLA_UNITS[i].read.exec(text);
+      if (found) return { repeats: repeats, number: +found[1], unit: i };
+    }
+    return null;
+  }
+  // The expression the panel writes: always a quoted literal or the default variable; nobody types quotes.
+  function writeSla(cycle) {
+    var repeats = Math.max(1, parseInt($("p-sla-repeats").value, 10) || 2);
+    var prefix = cycle ? "R" + repeats + "/" : "";
+    if ($("p-sla-default").checked) return cycle ? '"' + prefix + '" + ' + DEFAULT_SLA : DEFAULT_SLA;
+    var n = Math.max(1, parseInt($("p-sla-number").value, 10) || 1);
+    return '"' + prefix + SLA_UNITS[+$("p-sla-unit").value].iso(n) + '"';
+  }
+  function describeSla(cycle) {
+    var what = $("p-sla-default").checked ? "系统默认时限"
+      : (parseInt($("p-sla-number").value, 10) || 1) + " " + SLA_UNITS[+$("p-sla-unit").value].label;
+    return cycle ? "到时未办结: 每隔 " + what + " 逐级上报一次, 共 " + (parseInt($("p-sla-repeats").value, 10) || 2) + " 次"
+      : "到时未办结即上报 (" + what + ")";
+  }
+  function showSla(timer) {
+    var cycle = !!timer.timeCycle, sla = timer.timeDate ? null : readSla(timerBody(timer), cycle);
+    show("sla", !!sla); show("timer", !sla);
+    if (!sla) { $("p-timer").value = timerBody(timer); return; }
+    $("p-sla-default").checked = !!sla.isDefault; $("p-sla-own").checked = !sla.isDefault;
+    if (!sla.isDefault) { $("p-sla-number").value = sla.number; $("p-sla-unit").value = String(sla.unit); }
+    document.querySelector('[data-for="sla-repeats"]').hidden = !cycle;
+    if (cycle) $("p-sla-repeats").value = sla.repeats;
+    $("p-sla-preview").textContent = describeSla(cycle);
+  }
+  function setTimer(body) {
+    var def = timerDefinition(timerHost.businessObject);
+    var key = def.timeCycle ? "timeCycle" : def.timeDate ? "timeDate" : "timeDuration", props = {};
+    props[key] = moddle.create("bpmn:FormalExpression", { body: body });
+    modeling.updateModdleProperties(timerHost, def, props);
+  }
+
   function operatorOf(bo) {
     var ext = bo.extensionElements && bo.extensionElements.values || [];
     for (var i = 0; i < ext.length; i++) if (/serviceTaskOperator$/i.test(ext[i].$type)) return ext[i];
@@ -64,7 +125,8 @@
     })[0] || null;
     var timer = timerHost && timerDefinition(timerHost.businessObject);
     show("lane", isLane); if (isLane) $("p-lane").value = bo.name || "";
-    show("timer", !!timer); if (timer) $("p-timer").value = timerBody(timer);
+    show("timer", false); show("sla", false);
+    if (timer) showSla(timer);
     show("operation", selected.type === "bpmn:ServiceTask"); if (op) $("p-operation").value = op.id;
     var isUserTask = selected.type === "bpmn:UserTask", declared = isUserTask && decisionsOf(bo);
     show("decisions", isUserTask); if (isUserTask) $("p-decisions").value = declared ? declared.value : "";
@@ -76,12 +138,15 @@
 
   $("p-name").addEventListener("change", function () { if (selected) modeling.updateLabel(selected, this.value); });
   $("p-lane").addEventListener("change", function () { if (selected) modeling.updateLabel(selected, this.value); });
-  $("p-timer").addEventListener("change", function () {
-    if (!timerHost) return;
-    var def = timerDefinition(timerHost.businessObject);
-    var key = def.timeCycle ? "timeCycle" : def.timeDate ? "timeDate" : "timeDuration", props = {};
-    props[key] = moddle.create("bpmn:FormalExpression", { body: this.value });
-    modeling.updateModdleProperties(timerHost, def, props);
+  $("p-timer").addEventListener("change", function () { if (timerHost) setTimer(this.value); });
+  ["p-sla-default", "p-sla-own", "p-sla-number", "p-sla-unit", "p-sla-repeats"].forEach(function (id) {
+    $(id).addEventListener("change", function () {
+      if (!timerHost) return;
+      if (id === "p-sla-number" || id === "p-sla-unit") $("p-sla-own").checked = true;
+      var cycle = !!timerDefinition(timerHost.businessObject).timeCycle;
+      setTimer(writeSla(cycle));
+      $("p-sla-preview").textContent = describeSla(cycle);
+    });
   });
   $("p-condition").addEventListener("change", function () {
     var value = this.value.trim();
@@ -113,7 +178,7 @@
     var out = $("problems"); out.innerHTML = "";
     list.forEach(function (p) {
       problems[p.element_id] = (problems[p.element_id] ? problems[p.element_id] + "; " : "") + p.message;
-      var li = document.createElement("li"); li.textContent = (p.element_id ? p.element_id + ": " : "") + p.message; out.appendChild(li);
+      var li = document.createElement("li"); li.textContent = p.message; out.appendChild(li);
       if (p.element_id && registry.get(p.element_id)) {
         modeler.get("canvas").addMarker(p.element_id, "has-problem");
         var note = document.createElement("div"); note.className = "problem-note"; note.textContent = p.message;
