@@ -80,10 +80,10 @@ class Chaos:
         self.env = {**os.environ, "GUICHET_DATABASE_URL": database_url, "GUICHET_SERVER_PORT": str(self.port),
                     "GUICHET_SERVER_HOST": "127.0.0.1", "GUICHET_APP_INSTANCE_PATH": str(folder / "instance"),
                     "GUICHET_APP_SECRET_KEY": "chaos-secret", "GUICHET_APP_DEMO_HISTORY_FORMS": "0",
-                    "GUICHET_TRANSFER_HANDOVER_SLA": sla, "GUICHET_SECURITY_ARGON2_TIME_COST": "1",
+                    "GUICHET_TRANSFER_HANDOVER_SLA": sla, "GUICHET_ENGINE_MIN_TIMER_INTERVAL": "PT1S",
+                    "GUICHET_SECURITY_ARGON2_TIME_COST": "1",
                     "GUICHET_SECURITY_ARGON2_MEMORY_COST": "1024", "GUICHET_SCHEDULER_TICK_SECONDS": "0.5",
-                    "GUICHET_SECURITY_LOGIN_RATE_LIMIT": "10000 per minute",
-                    "GUICHET_ENGINE_MIN_TIMER_INTERVAL": "PT1S"}  # the SLA above is seconds long
+                    "GUICHET_SECURITY_LOGIN_RATE_LIMIT": "10000 per minute"}
         self.workers, self.scheduler_count = workers, schedulers
         self.web: subprocess.Popen | None = None
         self.schedulers: list[subprocess.Popen] = []

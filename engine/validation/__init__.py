@@ -9,6 +9,7 @@ other requests.
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -46,11 +47,16 @@ def check(root, *, operations, functions, variables: dict, limits: Limits, expec
     if not _one_at_a_time.acquire(timeout=WAIT_SECONDS):
         raise DeploymentError([Problem("", "同时校验的流程图太多, 请稍后再试")])
     try:
-        # The registered functions themselves (not only their names): the trial run calls them as a step would.
-        callable_functions = dict(functions) if isinstance(functions, dict) else dict.fromkeys(functions)
+        # The trial calls the registered functions themselves; name checks need only their names.
+        callable_functions = dict(functions) if isinstance(functions, Mapping) else dict.fromkeys(functions, _unknown)
         return _check(root, set(operations), callable_functions, variables, limits, expected_key, run_trial)
     finally:
         _one_at_a_time.release()
+
+
+def _unknown(*_args, **_kwargs):
+    """Stands in for a function known only by name (a check without the runtime): its result is unknown."""
+    return None
 
 
 def _check(root, operations, functions, variables, limits, expected_key, run_trial) -> Checked:

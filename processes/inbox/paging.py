@@ -78,7 +78,7 @@ def page(session: Session, *, actor: User, now: datetime, f: InboxFilter, cursor
     more = len(rows) > f.limit
     counted = session.execute(select(
         func.count(), func.sum(case((ITEM.c.kind == "escalation", 1), else_=0)),
-        # Overdue are the late tasks themselves: an escalation sorts with its task (sort_due) but has no deadline.
-        func.sum(case((ITEM.c.due_at <= now, 1), else_=0))).where(where)).one()
+        # overdue work: tasks past due (a 督办 item sorts with its late task but is not itself late work)
+        func.sum(case(((ITEM.c.kind == "task") & (ITEM.c.sort_due <= now), 1), else_=0))).where(where)).one()
     counts = {"total": counted[0] or 0, "escalations": int(counted[1] or 0), "overdue": int(counted[2] or 0)}
     return Page(items=items, next_cursor=encode_cursor(items[-1]) if more and items else None, counts=counts)

@@ -90,8 +90,7 @@ def test_an_incomplete_draft_submitted_from_its_page_comes_back_as_its_form(new_
     expect(page.locator(".flash")).to_contain_text("已提交")
 
 
-@pytest.mark.parametrize("live_server", [{"transfer": {"handover_sla": "PT50S"}, "engine": {"min_timer_interval": "PT1S"}}],
-                         indirect=True)
+@pytest.mark.parametrize("live_server", [{"transfer": {"handover_sla": "PT50S"}, "engine": {"min_timer_interval": "PT1S"}}], indirect=True)
 def test_under_a_minute_left_reads_in_words_and_a_closed_item_stops_counting(new_page, live_server):
     clerk = new_page("clerk")
     number = submit_new_form(clerk)

@@ -47,7 +47,7 @@ def test_each_role_sees_its_areas(pages):
 def test_the_form_page_prints(pages, submit_form):
     form = submit_form()
     page = pages[0]("clerk").get(f"/forms/{form['id']}").get_data(as_text=True)
-    assert "data-print" in page  # app.js prints on it (the CSP runs no inline handler)
+    assert "data-print" in page  # app.js prints it (the CSP allows no inline handler)
 
 
 def test_error_pages_are_headed_in_words(pages):
