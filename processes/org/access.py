@@ -165,6 +165,15 @@ def end_all_sessions(session: Session, user: User, *, now: datetime, reason: str
     session.flush()
 
 
+def token_state(session: Session, user_id: int) -> tuple[bool, int, str, int] | None:
+    """What decides whether a remembered API token still holds: (active, auth epoch, role, department), or None.
+
+    One primary-key lookup, read on every API request, so an epoch raised by any process ends the token at once."""
+    row = session.execute(select(User.active, User.auth_epoch, User.role, User.department_id)
+                          .where(User.id == user_id)).first()
+    return None if row is None else (bool(row[0]), row[1] or 0, row[2], row[3])
+
+
 # --- administration -----------------------------------------------------------------------------
 def deactivate(session: Session, *, username: str, actor: str, now: datetime) -> User:
     """停用: the user can no longer sign in; their sessions and tokens end at once."""
