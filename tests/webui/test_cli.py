@@ -49,10 +49,13 @@ def test_backup_and_restore_from_the_command_line(tmp_path):
 
 def test_the_shipped_diagrams_deploy_when_hand_overs_run_another_process(tmp_path):
     """With [transfer] process set to another diagram (the load test's three_tasks), the shipped internal_transfer
-    still deploys: its start variables are declared for it too, so the deploy's trial run can evaluate its timers."""
+    still deploys (its start variables are declared for it too, so the deploy's trial run can evaluate its timers)
+    and the demo seeds without the records that need the shipped hand-over route."""
     env = {"GUICHET_TRANSFER_PROCESS": "three_tasks"}
     run(tmp_path, "migrate", **env)
     shipped = run(tmp_path, "deploy", **env)
     assert shipped.exit_code == 0 and "internal_transfer v1 (新版本 / new version)" in shipped.output, shipped.output
     bench = run(tmp_path, "deploy", "bench/three_tasks.bpmn", **env)
     assert bench.exit_code == 0 and "three_tasks v1" in bench.output, bench.output
+    seeded = run(tmp_path, "seed-demo", **env)
+    assert seeded.exit_code == 0 and "handler" in seeded.output, seeded.output
