@@ -54,7 +54,6 @@ class IdList(fields.List):
     """A list of record numbers; one message for the whole field, naming the first entry at fault."""
 
     def __init__(self, what: str = "编号", *, max_length: int = 10_000, **kwargs):
-        self.what = what
         kwargs.setdefault("error_messages", {})
         kwargs["error_messages"] = {"invalid": f"须为{what} (正整数) 的列表", "null": "不能为空",
                                     "required": "必填项, 请填写", **kwargs["error_messages"]}
