@@ -203,7 +203,7 @@ class RevealSchema(Schema):
     field = fields.String(required=True, error_messages=_REQUIRED)
     reason = fields.String(required=True, validate=validate.Length(min=2, max=500, error="请说明查看原因 (2 至 500 字)"),
                            error_messages=_REQUIRED)
-    seq = Whole(1, MAX_ID, "须为更正序号 (正整数)", load_default=None, allow_none=True)
+    seq = Whole(0, MAX_ID, "须为更正序号 (0 为原值, 或正整数)", load_default=None, allow_none=True)
 
 
 class CorrectionCreateSchema(Schema):
