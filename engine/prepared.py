@@ -51,7 +51,8 @@ class Prepared:
 
     # --- running ------------------------------------------------------------------------------
     def execute(self, session: Session, params: dict | None = None):
-        """Run with one set of parameters; the driver's cursor (rowcount, fetch*)."""
+        """Run with one set of parameters; the driver's cursor (rowcount, fetch*), shared by the transaction's
+        statements: read it before running the next one."""
         params = params or {}
         held = _connection(session)
         plan = self._plan(held.dialect, params)
@@ -138,11 +139,14 @@ def _read(readers, row) -> tuple:
 class _Held:
     """What a transaction's statements share: its connection, the driver's, and whether anyone listens."""
 
-    __slots__ = ("transaction", "savepoint", "conn", "dbapi_conn", "dialect", "listened")
+    __slots__ = ("transaction", "savepoint", "conn", "dbapi_conn", "dialect", "listened", "cursor")
 
     def __init__(self, transaction, savepoint, conn):
         self.transaction, self.savepoint, self.conn, self.dialect = transaction, savepoint, conn, conn.dialect
         self.dbapi_conn = conn.connection.dbapi_connection
+        # One cursor for the transaction's statements (each caller reads its result before the next statement):
+        # a psycopg cursor looks up how to send each parameter type once, a new one again on every statement.
+        self.cursor = None
         dispatch = conn.dispatch
         self.listened = bool(dispatch.before_cursor_execute or dispatch.after_cursor_execute)
 
@@ -165,7 +169,9 @@ def _connection(session: Session) -> _Held:
 
 
 def _run(held: _Held, plan: _Plan, values, *, many: bool):
-    cursor = held.dbapi_conn.cursor()
+    cursor = held.cursor
+    if cursor is None:
+        cursor = held.cursor = held.dbapi_conn.cursor()
     if held.listened:
         held.conn.dispatch.before_cursor_execute(held.conn, cursor, plan.sql, values, None, many)
     try:
@@ -234,4 +240,4 @@ def _row_exists(session: Session, key) -> bool:
 
 
 def _run_sql(held: _Held, sql: str) -> None:
-    _run(held, _Plan(sql, (), (), None, True), (), many=False).close()
+    _run(held, _Plan(sql, (), (), None, True), (), many=False)
