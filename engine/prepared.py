@@ -51,8 +51,8 @@ class Prepared:
 
     # --- running ------------------------------------------------------------------------------
     def execute(self, session: Session, params: dict | None = None):
-        """Run with one set of parameters; the driver's cursor (rowcount, fetch*), shared by the transaction's
-        statements: read it before running the next one."""
+        """Run with one set of parameters; the driver's cursor (rowcount, fetch*), on PostgreSQL shared by the
+        transaction's statements: read it before running the next one."""
         params = params or {}
         held = _connection(session)
         plan = self._plan(held.dialect, params)
@@ -144,9 +144,10 @@ class _Held:
     def __init__(self, transaction, savepoint, conn):
         self.transaction, self.savepoint, self.conn, self.dialect = transaction, savepoint, conn, conn.dialect
         self.dbapi_conn = conn.connection.dbapi_connection
-        # One cursor for the transaction's statements (each caller reads its result before the next statement):
-        # a psycopg cursor looks up how to send each parameter type once, a new one again on every statement.
-        self.cursor = None
+        # On PostgreSQL one cursor serves the transaction's statements (each caller reads its result before the
+        # next statement): a psycopg cursor looks up how to send each parameter type once, a new one on every
+        # statement. SQLite's cursors cost next to nothing, and sharing one made timer firing dearer.
+        self.cursor = None if conn.dialect.name == "sqlite" else self.dbapi_conn.cursor()
         dispatch = conn.dispatch
         self.listened = bool(dispatch.before_cursor_execute or dispatch.after_cursor_execute)
 
@@ -169,9 +170,7 @@ def _connection(session: Session) -> _Held:
 
 
 def _run(held: _Held, plan: _Plan, values, *, many: bool):
-    cursor = held.cursor
-    if cursor is None:
-        cursor = held.cursor = held.dbapi_conn.cursor()
+    cursor = held.cursor if held.cursor is not None else held.dbapi_conn.cursor()
     if held.listened:
         held.conn.dispatch.before_cursor_execute(held.conn, cursor, plan.sql, values, None, many)
     try:
