@@ -47,7 +47,7 @@ def register(runtime: Runtime, config: dict) -> None:
         calendar = WorkCalendar.from_config(config)
         runtime.register_function(HOP_SLA, lambda now: calendar.duration(now, sla))
         sample = calendar.duration(SAMPLE_START, sla)
-    # The shipped diagram is deployed even when hand-overs run another one ([transfer] process, e.g. the load
-    # test's three_tasks): both start with the same variables, and each deploy's trial run needs them.
+    # The shipped internal_transfer.bpmn is deployed even when `[transfer] process` names another diagram
+    # for the transfer to start (a bank's own, a benchmark's): both start with the same variables.
     for key in {"internal_transfer", config["transfer"].get("process", "internal_transfer")}:
         runtime.declare_start_variables(key, {"form_id": 1, "handover_sla": sample})
