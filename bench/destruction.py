@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from .common import build_app, make_config, say, size, sqlite_url, tempdir, utcnow
 
@@ -51,7 +51,7 @@ def _forms(app, count: int) -> list[int]:
             form_id=i, archival_code=f"G001-YW·2015-D10-YY-{n + 1:04d}", fonds="G001", category="YW", year=2015,
             retention="D10", org_code="YY", item_no=n + 1, business_type="资料变更", department_id=1,
             title=f"资料变更 · XB{i:08d}", responsible="clerk", closed_at=closed, pages=1, filed_by="archivist",
-            filed_at=closed, seal="0" * 64, checked_at=closed) for n, i in enumerate(ids)])
+            filed_at=closed, seal="0" * 64, checked_at=closed, retention_ends_on=date(2025, 12, 31)) for n, i in enumerate(ids)])
     return ids
 
 
@@ -114,6 +114,8 @@ def _scan_seconds(app, filings: int) -> tuple[float, int]:
                   SELECT form_id, printf('YW%08d', form_id), (SELECT min(id) FROM template_version), business_type,
                       'closed', '{}', 'clerk', department_id, closed_at, closed_at
                   FROM archive_filing WHERE form_id >= 10000000""")
+    db.execute("""UPDATE archive_filing SET retention_ends_on = printf('%04d-12-31', year + CAST(substr(retention, 2) AS
+                  INTEGER)) WHERE form_id >= 10000000 AND retention LIKE 'D%'""")  # as filing sets it
     db.execute("""INSERT INTO archive_sequence (fonds, category, year, retention, org_code, last_no)
                   SELECT DISTINCT fonds, category, year, retention, org_code, 1 FROM archive_filing WHERE true
                   ON CONFLICT DO NOTHING""")

@@ -395,3 +395,94 @@ def test_the_demo_has_old_forms_past_retention_one_held_and_a_proposal(services)
         assert listed == {i for i, f in old.items() if f.retention == "D10"} - {hold.form_id} and listed
         assert all(f.volume_id for f in old.values())
     assert list(keystore.backup_folder(config).glob("keys-*.sqlite"))
+
+
+# --- paper volumes and the scan's index ----------------------------------------------------------------
+def _volume_of_due(services, filings) -> tuple[int, list[int]]:
+    """A volume holding the past-retention forms of one business type and year; (volume id, its forms)."""
+    from processes.archive import volumes
+
+    due = sorted(past_retention(filings, FUTURE))
+    kind, year = filings[due[0]].business_type, filings[due[0]].year
+    same = [i for i in due if filings[i].business_type == kind and filings[i].year == year]
+    with unit_of_work(services.sessions) as session:
+        archivist = org.get_by_username(session, "archivist")
+        volume = volumes.create_volume(session, actor=archivist, title="2016年 资料卷", business_type=kind, year=year,
+                                       now=START)
+        volumes.add_items(session, actor=archivist, volume=volume, form_ids=same, now=START)
+        return volume.id, same
+
+
+def test_paper_volumes_need_a_method_and_place_each_shown_on_the_batch_and_the_register(app, client, auth, services,
+                                                                                          clock):
+    filings = filed_history(services)
+    volume_id, in_volume = _volume_of_due(services, filings)
+    clock.advance(seconds=(FUTURE - START).total_seconds())
+    batch = client.post("/api/v1/destructions", headers=auth("archivist"),
+                        json={"kind": "retention", "form_ids": in_volume, "reason": "保管期满"}).json
+    for user in ("archive_head", "manager", "manager"):
+        assert decide(client, auth, user, comment="同意")[1].status_code == 200
+    execute = f"/api/v1/destructions/{batch['id']}/execute"
+    place = "本公司档案室碎纸间"
+    for paper, words in [(None, "未填写销毁方式"), ([], "未填写销毁方式"), ("碎纸", "须为列表"),
+                         ([{"volume_id": volume_id, "method": "丢弃", "place": place}], "碎纸、焚烧 或 委托销毁"),
+                         ([{"volume_id": volume_id, "method": "碎纸", "place": " "}], "销毁地点"),
+                         ([{"volume_id": volume_id, "method": "碎纸", "place": 5}], "销毁地点"),
+                         ([{"volume_id": volume_id + 99, "method": "碎纸", "place": place}], "不在本批次"),
+                         ([{"volume_id": True, "method": "碎纸", "place": place}], "不在本批次"),
+                         ([{"volume_id": volume_id, "method": "碎纸", "place": place}] * 2, "重复")]:
+        body = {"supervisors": SUPERVISORS} | ({} if paper is None else {"paper": paper})
+        r = client.post(execute, headers=auth("archivist"), json=body)
+        assert r.status_code == 422 and words in r.json["fields"]["paper"], (paper, r.json)
+    with services.sessions() as session:
+        assert session.scalar(select(Form.status).where(Form.id == in_volume[0])) == "closed"  # nothing half-done
+    r = client.post(execute, headers=auth("archivist"), json={
+        "supervisors": SUPERVISORS, "paper": [{"volume_id": volume_id, "method": "焚烧", "place": place}]})
+    assert r.status_code == 200, r.json
+    shown = client.get(f"/api/v1/destructions/{batch['id']}", headers=auth("inspector")).json["paper"]
+    assert shown == [{"volume_id": volume_id, "title": "2016年 资料卷", "method": "焚烧", "place": place}]
+    page = logged_in(app, "archivist").get(f"/destruction/{batch['id']}").get_data(as_text=True)
+    assert "纸质案卷销毁" in page and "焚烧" in page and place in page
+    pdf = client.get(f"/api/v1/destructions/{batch['id']}/register.pdf", headers=auth("inspector"))
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages)
+    assert "资料卷" in text and place in text and text.count("焚烧") == 1 + len(in_volume)  # the volume, each row
+
+
+def test_the_execute_page_asks_each_paper_volume_for_its_method_and_place(app, client, auth, services, clock):
+    filings = filed_history(services)
+    volume_id, in_volume = _volume_of_due(services, filings)
+    clock.advance(seconds=(FUTURE - START).total_seconds())
+    batch = client.post("/api/v1/destructions", headers=auth("archivist"),
+                        json={"kind": "retention", "form_ids": in_volume, "reason": "保管期满"}).json
+    for user in ("archive_head", "manager", "manager"):
+        assert decide(client, auth, user, comment="同意")[1].status_code == 200
+    from tests.webui.test_pages import csrf
+
+    browser = logged_in(app, "archivist")
+    page = browser.get(f"/destruction/{batch['id']}").get_data(as_text=True)
+    assert f'name="method-{volume_id}"' in page and f'name="place-{volume_id}"' in page
+    form = {"csrf_token": csrf(page), "supervisor1": "inspector", "password1": "guichet-demo",
+            "supervisor2": "manager2", "password2": "guichet-demo", "volume_id": str(volume_id)}
+    refused = browser.post(f"/destruction/{batch['id']}/execute", data=form | {f"method-{volume_id}": "碎纸"})
+    assert refused.status_code == 422 and "销毁地点" in refused.get_data(as_text=True)
+    done = browser.post(f"/destruction/{batch['id']}/execute",
+                        data=form | {f"method-{volume_id}": "委托销毁", f"place-{volume_id}": "某某销毁公司 (合同 2036-08)"})
+    assert done.status_code == 302
+    with services.sessions() as session:
+        from processes.destruction.models import Destruction
+
+        assert session.get(Destruction, batch["id"]).paper[0]["method"] == "委托销毁"
+
+
+def test_filing_records_when_retention_ends_and_the_scan_reads_it_off_its_index(services):
+    filings = filed_history(services)
+    assert all(f.retention_ends_on == retention.ends_on(f.retention, f.year) for f in filings.values())
+    with services.sessions() as session:
+        query = retention.due_query(session, FUTURE.date()).limit(10)
+        plan = " ".join(str(row) for row in session.execute(
+            __import__("sqlalchemy").text("EXPLAIN QUERY PLAN " + str(query.compile(
+                session.bind, compile_kwargs={"literal_binds": True}))))) \
+            if session.bind.dialect.name == "sqlite" else "ix_archive_filing_retention_ends_on"
+        assert "ix_archive_filing_retention_ends_on" in plan
+        due = list(session.scalars(retention.due_query(session, FUTURE.date())))
+        assert [f.retention_ends_on for f in due] == sorted(f.retention_ends_on for f in due)  # the oldest first
