@@ -13,6 +13,7 @@ from sqlalchemy import create_engine, insert, select
 from sqlalchemy.orm import Session
 
 import processes
+from engine import WorkItem
 from engine.db import unit_of_work
 from engine.runtime import Runtime
 from processes.archive import backups
@@ -486,3 +487,114 @@ def test_filing_records_when_retention_ends_and_the_scan_reads_it_off_its_index(
         assert "ix_archive_filing_retention_ends_on" in plan
         due = list(session.scalars(retention.due_query(session, FUTURE.date())))
         assert [f.retention_ends_on for f in due] == sorted(f.retention_ends_on for f in due)  # the oldest first
+
+
+# --- per-department appraisal, in parallel, with escalation ---------------------------------------------
+def _two_departments(services, filings) -> list[int]:
+    """The forms past retention, two of them moved to 信贷部 (head: `head`); the rest stay 营业部's (head: manager)."""
+    due = sorted(past_retention(filings, FUTURE))
+    with unit_of_work(services.sessions) as session:
+        credit = org.get_by_username(session, "head").department_id
+        for form_id in due[:2]:
+            session.get(Form, form_id).department_id = credit
+            session.scalars(select(Filing).where(Filing.form_id == form_id)).one().department_id = credit
+    return due
+
+
+def open_tasks(client, auth, user):
+    return client.get("/api/v1/tasks", headers=auth(user), query_string=PROCESS).json
+
+
+def test_each_department_appraises_in_parallel_with_the_archive_head_then_management(client, auth, services, clock,
+                                                                                     cold):
+    due = _two_departments(services, filed_history(services))
+    clock.advance(seconds=(FUTURE - START).total_seconds())
+    batch = client.post("/api/v1/destructions", headers=auth("archivist"),
+                        json={"kind": "retention", "form_ids": due, "reason": "保管期满"}).json
+    (archive,) = open_tasks(client, auth, "archive_head")
+    (counter,) = open_tasks(client, auth, "manager")
+    (credit,) = open_tasks(client, auth, "head")
+    assert archive["name"] == "档案室负责人鉴定"
+    assert (counter["name"], counter["queue"]) == ("业务部门鉴定", "营业部")
+    assert (credit["name"], credit["queue"]) == ("业务部门鉴定", "信贷部")
+    assert counter["due_at"] and credit["due_at"]  # each its own SLA
+    detail = client.get(f"/api/v1/tasks/{credit['id']}", headers=auth("head")).json  # a step inside the subprocess
+    assert detail["decisions"] == ["approve", "return"], detail
+    body = {"data": {"decision": "approve", "comment": "同意"}}
+    r = client.post(f"/api/v1/tasks/{counter['id']}/complete", headers=auth("head"), json=body)
+    assert r.status_code == 403  # another department's appraisal
+    cold()
+    assert decide(client, auth, "head", comment="信贷部同意")[1].status_code == 200
+    cold()
+    assert decide(client, auth, "archive_head", comment="无保存价值")[1].status_code == 200
+    assert client.get(f"/api/v1/destructions/{batch['id']}", headers=auth("manager")).json["status"] == "in_approval"
+    (still,) = open_tasks(client, auth, "manager")
+    assert still["id"] == counter["id"]  # management waits for every appraisal
+    cold()
+    assert decide(client, auth, "manager", comment="营业部同意")[1].status_code == 200
+    cold()
+    item, done = decide(client, auth, "manager", comment="批准")
+    assert item["name"] == "公司管理层批准" and done.status_code == 200
+    shown = client.get(f"/api/v1/destructions/{batch['id']}", headers=auth("manager")).json
+    assert shown["status"] == "approved"
+    assert sorted((s["step"], s["decided_by"]) for s in shown["steps"]) == sorted([
+        ("appraise_department", "head"), ("appraise_archive", "archive_head"), ("appraise_department", "manager"),
+        ("approve", "manager")])
+
+
+def test_one_department_returning_closes_the_other_appraisals(client, auth, services, clock, cold):
+    due = _two_departments(services, filed_history(services))
+    clock.advance(seconds=(FUTURE - START).total_seconds())
+    batch = client.post("/api/v1/destructions", headers=auth("archivist"),
+                        json={"kind": "retention", "form_ids": due, "reason": "保管期满"}).json
+    cold()
+    assert decide(client, auth, "head", "return", "仍有未结贷款")[1].status_code == 200
+    assert client.get(f"/api/v1/destructions/{batch['id']}", headers=auth("manager")).json["status"] == "returned"
+    assert open_tasks(client, auth, "archive_head") == [] and open_tasks(client, auth, "manager") == []
+    with services.sessions() as session:
+        from engine import ProcessInstance
+        from processes.destruction.models import Destruction
+
+        instance = session.get(ProcessInstance, session.get(Destruction, batch["id"]).process_instance_id)
+        assert instance.status == "completed"
+    assert {f["form_id"] for f in client.get("/api/v1/retention/due", headers=auth("archivist")).json} == set(due)
+
+
+def test_a_late_appraisal_escalates_to_the_superior_who_urges_or_takes_it_over(client, auth, services, clock):
+    from engine.scheduler import TimerScheduler
+    from processes.destruction import escalation
+
+    due = _two_departments(services, filed_history(services))
+    clock.advance(seconds=(FUTURE - START).total_seconds())
+    batch = client.post("/api/v1/destructions", headers=auth("archivist"),
+                        json={"kind": "retention", "form_ids": due, "reason": "保管期满"}).json
+    (late,) = open_tasks(client, auth, "head")
+    clock.advance(days=5, seconds=1)  # [destruction] approval_sla
+    TimerScheduler(services.runtime, services.sessions, clock=clock).tick()
+    with services.sessions() as session:
+        parents = dict(session.execute(select(WorkItem.id, WorkItem.parent_id)
+                                       .where(WorkItem.kind == "escalation")).all())
+    escalations = [t for t in client.get("/api/v1/tasks", headers=auth("manager")).json if t["kind"] == "escalation"]
+    mine = [t for t in escalations if parents[t["id"]] == late["id"]]
+    assert len(mine) == 1 and mine[0]["escalation_level"] == 1  # 信贷部's head's superior: manager
+    with unit_of_work(services.sessions) as session:
+        manager, head = org.get_by_username(session, "manager"), org.get_by_username(session, "head")
+        with pytest.raises(Exception) as refused:
+            escalation.urge(session, services.runtime, item_id=mine[0]["id"], actor=head, now=FUTURE)
+        assert refused.value.status == 403
+        step = escalation.urge(session, services.runtime, item_id=mine[0]["id"], actor=manager, now=FUTURE)
+        assert step.id == late["id"] and step.assignee == "head"
+        step = escalation.take_over(session, services.runtime, item_id=mine[0]["id"], actor=manager, now=FUTURE)
+        assert step.assignee == "manager"
+    r = client.post(f"/api/v1/tasks/{late['id']}/complete", headers=auth("head"),
+                    json={"data": {"decision": "approve", "comment": "同意"}})
+    assert r.status_code == 403  # no longer theirs
+    r = client.post(f"/api/v1/tasks/{late['id']}/complete", headers=auth("manager"),
+                    json={"data": {"decision": "approve", "comment": "接办后同意"}})
+    assert r.status_code == 200, r.json
+    with services.sessions() as session:
+        actions = [e.action for e in audit.list_events(session, audit.AuditFilter(object_type="destruction"))]
+        assert {"destruction.urge", "destruction.take_over"} <= set(actions)
+    assert mine[0]["id"] not in {t["id"] for t in client.get("/api/v1/tasks", headers=auth("manager")).json}
+    with services.sessions() as session:  # the escalation closed with its step
+        assert session.get(WorkItem, mine[0]["id"]).status != "open"
