@@ -566,8 +566,9 @@ def test_a_late_appraisal_escalates_to_the_superior_who_urges_or_takes_it_over(c
 
     due = _two_departments(services, filed_history(services))
     clock.advance(seconds=(FUTURE - START).total_seconds())
-    batch = client.post("/api/v1/destructions", headers=auth("archivist"),
-                        json={"kind": "retention", "form_ids": due, "reason": "保管期满"}).json
+    r = client.post("/api/v1/destructions", headers=auth("archivist"),
+                    json={"kind": "retention", "form_ids": due, "reason": "保管期满"})
+    assert r.status_code == 201
     (late,) = open_tasks(client, auth, "head")
     clock.advance(days=5, seconds=1)  # [destruction] approval_sla
     TimerScheduler(services.runtime, services.sessions, clock=clock).tick()
