@@ -43,9 +43,9 @@ def approve(page, comment: str):
 
 def execute(page, batch_id: int, first: str, second: str, *, wrong: bool = False):
     page.goto(f"/destruction/{batch_id}")
-    for n, volume in enumerate(page.locator("fieldset.paper select").all()):  # each paper volume: method and place
+    for n, volume in enumerate(page.locator("table.paper-input select").all()):  # each paper volume: method, place
         volume.select_option(["碎纸", "焚烧", "委托销毁"][n % 3])
-        page.locator("fieldset.paper input[name^=place-]").nth(n).fill("本公司一号档案室")
+        page.locator("table.paper-input input[name^=place-]").nth(n).fill("本公司一号档案室")
     page.locator("input[name=supervisor1]").fill(first)
     page.locator("input[name=password1]").fill("guichet-demo")
     page.locator("input[name=supervisor2]").fill(second)
@@ -70,8 +70,12 @@ def test_retention_path_in_the_browser(new_page, live_server):
         instance = session.scalar(select(Destruction.process_instance_id).where(Destruction.id == batch_id))
         assert sorted(session.scalars(select(WorkItem.assignee).where(
             WorkItem.instance_id == instance, WorkItem.status == "open", WorkItem.kind == "task"))) == [
-            "archive_head", "manager"]
+            "archive_head", "head", "manager"]  # the demo's old forms are 营业部's and 信贷部's
     approve(open_step(services, new_page, "archive_head", batch_id), "经鉴定已无保存价值, 同意销毁")
+    credit = open_step(services, new_page, "head", batch_id)
+    expect(credit.locator("h1")).to_contain_text("业务部门鉴定")
+    shoot(credit, "destruction-01b-department-appraisal")
+    approve(credit, "信贷部同意销毁")
     department = open_step(services, new_page, "manager", batch_id)
     expect(department.locator("h1")).to_contain_text("业务部门鉴定")
     approve(department, "业务部门同意")

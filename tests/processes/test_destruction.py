@@ -360,6 +360,8 @@ def test_error_path_shreds_the_key_so_an_earlier_backup_cannot_be_read(client, a
     expire = datetime.fromisoformat(r.json["key_backups_expire_at"])
     assert expire == START + timedelta(days=keystore.keep_days(config))
     assert key_copy.exists()
+    later = expire + timedelta(days=30)  # a backup past its keeping and not yet pruned expires no earlier than now
+    assert keystore.last_backup_expiry(config, now=later) == later
     keystore.prune_key_backups(config, now=expire + timedelta(seconds=1))
     assert not key_copy.exists()  # the last copy holding the key is gone: nothing anywhere can read the form
     with services.sessions() as session:
@@ -395,6 +397,7 @@ def test_the_demo_has_old_forms_past_retention_one_held_and_a_proposal(services)
         assert proposal.status == "proposed" and hold.form_id in old and hold.form_id not in listed
         assert listed == {i for i, f in old.items() if f.retention == "D10"} - {hold.form_id} and listed
         assert all(f.volume_id for f in old.values())
+        assert len({f.department_id for f in old.values()}) == 2  # two departments appraise the proposal
     assert list(keystore.backup_folder(config).glob("keys-*.sqlite"))
 
 

@@ -35,7 +35,8 @@ def _batch_page(batch, *, message=None, status=200):
                            count=destruction.count_items(session, batch.id), steps=destruction.steps_of(session, batch.id),
                            problems=execution.check(session, batch, now=now()) if batch.status == "approved" else [],
                            volumes=execution.paper_volumes(session, batch) if batch.status == "approved" else [],
-                           methods=execution.PAPER_METHODS, message=message, user=actor()), status
+                           methods=execution.PAPER_METHODS, step_labels=destruction.STEPS, message=message,
+                           user=actor()), status
 
 
 @bp.route("/<int:destruction_id>")
