@@ -71,6 +71,11 @@ def test_retention_path_in_the_browser(new_page, live_server):
         assert sorted(session.scalars(select(WorkItem.assignee).where(
             WorkItem.instance_id == instance, WorkItem.status == "open", WorkItem.kind == "task"))) == [
             "archive_head", "head", "manager"]  # the demo's old forms are 营业部's and 信贷部's
+    diagram = new_page("manager")  # the diagram: the appraisals side by side, one per department
+    diagram.goto("/procedures/destruction_approval")
+    expect(diagram.locator('#heat[data-ready="1"]')).to_be_attached()
+    expect(diagram.locator('.heat-badge[data-step="appraise_department"]')).to_contain_text("等待 2")
+    shoot(diagram, "destruction-00-diagram")
     approve(open_step(services, new_page, "archive_head", batch_id), "经鉴定已无保存价值, 同意销毁")
     credit = open_step(services, new_page, "head", batch_id)
     expect(credit.locator("h1")).to_contain_text("业务部门鉴定")
