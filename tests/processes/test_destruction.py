@@ -602,3 +602,49 @@ def test_a_late_appraisal_escalates_to_the_superior_who_urges_or_takes_it_over(c
     assert mine[0]["id"] not in {t["id"] for t in client.get("/api/v1/tasks", headers=auth("manager")).json}
     with services.sessions() as session:  # the escalation closed with its step
         assert session.get(WorkItem, mine[0]["id"]).status != "open"
+
+
+# --- bad input through the API: a 4xx saying what is wrong, nothing written ------------------------------
+def test_malformed_requests_are_refused_in_words_and_write_nothing(client, auth, services, clock):
+    filings = filed_history(services)
+    due = sorted(past_retention(filings, FUTURE))
+    clock.advance(seconds=(FUTURE - START).total_seconds())
+    post = lambda body, user="archivist": client.post("/api/v1/destructions", headers=auth(user), json=body)  # noqa: E731
+    ok = {"kind": "retention", "form_ids": due[:1], "reason": "保管期满"}
+    for body, field, words in [
+            ({**ok, "kind": "burn"}, "kind", "销毁类型须为"),
+            ({**ok, "form_ids": []}, "form_ids", "请选择"),
+            ({**ok, "form_ids": "1,2"}, "form_ids", "请选择"),
+            ({**ok, "form_ids": [due[0], due[0]]}, "form_ids", "不能重复"),
+            ({**ok, "form_ids": [True]}, "form_ids", "正整数"),
+            ({**ok, "reason": ""}, "reason", "理由"),
+            ({**ok, "evidence": "附件"}, "evidence", "附件编号"),
+            ({**ok, "kind": "error"}, "evidence", "证明材料")]:
+        r = post(body)
+        assert r.status_code == 422 and words in r.json["fields"][field], (body, r.json)
+    assert post({**ok, "form_ids": [987654]}).status_code == 404
+    # a held form, named with its hold
+    hold = client.post("/api/v1/holds", headers=auth("inspector"), json={"form_id": due[0], "reason": "审计未结"}).json
+    r = post(ok)
+    assert r.status_code == 422 and filings[due[0]].archival_code in r.json["message"] and "审计未结" in r.json["message"]
+    # holds: both or neither target, an unknown form, a second live hold, a release twice
+    for body in ({"reason": "诉讼"}, {"form_id": due[1], "volume_id": 1, "reason": "诉讼"}, {"form_id": due[1]},
+                 {"form_id": "x", "reason": "诉讼"}):
+        assert client.post("/api/v1/holds", headers=auth("inspector"), json=body).status_code == 422, body
+    assert client.post("/api/v1/holds", headers=auth("inspector"),
+                       json={"form_id": 987654, "reason": "诉讼"}).status_code == 404
+    again = client.post("/api/v1/holds", headers=auth("inspector"), json={"form_id": due[0], "reason": "又一次"})
+    assert again.status_code == 409 and "审计未结" in again.json["message"]
+    release = f"/api/v1/holds/{hold['id']}/release"
+    assert client.post(release, headers=auth("inspector"), json={"reason": "审计结束"}).status_code == 200
+    assert client.post(release, headers=auth("inspector"), json={"reason": "审计结束"}).status_code == 409
+    assert client.post("/api/v1/holds/987654/release", headers=auth("inspector"), json={"reason": "x"}).status_code == 404
+    # rules: only management edits; a code that is no code
+    assert client.put("/api/v1/retention-rules/挂失补办", headers=auth("archivist"),
+                      json={"retention": "D30"}).status_code == 403
+    r = client.put("/api/v1/retention-rules/挂失补办", headers=auth("manager"), json={"retention": "十年"})
+    assert r.status_code == 422 and "D30" in r.json["fields"]["retention"]
+    with services.sessions() as session:
+        from processes.destruction.models import Destruction
+
+        assert session.scalars(select(Destruction)).all() == []  # nothing half-written
