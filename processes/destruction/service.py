@@ -1,8 +1,10 @@
 """Destruction batches (R4.5.1-R4.5.2): a retention list the archivist proposes (or the nightly scan collects), or
 a department's application for an error or a duplicate; approval through bpmn/destruction_approval.bpmn.
 
-Retention path: 档案室负责人鉴定 → 业务部门鉴定 → 公司管理层批准. Error / duplicate path: 部门负责人审核 →
-公司管理层批准. Each step has an SLA boundary timer that escalates (the internal transfer's `escalate`).
+Retention path: 档案室负责人鉴定 and one 业务部门鉴定 per department the forms belong to, all at once (a multi-instance
+subprocess over `departments`), then 公司管理层批准; a return at any appraisal ends the approval. Error / duplicate
+path: 部门负责人审核 → 公司管理层批准. Each step has an SLA boundary timer that escalates (the internal transfer's
+`escalate`); the superior urges or takes the late step over (escalation.py).
 Execution, its checks and the register are in execution.py.
 """
 from __future__ import annotations
