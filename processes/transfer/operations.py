@@ -47,5 +47,7 @@ def register(runtime: Runtime, config: dict) -> None:
         calendar = WorkCalendar.from_config(config)
         runtime.register_function(HOP_SLA, lambda now: calendar.duration(now, sla))
         sample = calendar.duration(SAMPLE_START, sla)
-    runtime.declare_start_variables(config["transfer"].get("process", "internal_transfer"),
-                                    {"form_id": 1, "handover_sla": sample})
+    # The shipped diagram is deployed even when hand-overs run another one ([transfer] process, e.g. the load
+    # test's three_tasks): both start with the same variables, and each deploy's trial run needs them.
+    for key in {"internal_transfer", config["transfer"].get("process", "internal_transfer")}:
+        runtime.declare_start_variables(key, {"form_id": 1, "handover_sla": sample})
