@@ -614,9 +614,9 @@ def test_malformed_requests_are_refused_in_words_and_write_nothing(client, auth,
     for body, field, words in [
             ({**ok, "kind": "burn"}, "kind", "销毁类型须为"),
             ({**ok, "form_ids": []}, "form_ids", "请选择"),
-            ({**ok, "form_ids": "1,2"}, "form_ids", "请选择"),
+            ({**ok, "form_ids": "1,2"}, "form_ids", "业务单编号"),
             ({**ok, "form_ids": [due[0], due[0]]}, "form_ids", "不能重复"),
-            ({**ok, "form_ids": [True]}, "form_ids", "正整数"),
+            ({**ok, "form_ids": [True]}, "form_ids", "业务单编号"),
             ({**ok, "reason": ""}, "reason", "理由"),
             ({**ok, "evidence": "附件"}, "evidence", "附件编号"),
             ({**ok, "kind": "error"}, "evidence", "证明材料")]:
