@@ -33,8 +33,8 @@ def register(runtime: Runtime, config: dict) -> None:
     org.register_role_lane(service.DEPARTMENT_LANE, "the head of the department the forms belong to")
     sla = config["destruction"]["approval_sla"]
     runtime.declare_start_variables(  # the retention path and the error/duplicate path
-        service.PROCESS_KEY, {"destruction_id": 1, "kind": "retention", "approval_sla": sla},
-        {"destruction_id": 1, "kind": "error", "approval_sla": sla})
+        service.PROCESS_KEY, {"destruction_id": 1, "kind": "retention", "departments": [1, 2], "approval_sla": sla},
+        {"destruction_id": 1, "kind": "error", "departments": [1], "approval_sla": sla})
 
     def retention_scan(session, now):
         batch = service.scan(session, runtime, config, now=now)
