@@ -109,14 +109,23 @@
     return null;
   }
 
+  var KINDS = { "bpmn:UserTask": "人工环节", "bpmn:ServiceTask": "自动操作", "bpmn:ScriptTask": "脚本",
+    "bpmn:ExclusiveGateway": "分支", "bpmn:ParallelGateway": "并行分支", "bpmn:SequenceFlow": "连线",
+    "bpmn:BoundaryEvent": "时限事件", "bpmn:StartEvent": "开始", "bpmn:EndEvent": "结束", "bpmn:Lane": "泳道(部门)",
+    "bpmn:Participant": "参与方", "bpmn:IntermediateCatchEvent": "等待事件", "bpmn:CallActivity": "子流程",
+    "bpmn:Task": "环节", "bpmn:TextAnnotation": "注释" };
+
   function select(element) {
     selected = element && element.type !== "bpmn:Process" && element.type !== "bpmn:Collaboration" ? element : null;
     $("props-form").hidden = !selected;
     $("props-empty").hidden = !!selected;
     if (!selected) return;
     var bo = selected.businessObject;
-    $("p-id").textContent = bo.id;
-    $("p-type").textContent = selected.type.replace("bpmn:", "");
+    // In words: 人工环节 “信贷部办理”; the element's id and BPMN type stay on hover, for whoever needs them.
+    $("p-id").textContent = bo.name || "";
+    $("p-id").title = bo.id;
+    $("p-type").textContent = KINDS[selected.type] || "其他元素";
+    $("p-type").title = selected.type.replace("bpmn:", "") + " · " + bo.id;
     $("p-name").value = bo.name || "";
     var isLane = selected.type === "bpmn:Lane", op = operatorOf(bo);
     // A user task's SLA is the timer on its boundary: edit it from the task itself.
@@ -203,8 +212,15 @@
     });
   });
   $("btn-deploy").addEventListener("click", function () {
+    var note = $("change-note").value.trim();
+    if (!note) {  // the server refuses it too; saying so here keeps the manager on the note
+      $("note-error").hidden = false; $("change-note").focus();
+      $("status").textContent = $("note-error").textContent; $("status").className = "error";
+      return;
+    }
+    $("note-error").hidden = true;
     $("status").textContent = "…";
-    send(canvasBox.getAttribute("data-deploy")).then(function (r) {
+    send(canvasBox.getAttribute("data-deploy") + "?note=" + encodeURIComponent(note)).then(function (r) {
       if (r.status === 201 || r.status === 200 || r.status === 202) { window.location = r.body.redirect; return; }
       mark(r.body.problems || []);
       $("status").textContent = r.body.message || "部署被拒绝: 请先修正标出的问题";
