@@ -41,6 +41,7 @@ ACTIONS = {
     "external_transfer.link_used": N_("使用签收链接"),
     "external_transfer.link_locked": N_("签收链接锁定"),
     "external_transfer.receipt": N_("签收"),
+    "external_transfer.await_receipt": N_("确认签收"),
     "external_transfer.receipt_view": N_("查看纸质签收凭证"),
     "external_transfer.escalate": N_("签收逾期上报"),
     "inspection.run": N_("监督检查"),
