@@ -19,7 +19,7 @@ def click_element(page, element_id: str) -> None:
                       "m.get('selection').select(m.get('elementRegistry').get(id)); }", element_id)
     else:
         page.locator(f'#canvas [data-element-id="{element_id}"]').first.click(force=True)
-    expect(page.locator("#p-id")).to_have_text(element_id)
+    expect(page.locator("#p-id")).to_have_attribute("title", element_id)  # the id on hover; the name in words
 
 
 def test_manager_edits_validates_and_deploys(new_page):
@@ -66,6 +66,10 @@ def test_manager_edits_validates_and_deploys(new_page):
     page.get_by_role("button", name="校验").click()
     expect(page.locator("#status")).to_contain_text("校验通过")
     expect(note).to_have_count(0)
+    page.get_by_role("button", name="部署为新版本").click()  # without a change note: refused, in words
+    expect(page.locator("#note-error")).to_be_visible()
+    expect(page.locator("#status")).to_contain_text("请填写变更说明")
+    page.locator("#change-note").fill("信贷部并入风险合规部, 时限改为 2 小时")
     page.get_by_role("button", name="部署为新版本").click()
     page.wait_for_url(re.compile(r"/procedures/internal_transfer$"))
     expect(page.locator(".flash")).to_contain_text("已部署为版本 2")

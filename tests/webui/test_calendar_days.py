@@ -88,3 +88,4 @@ def test_the_calendar_page(app_2027):
     assert clerk.post("/login", data={"username": "clerk", "password": "guichet-demo"}).status_code == 302
     assert clerk.get("/admin/calendar").status_code == 403
     assert "工作日历" not in clerk.get("/inbox").get_data(as_text=True)
+    assert "/admin/calendar" in manager.get("/admin/users").get_data(as_text=True)  # beside the accounts

@@ -82,7 +82,7 @@ def modeler(key: str):
     versions = procedures.versions_of(db(), key)
     version = request.args.get("version", versions[0]["version"], type=int)
     departments = [d.name for d in db().scalars(select(Department).order_by(Department.id))]
-    return render_template("modeler.html", key=key, version=version, departments=departments,
+    return render_template("modeler.html", key=key, name=versions[0]["name"], version=version, departments=departments,
                            operations=sorted(guichet().runtime.operations))
 
 

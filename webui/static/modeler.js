@@ -228,10 +228,22 @@
     });
   });
 
+  // Fit the diagram into the canvas right of the palette, which would otherwise cover the lane labels.
+  function fitBesidePalette() {
+    var canvas = modeler.get("canvas"), palette = canvasBox.querySelector(".djs-palette");
+    canvas.zoom("fit-viewport");
+    if (!palette) return;
+    var box = canvasBox.getBoundingClientRect(), inner = canvas.viewbox().inner, margin = 12;
+    var left = palette.getBoundingClientRect().right - box.left + margin;
+    var scale = Math.min((box.width - left - margin) / inner.width, (box.height - 2 * margin) / inner.height, 1);
+    canvas.viewbox({ x: inner.x - left / scale, y: inner.y - margin / scale, width: box.width / scale,
+                     height: box.height / scale });
+  }
+
   fetch(canvasBox.getAttribute("data-xml"), { credentials: "same-origin" })
     .then(function (r) { return r.text(); })
     .then(function (xml) { return modeler.importXML(xml); })
-    .then(function () { modeler.get("canvas").zoom("fit-viewport"); canvasBox.setAttribute("data-ready", "1"); })
+    .then(function () { fitBesidePalette(); canvasBox.setAttribute("data-ready", "1"); })
     .catch(function (err) { $("status").textContent = "流程图加载失败 / failed to load: " + err; });
   window.guichetModeler = modeler;  // for browser tests and power users
 })();
