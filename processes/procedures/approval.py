@@ -37,7 +37,7 @@ def request(session: Session, runtime: Runtime, *, key: str, xml: str, name: str
     session.add(pending)
     session.flush()
     result = runtime.start(session, PROCESS_KEY, data={"request_id": pending.id}, actor=actor.username, now=now,
-                           business_key=f"deploy-{pending.id}", subject=f"部署审批: {name} ({key})",
+                           business_key=f"deploy-{pending.id}", subject=f"部署审批: {name}",
                            ref_type="deployment", ref_id=pending.id)
     pending.instance_id = result.instance.id
     return pending
