@@ -72,6 +72,10 @@ def test_the_palette_clears_the_lane_labels(new_page):
     assert labels.count() >= 3
     for i in range(labels.count()):
         assert not _overlap(palette, labels.nth(i).bounding_box()), labels.nth(i).inner_text()
+    page.locator('#canvas [data-element-id="hop_credit"]').first.click(force=True)
+    expect(page.locator("#p-type")).to_have_text("人工环节")  # in words, not "hop_credit UserTask"
+    expect(page.locator("#p-id")).to_have_text("信贷部办理")
+    expect(page.locator("#p-id")).to_have_attribute("title", "hop_credit")
     shoot(page, "p12-after-modeler-palette", full_page=False)
 
 
