@@ -138,7 +138,8 @@
     if (timer) showSla(timer);
     show("operation", selected.type === "bpmn:ServiceTask"); if (op) $("p-operation").value = op.id;
     var isUserTask = selected.type === "bpmn:UserTask", declared = isUserTask && decisionsOf(bo);
-    show("decisions", isUserTask); if (isUserTask) $("p-decisions").value = declared ? declared.value : "";
+    show("decisions", isUserTask);
+    if (isUserTask) { $("p-decisions").value = declared ? declared.value : ""; tickDecisions(); }
     var isFlow = selected.type === "bpmn:SequenceFlow";
     show("condition", isFlow); if (isFlow) $("p-condition").value = bo.conditionExpression ? bo.conditionExpression.body : "";
     $("p-problem").hidden = !problems[bo.id];
@@ -168,7 +169,25 @@
     ext.get("values").push(moddle.create("spiffworkflow:ServiceTaskOperator", { id: this.value, resultVariable: "" }));
     modeling.updateProperties(selected, { extensionElements: ext });
   });
+  // The decisions in words (checkboxes) and as codes (the text box) are one setting: each follows the other.
+  var ticks = Array.prototype.slice.call(document.querySelectorAll(".p-decision"));
+  function tickDecisions() {
+    var codes = $("p-decisions").value.split(/[,，\s]+/).filter(Boolean);
+    ticks.forEach(function (box) { box.checked = codes.indexOf(box.value) >= 0; });
+  }
+  ticks.forEach(function (box) {
+    box.addEventListener("change", function () {
+      var others = $("p-decisions").value.split(/[,，\s]+/).filter(function (c) {
+        return c && !ticks.some(function (t) { return t.value === c; });
+      });
+      $("p-decisions").value = ticks.filter(function (t) { return t.checked; }).map(function (t) { return t.value; })
+        .concat(others).join(",");
+      $("p-decisions").dispatchEvent(new Event("change"));
+    });
+  });
+  $("p-decisions").addEventListener("input", tickDecisions);
   $("p-decisions").addEventListener("change", function () {
+    tickDecisions();
     var bo = selected.businessObject, value = this.value.split(/[,，\s]+/).filter(Boolean).join(",");
     var existing = decisionsOf(bo);
     if (existing) { modeling.updateModdleProperties(selected, existing, { value: value }); return; }
