@@ -92,11 +92,17 @@ def sqlite_url(folder: Path) -> str:
     return f"sqlite:///{folder / 'guichet.db'}"
 
 
+def pg_database(name: str = "guichet_bench") -> str:
+    """A bench database's name, after BENCH_PG_DB_PREFIX (so runs from several checkouts do not drop each other's)."""
+    assert name.startswith("guichet_bench"), name
+    return os.environ.get("BENCH_PG_DB_PREFIX", "") + name
+
+
 def fresh_pg_url(name: str = "guichet_bench") -> str:
-    """Drop and recreate a PostgreSQL database named guichet_bench*; returns its URL."""
+    """Drop and recreate the PostgreSQL database pg_database(name) (guichet_bench*); returns its URL."""
     from sqlalchemy import create_engine, text
 
-    assert name.startswith("guichet_bench"), name
+    name = pg_database(name)
     admin = create_engine(PG_BASE, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

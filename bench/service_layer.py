@@ -188,12 +188,24 @@ def run_postgres() -> tuple[dict, dict]:
     except Exception as exc:  # noqa: BLE001 - report, keep the other benchmarks going
         say(f"PostgreSQL unavailable: {exc}")
         return {}, {"guichet_postgres": f"skipped: {type(exc).__name__}: {exc}"}
+    database = url.rpartition("/")[2]
     app = build_app(make_config(url, folder))
-    say(f"guichet service layer, PostgreSQL (guichet_bench): {n} lifecycles …")
+    say(f"guichet service layer, PostgreSQL ({database}): {n} lifecycles …")
     per_s, extra = measure(app, n, "postgres")
+    rounds = 11
+    say(f"guichet on PostgreSQL vs engine-only, side by side: {rounds} alternating rounds …")
+    ratios, cpu_ratios = paired_ratios(app, rounds, engine_n=size("paired_engine_lifecycles", 300),
+                                       guichet_n=size("paired_guichet_lifecycles", 80))
     app.extensions["guichet_engine"].dispose()
-    say(f"guichet service layer, PostgreSQL: {per_s:.1f}/s {extra}")
+    paired, paired_cpu = sorted(ratios)[len(ratios) // 2], sorted(cpu_ratios)[len(ratios) // 2]
+    say(f"guichet service layer, PostgreSQL: {per_s:.1f}/s {extra}; side by side {paired:.2f}× the engine "
+        f"(rounds: {', '.join(f'{r:.2f}' for r in ratios)})")
     return {"guichet_per_s_postgres": round(per_s, 1),
             "guichet_sql_per_lifecycle_postgres": extra["sql_per_lifecycle"],
-            "guichet_cpu_ms_per_lifecycle_postgres": extra["cpu_ms_per_lifecycle"]}, \
-        {"guichet_postgres": f"{n} lifecycles (3 transactions each) after 20 warm-up; {extra}"}
+            "guichet_cpu_ms_per_lifecycle_postgres": extra["cpu_ms_per_lifecycle"],
+            "guichet_vs_engine_postgres": round(paired, 2),
+            "guichet_vs_engine_postgres_cpu": round(paired_cpu, 2)}, \
+        {"guichet_postgres": f"{n} lifecycles (3 transactions each) after 20 warm-up, database {database}; {extra}",
+         "guichet_vs_engine_postgres": f"median of {rounds} rounds, each engine-only then Guichet on PostgreSQL side by "
+                                       f"side: {[round(r, 2) for r in ratios]}; by CPU time (this process only, not "
+                                       f"the database server's): {[round(r, 2) for r in cpu_ratios]}"}

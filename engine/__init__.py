@@ -11,6 +11,7 @@ from .db import Base, UTCDateTime, make_engine, make_session_factory, unit_of_wo
 from .deploy import DeploymentError, Problem, latest_definition
 from .errors import Conflict, EngineError, Invalid, NotFound
 from .models import CalendarDay, ProcessDefinition, ProcessInstance, WorkItem
+from .prepared import savepoint
 from .rows import Instance, Item
 from .budget import Limits, StepFailed
 from .incidents import record_step_failure
@@ -28,6 +29,8 @@ __all__ = [
     "EngineError", "NotFound", "Conflict", "Invalid", "DeploymentError", "Problem",
     # a step the diagram makes fail (over its budget, or broken): the caller rolls back and records an incident
     "StepFailed", "record_step_failure", "Limits",
+    # a savepoint around such a step whose writes are prepared statements (cheaper than session.begin_nested())
+    "savepoint",
     # the model base of every stage's tables, and the engine's tables as pages and reports read them
     "Base", "UTCDateTime", "ProcessDefinition", "ProcessInstance", "WorkItem", "latest_definition",
     # putting the application together (processes/services.py)

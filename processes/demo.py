@@ -73,13 +73,18 @@ def _record_general_approval(session: Session, version, now: datetime) -> None:
 
 
 def seed_stages(session: Session, runtime: Runtime, config: dict) -> None:
-    """Give each stage its demo records (after seed_demo and the diagrams' deployment), each at its own past times."""
+    """Give each stage its demo records (after seed_demo and the diagrams' deployment), each at its own past times.
+
+    The history and destruction's old forms take the shipped hand-over route (信贷部 → 营业部); when [transfer]
+    process names another diagram (the load test's three_tasks) there is no such route, and they are left out."""
     from .archive.demo import seed_archive
     from .demo_history import seed_history
     from .destruction.demo import seed_destruction
     from .external.demo import seed_external
 
-    seed_history(session, runtime, config, count=config["app"].get("demo_history_forms", 300))
+    shipped_route = config["transfer"].get("process", "internal_transfer") == "internal_transfer"
+    if shipped_route:
+        seed_history(session, runtime, config, count=config["app"].get("demo_history_forms", 300))
     seed_archive(session, runtime, config)
     from .queries.demo import seed_queries
 
@@ -88,4 +93,5 @@ def seed_stages(session: Session, runtime: Runtime, config: dict) -> None:
 
     seed_supervision(session, runtime, config)
     seed_external(session, runtime, config, now=datetime.now(timezone.utc))
-    seed_destruction(session, runtime, config)
+    if shipped_route:
+        seed_destruction(session, runtime, config)

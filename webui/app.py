@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from cachetools import TTLCache
 
 from engine.config import ROOT, load_config
+from processes.inputs import MAX_ID
 from processes.org import access
 from processes.org import service as org
 from processes.services import compose
@@ -98,9 +99,6 @@ def _load_user(user_id: str):
         return None
     return access.session_user(db(), session.get("sid"), user_id=int(user_id), limits=access.Limits.of(guichet().config),
                                now=session_clock())
-
-
-MAX_ID = 2**31 - 1  # the id columns are 32-bit integers on PostgreSQL
 
 
 def _digits_at_most(limit: int) -> str:

@@ -8,6 +8,7 @@ from flask import current_app, g, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from engine.db import utcnow
+from processes.org import access
 from processes.org import service as org
 from processes.org.models import User
 
@@ -44,17 +45,25 @@ _recent_lock = Lock()
 
 
 def user_from_token(token: str) -> User | None:
-    """The active user a valid, unexpired token names.
+    """The active user a valid, unexpired token names, checked against the database on every request.
 
     A verified token's user is remembered for a few seconds (read-only, detached; a TTL cache built by
-    create_app), so a client's burst of requests costs one signature check and one user lookup; a
-    deactivation or revocation in another process takes effect within that time (at once in this one).
+    create_app), so a client's burst of requests costs one signature check and one full user load. Each request
+    still reads the user's row (active, auth epoch, role, department: one primary-key lookup), so a deactivation,
+    revocation or password change made by any process ends the token at its next request, and a changed role or
+    department is seen at once.
     """
     recent = guichet().recent_users
     with _recent_lock:
         hit = recent.get(token)
     if hit is not None:
-        return hit
+        state = access.token_state(db(), hit.id)
+        if state == (True, hit.auth_epoch or 0, hit.role, hit.department_id):
+            return hit
+        with _recent_lock:
+            recent.pop(token, None)
+        if state is None or not state[0] or state[1] != (hit.auth_epoch or 0):
+            return None
     ttl = guichet().config["security"]["token_ttl_seconds"]
     try:
         payload = _serializer().loads(token, max_age=ttl)

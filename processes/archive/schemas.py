@@ -1,13 +1,15 @@
 """API schemas of the archive: values are checked by the services, which name each field at fault in Chinese."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
+
+from ..inputs import Id, IdList, Whole
 
 
 class FilingCreateSchema(Schema):
     """POST /archive/filings and /archive/volumes/{id}/items: the forms to file or to bind."""
 
-    form_ids = fields.Raw(required=True, metadata={"description": "业务单编号列表"})
+    form_ids = IdList("业务单编号", required=True, metadata={"description": "业务单编号列表"})
 
 
 class QueueItemReadSchema(Schema):
@@ -50,9 +52,12 @@ class FilingPageSchema(Schema):
 class VolumeCreateSchema(Schema):
     """POST /archive/volumes."""
 
-    title = fields.Raw(required=True)
-    business_type = fields.Raw(required=True)
-    year = fields.Raw(required=True)
+    # Typed here (not only in the service) so that a bad title or type is named beside a bad year, all at once.
+    title = fields.String(required=True, validate=validate.Length(min=1, error="请填写案卷题名"),
+                          error_messages={"invalid": "须为文本"})
+    business_type = fields.String(required=True, validate=validate.Length(min=1, error="请填写业务类型"),
+                                  error_messages={"invalid": "须为文本"})
+    year = Whole(1900, 2100, "年度须为四位数年份", required=True)
 
 
 class VolumeReadSchema(Schema):
@@ -118,7 +123,7 @@ class RoomVisitReadSchema(Schema):
 class LoanCreateSchema(Schema):
     """POST /archive/loans."""
 
-    volume_id = fields.Integer(required=True, strict=True)
+    volume_id = Id("案卷编号", required=True)
     borrower = fields.Raw(required=True)
     due_date = fields.Raw(required=True)
 

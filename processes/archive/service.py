@@ -21,6 +21,7 @@ from ..audit import service as audit
 from ..documents import content_sha256
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..forms.models import Attachment, Correction, Form, SensitiveValue
+from ..inputs import is_id
 from ..org.models import Department, User
 from ..destruction.retention import retention_for
 from . import policy
@@ -43,7 +44,7 @@ def form_ids_of(body: object) -> list[int]:
         raise ValidationFailed({"form_ids": "请选择要办理的业务单"})
     if len(body) > MAX_BATCH:
         raise ValidationFailed({"form_ids": f"一次最多 {MAX_BATCH} 份 (现有 {len(body)} 份)"})
-    if not all(isinstance(i, int) and not isinstance(i, bool) and i > 0 for i in body):
+    if not all(is_id(i) for i in body):
         raise ValidationFailed({"form_ids": "须为业务单编号 (正整数) 的列表"})
     if len(set(body)) != len(body):
         raise ValidationFailed({"form_ids": "同一业务单不能重复选择"})

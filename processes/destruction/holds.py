@@ -11,13 +11,10 @@ from ..archive.models import Volume
 from ..audit import service as audit
 from ..errors import Conflict, NotFound, ValidationFailed, written
 from ..forms.models import Form
+from ..inputs import is_id
 from ..org.models import User
 from . import policy
 from .models import Hold, Tombstone
-
-
-def _positive_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
 def place(session: Session, *, actor: User, body: dict, now: datetime) -> Hold:
@@ -28,9 +25,9 @@ def place(session: Session, *, actor: User, body: dict, now: datetime) -> Hold:
     problems = {}
     if (form_id is None) == (volume_id is None):
         problems["form_id"] = "请指定一份业务单 (form_id) 或一个案卷 (volume_id), 二者选一"
-    elif form_id is not None and not _positive_int(form_id):
+    elif form_id is not None and not is_id(form_id):
         problems["form_id"] = "须为业务单编号 (正整数)"
-    elif volume_id is not None and not _positive_int(volume_id):
+    elif volume_id is not None and not is_id(volume_id):
         problems["volume_id"] = "须为案卷编号 (正整数)"
     if len(reason) < 2:
         problems["reason"] = "请写明暂缓销毁的原因 (争议、诉讼、审计等)"

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from marshmallow import INCLUDE, Schema, fields
 
+from ..inputs import Id, IdList, Whole
+
 
 class _Loose(Schema):
     class Meta:
@@ -14,7 +16,8 @@ class RetentionRuleCreateSchema(_Loose):
 
     retention = fields.Raw(required=True, metadata={"description": "Y (永久) 或 D 加年数, 例如 D30"})
     legal_basis = fields.Raw(metadata={"description": "法律依据"})
-    minimum_years = fields.Raw(metadata={"description": "法律依据规定的最低保管年限 (≥ 5)"})
+    minimum_years = Whole(5, 200, "最低保管年限须为 5 至 200 之间的整数",
+                          metadata={"description": "法律依据规定的最低保管年限 (≥ 5)"})
 
 
 class RetentionRuleReadSchema(Schema):
@@ -30,8 +33,8 @@ class RetentionRuleReadSchema(Schema):
 class HoldCreateSchema(_Loose):
     """POST /holds: one form or one volume, and the reason."""
 
-    form_id = fields.Raw()
-    volume_id = fields.Raw()
+    form_id = Id("业务单编号", load_default=None, allow_none=True)
+    volume_id = Id("案卷编号", load_default=None, allow_none=True)
     reason = fields.Raw(required=True)
 
 
@@ -70,15 +73,15 @@ class DestructionCreateSchema(_Loose):
     """POST /destructions: kind, the forms, the reason and (error / duplicate) the evidence attachments."""
 
     kind = fields.Raw(required=True, metadata={"description": "retention | error | duplicate"})
-    form_ids = fields.Raw(required=True)
+    form_ids = IdList("业务单编号", required=True)
     reason = fields.Raw(required=True)
-    evidence = fields.Raw(metadata={"description": "附件编号列表"})
+    evidence = IdList("附件编号", metadata={"description": "附件编号列表"})
 
 
 class DestructionSubmitSchema(_Loose):
     """POST /destructions/{id}/submit: the scan's proposal into approval, minus forms left out."""
 
-    exclude = fields.Raw()
+    exclude = IdList("业务单编号")
     reason = fields.Raw()
 
 

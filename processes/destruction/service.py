@@ -18,6 +18,7 @@ from ..archive.models import Filing
 from ..audit import service as audit
 from ..errors import Conflict, Forbidden, Invalid, NotFound, ValidationFailed, written
 from ..forms.models import Attachment, Form
+from ..inputs import is_id
 from ..org import service as org
 from ..org.models import Department, User
 from . import policy, retention
@@ -36,7 +37,7 @@ def form_ids_of(value) -> list[int]:
         raise ValidationFailed({"form_ids": "请选择要销毁的业务单"})
     if len(value) > MAX_FORMS:
         raise ValidationFailed({"form_ids": f"一批最多 {MAX_FORMS} 份 (现有 {len(value)} 份)"})
-    if not all(isinstance(i, int) and not isinstance(i, bool) and i > 0 for i in value):
+    if not all(is_id(i) for i in value):
         raise ValidationFailed({"form_ids": "须为业务单编号 (正整数) 的列表"})
     if len(set(value)) != len(value):
         raise ValidationFailed({"form_ids": "同一业务单不能重复选择"})
@@ -58,7 +59,7 @@ def create(session: Session, runtime: Runtime, config: dict, *, actor: User, bod
     if len(reason) < 2:
         raise ValidationFailed({"reason": "请写明销毁的理由"})
     evidence = body.get("evidence") or []
-    if not isinstance(evidence, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in evidence):
+    if not isinstance(evidence, list) or not all(is_id(i) for i in evidence):
         raise ValidationFailed({"evidence": "证明材料须为附件编号的列表"})
     if kind != "retention" and not evidence:
         raise ValidationFailed({"evidence": "业务错误或重复的销毁申请须附证明材料"})

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
+from ..inputs import Whole
+
 _TEXT = {"required": "必填项, 请填写", "null": "不能为空", "invalid": "须为文本"}
 
 
@@ -18,8 +20,7 @@ class ExternalTransferCreateSchema(Schema):
     full_fields = fields.List(fields.String(error_messages=_TEXT), load_default=list,
                               error_messages={"invalid": "须为字段代码的列表"})
     full_reason = fields.String(load_default="", allow_none=True, error_messages=_TEXT)
-    receipt_days = fields.Integer(load_default=None, allow_none=True, strict=True,
-                                  error_messages={"invalid": "签收期限须为 1 至 90 天 (整数)"})
+    receipt_days = Whole(1, 90, "签收期限须为 1 至 90 天 (整数)", load_default=None, allow_none=True)
 
 
 class ReceiptReadSchema(Schema):

@@ -80,10 +80,15 @@ def key_path(config: dict) -> Path:
 
 def keyring(config: dict) -> Keyring:
     """The keyring of these settings: the environment's key, or the key file (created on first use)."""
-    env_key = config.get("security", {}).get("master_key") or ""
-    path = key_path(config)
-    keys = store_path(config)
-    cache_key = (env_key, str(path), str(keys))
+    security = config.get("security", {})
+    env_key = security.get("master_key") or ""
+    # The settings the paths come from: building the paths on every form costs more than the lookup.
+    cache_key = (env_key, security.get("master_key_file") or "", config.get("app", {}).get("instance_path"),
+                 config.get("keys", {}).get("path") or "")
+    found = _cache.get(cache_key)
+    if found is not None:
+        return found
+    path, keys = key_path(config), store_path(config)
     with _lock:
         if cache_key in _cache:
             return _cache[cache_key]

@@ -5,6 +5,8 @@ from functools import partial
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from ..inputs import MAX_ID, Id, Whole
+
 from . import validators
 
 # The built-in general template (通用业务单); R4.1.1 requires at least these fields.
@@ -110,7 +112,7 @@ def schema_for(template_fields: list[dict], today=None) -> Schema:
 class FormCreateSchema(Schema):
     """POST /forms body."""
 
-    template_id = fields.Integer(required=True, error_messages=_REQUIRED)
+    template_id = Id("模板编号", required=True, error_messages=_REQUIRED)
     data = fields.Dict(keys=fields.String(), required=True, error_messages=_REQUIRED)
     submit = fields.Boolean(load_default=False)
 
@@ -201,7 +203,7 @@ class RevealSchema(Schema):
     field = fields.String(required=True, error_messages=_REQUIRED)
     reason = fields.String(required=True, validate=validate.Length(min=2, max=500, error="请说明查看原因 (2 至 500 字)"),
                            error_messages=_REQUIRED)
-    seq = fields.Integer(load_default=None, allow_none=True)
+    seq = Whole(0, MAX_ID, "须为更正序号 (0 为原值, 或正整数)", load_default=None, allow_none=True)
 
 
 class CorrectionCreateSchema(Schema):

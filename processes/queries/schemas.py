@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from ..inputs import IdList, Whole
+from .service import MAX_DAYS
+
 _KIND = validate.OneOf(["internal", "external"], error="查询类型须为 internal (内部) 或 external (外部)")
 
 
@@ -21,12 +24,12 @@ class QueryCreateSchema(Schema):
     """POST /queries: an internal application, or an external authority's request."""
 
     kind = fields.String(load_default="internal", validate=_KIND)
-    form_ids = fields.Raw(required=True, error_messages={"required": "请选择要查询的业务单"},
-                          metadata={"type": "array", "items": {"type": "integer"}})
+    form_ids = IdList("业务单编号", required=True, error_messages={"required": "请选择要查询的业务单"})
     fields_ = fields.Raw(data_key="fields", required=True, error_messages={"required": "请选择要查看的字段"},
                          metadata={"type": "array", "items": {"type": "string"}})
     purpose = fields.Raw(load_default=None, metadata={"type": "string", "description": "用途 / 查询范围"})
-    days = fields.Raw(load_default=None, metadata={"type": "integer", "description": "1-30 天 (内部)"})
+    days = Whole(1, MAX_DAYS, f"查询期限须为 1 至 {MAX_DAYS} 天", load_default=None, allow_none=True,
+                 metadata={"description": "1-30 天 (内部)"})
     copy = fields.Raw(load_default=False, metadata={"type": "boolean", "description": "是否需要复制/打印 (内部)"})
     authority = fields.Raw(load_default=None, metadata={"type": "string"})
     legal_basis = fields.Raw(load_default=None, metadata={"type": "string"})

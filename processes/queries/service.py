@@ -19,6 +19,7 @@ from ..audit import service as audit
 from ..errors import Conflict, Forbidden, Invalid, NotFound, ValidationFailed, written
 from ..forms import personal
 from ..forms.models import Form
+from ..inputs import is_id
 from ..forms.schemas import is_sensitive
 from ..org import service as org
 from ..org.models import User
@@ -33,8 +34,7 @@ HIDDEN = "******"  # a value outside the grant
 
 def check_forms(session: Session, form_ids) -> list[Form]:
     """The forms asked for, refused with a message naming each id that does not exist, was destroyed or is a draft."""
-    if not isinstance(form_ids, list) or not form_ids or not all(isinstance(i, int) and not isinstance(i, bool)
-                                                                 for i in form_ids):
+    if not isinstance(form_ids, list) or not form_ids or not all(is_id(i) for i in form_ids):
         raise ValidationFailed({"form_ids": "请选择要查询的业务单"})
     if len(form_ids) > MAX_FORMS:
         raise ValidationFailed({"form_ids": f"一次最多查询 {MAX_FORMS} 份业务单"})

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
+from ..inputs import Id, Whole
+
 
 class KpiQuerySchema(Schema):
     """?department=&person=&period=2026-11|2026Q4|2026; compare=1 also recomputes frozen months."""
@@ -21,7 +23,7 @@ class KpiRecordsQuerySchema(KpiQuerySchema):
     """The drill-down of one KPI."""
 
     metric = fields.String(required=True)
-    limit = fields.Integer(load_default=500)
+    limit = Whole(1, 5000, "须为 1 到 5000 之间的整数", strict=False, load_default=500)
 
 
 class FigureSchema(Schema):
@@ -100,7 +102,7 @@ class RectificationCreateSchema(Schema):
     problem = fields.String(required=True)
     requirement = fields.String(required=True)
     deadline = fields.String(required=True)
-    finding_id = fields.Integer(load_default=None)
+    finding_id = Id("检查发现编号", load_default=None, allow_none=True)
 
 
 class RectificationStepReadSchema(Schema):

@@ -63,12 +63,17 @@ def claim(session: Session, runtime: Runtime, *, item_id: str, actor: User, now:
 def assign(session: Session, runtime: Runtime, *, item_id: str, actor: User, assignee: str, now: datetime) -> Item:
     """指派: the head of the item's department (or management) gives a queued item to a member of that department."""
     item = runtime.get_item(session, item_id)
-    if not may_see(actor, item) and actor.role != "manager":
+    sees = may_see(actor, item)
+    # Management assigns what waits in a queue; an item someone holds is no business of those outside its queue.
+    if not sees and (actor.role != "manager" or item.assignee is not None):
         raise Forbidden("只有该部门负责人或管理层可以指派")
     if item.kind != "task":
         raise Invalid("督办事项不能指派", code="not_assignable")
     if not may_assign(session, actor, item):
         raise Forbidden("只有该部门负责人或管理层可以指派")
+    if item.assignee is not None:  # a held item changes hands by release, or 改派/接办 once late, never by 指派
+        raise Conflict(f"该事项已由 {org.display_name(session, item.assignee)} 签收, 只能指派队列中待签收的事项",
+                       code="already_claimed")
     _hand_to(session, runtime, item, _member_of(session, item.candidate_group, assignee, "指派"), now)
     return item
 

@@ -7,10 +7,11 @@ import pytest
 from sqlalchemy import bindparam, event, select
 from sqlalchemy.exc import IntegrityError
 
+from engine.context import transaction
 from engine.db import unit_of_work
 from engine.deploy import latest_definition_id
-from engine.models import Timer
-from engine.prepared import Prepared
+from engine.models import Incident, Timer
+from engine.prepared import Prepared, savepoint
 from engine.rows import INSTANCE, TIMER
 
 _INSERT = Prepared(TIMER.insert().returning(TIMER.c.id))
@@ -90,3 +91,49 @@ def test_an_expanding_in_is_refused():
 
     with pytest.raises(ValueError, match="expanding IN"):
         statement._plan(sqlite.dialect(), {"b_ids": [1]})
+
+
+def test_a_savepoint_keeps_what_its_block_wrote_and_releases(services, instance_id):
+    with unit_of_work(services.sessions) as session:
+        with savepoint(session):
+            timer_id = _timer(session, instance_id)
+        assert _SELECT.first(session, {"b_id": timer_id})[0] == "t1"
+    with unit_of_work(services.sessions) as session:
+        assert _SELECT.first(session, {"b_id": timer_id}) is not None
+
+
+def test_a_savepoint_that_raises_undoes_its_block_and_only_its_block(services, instance_id):
+    with unit_of_work(services.sessions) as session:
+        before = _timer(session, instance_id, "before")
+        transaction(session).stage["kept"] = 1
+        incident = Incident(kind="step_failed", message="前", first_seen_at=AT, last_seen_at=AT)
+        session.add(incident)
+        with pytest.raises(ValueError), savepoint(session):
+            inside = _timer(session, instance_id, "inside")
+            incident.message = "改"  # changed inside: expired, it reads the row again
+            added = Incident(kind="step_failed", message="中", first_seen_at=AT, last_seen_at=AT)
+            session.add(added)
+            session.flush()
+            pending = Incident(kind="step_failed", message="后", first_seen_at=AT, last_seen_at=AT)
+            session.add(pending)
+            raise ValueError("the step failed")
+        assert _SELECT.first(session, {"b_id": inside}) is None
+        assert _SELECT.first(session, {"b_id": before}) is not None
+        assert transaction(session).stage == {}  # what a stage kept may no longer match the rows
+        assert incident.message == "前"
+        assert added not in session and pending not in session and incident in session
+        _timer(session, instance_id, "after")  # the transaction goes on
+    with unit_of_work(services.sessions) as session:
+        assert [i.message for i in session.scalars(select(Incident))] == ["前"]
+        assert sorted(r[0] for r in session.execute(select(TIMER.c.task_id))) == ["after", "before"]
+
+
+def test_savepoints_nest(services, instance_id):
+    with unit_of_work(services.sessions) as session:
+        with savepoint(session):
+            outer = _timer(session, instance_id, "outer")
+            with pytest.raises(KeyError), savepoint(session):
+                _timer(session, instance_id, "inner")
+                raise KeyError("inner")
+        assert sorted(r[0] for r in session.execute(select(TIMER.c.task_id))) == ["outer"]
+        assert _SELECT.first(session, {"b_id": outer}) is not None

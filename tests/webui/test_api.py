@@ -115,7 +115,7 @@ def test_healthz(client):
 def test_type_errors_read_in_chinese(client, auth):
     r = client.post("/api/v1/forms", headers={**auth("clerk"), "Content-Type": "application/json"},
                     data='{"template_id": 1e400, "data": {}, "submit": true}')
-    assert r.status_code == 422 and r.json["fields"] == {"template_id": "数值过大"}
+    assert r.status_code == 422 and r.json["fields"] == {"template_id": "须为模板编号 (1 至 2147483647 之间的整数)"}
     r = client.get("/api/v1/audit", headers=auth("manager"), query_string={"since": "yesterday"})
     assert r.status_code == 422 and r.json["fields"] == {"since": "须为日期时间 (ISO 8601)"}
 

@@ -45,3 +45,17 @@ def test_backup_and_restore_from_the_command_line(tmp_path):
     assert restored.exit_code == 0 and "已恢复" in restored.output
     blocked = run(tmp_path, "backup", GUICHET_BACKUP_DIR=str(tmp_path / "cli.db" / "nope"))
     assert blocked.exit_code == 1 and "备份目录不可写" in blocked.output
+
+
+def test_the_shipped_diagrams_deploy_when_hand_overs_run_another_process(tmp_path):
+    """With [transfer] process set to another diagram (the load test's three_tasks), the shipped internal_transfer
+    still deploys (its start variables are declared for it too, so the deploy's trial run can evaluate its timers)
+    and the demo seeds without the records that need the shipped hand-over route."""
+    env = {"GUICHET_TRANSFER_PROCESS": "three_tasks"}
+    run(tmp_path, "migrate", **env)
+    shipped = run(tmp_path, "deploy", **env)
+    assert shipped.exit_code == 0 and "internal_transfer v1 (新版本 / new version)" in shipped.output, shipped.output
+    bench = run(tmp_path, "deploy", "bench/three_tasks.bpmn", **env)
+    assert bench.exit_code == 0 and "three_tasks v1" in bench.output, bench.output
+    seeded = run(tmp_path, "seed-demo", **env)
+    assert seeded.exit_code == 0 and "handler" in seeded.output, seeded.output

@@ -114,3 +114,49 @@ def test_cli_deactivates_and_revokes(tmp_path):
     missing = run(tmp_path, "user", "deactivate", "nobody")
     assert missing.exit_code == 1 and "找不到该用户" in missing.output
     assert "password set" in run(tmp_path, "user", "set-password", "clerk", "--password", "long-enough-1").output
+
+
+@pytest.mark.parametrize("end", ["deactivate", "revoke", "password"])
+def test_a_token_ended_in_one_process_is_refused_at_once_by_every_other(app, make_config, clock, end):
+    """Two app instances on one database stand for two web processes: each remembers the token it verified, and
+    an end of the user's tokens made through the other (or the CLI) holds at the very next request, no waiting."""
+    from webui.app import create_app
+
+    other = create_app(config=make_config(), clock=clock)
+    try:
+        token = app.test_client().post("/api/v1/auth/token", json={"username": "handler", "password": DEMO_PASSWORD})
+        headers = {"Authorization": f"Bearer {token.json['token']}"}
+        for instance in (app, other, app, other):  # each has verified and remembered the token
+            assert instance.test_client().get("/api/v1/tasks", headers=headers).status_code == 200
+        with unit_of_work(other.extensions["guichet"].sessions) as s:
+            if end == "deactivate":
+                access.deactivate(s, username="handler", actor="manager", now=utcnow())
+            elif end == "revoke":
+                access.revoke(s, username="handler", actor="manager", now=utcnow())
+            else:
+                access.set_password(s, username="handler", password="a-new-secret", ph=access.PasswordHasher(
+                    time_cost=1, memory_cost=1024), actor="handler", now=utcnow())
+        for instance in (app, other):
+            r = instance.test_client().get("/api/v1/tasks", headers=headers)
+            assert r.status_code == 401 and r.json["code"] == "unauthorized"
+    finally:
+        other.extensions["guichet_engine"].dispose()
+
+
+def test_a_role_changed_in_another_process_is_seen_at_once(app, make_config, clock):
+    """The remembered user is not trusted past a change of role: the next request works with the new one."""
+    from sqlalchemy import select
+
+    from processes.org.models import User
+    from webui.app import create_app
+
+    other = create_app(config=make_config(), clock=clock)
+    try:
+        headers = {"Authorization": "Bearer " + app.test_client().post(
+            "/api/v1/auth/token", json={"username": "clerk", "password": DEMO_PASSWORD}).json["token"]}
+        assert app.test_client().get("/api/v1/audit", headers=headers).status_code == 403
+        with unit_of_work(other.extensions["guichet"].sessions) as s:
+            s.scalars(select(User).where(User.username == "clerk")).one().role = "manager"
+        assert app.test_client().get("/api/v1/audit", headers=headers).status_code == 200
+    finally:
+        other.extensions["guichet_engine"].dispose()

@@ -72,3 +72,20 @@ def test_a_hop_is_offered_to_the_department_only(pages, client, auth, submit_for
     assert head.post(f"/tasks/{item_id}/assign", data={"assignee": "handler"}).status_code == 302
     page = head.get(f"/tasks/{item_id}")  # given away, still followed by the head who gave it
     assert page.status_code == 200 and "张经办" in page.get_data(as_text=True)
+
+
+def test_only_a_queued_item_is_offered_for_assignment(pages, client, auth, submit_form):
+    """指派 gives out what waits in the queue: once a colleague holds the hop, the head's page offers no 指派 and
+    a posted one is refused (a held item changes hands by release, or 改派/接办 once late)."""
+    submit_form()
+    (hop,) = client.get("/api/v1/tasks", headers=auth("handler")).json
+    login, _app = pages
+    head = login("head")
+    assert "handler" in _options(head.get(f"/tasks/{hop['id']}").get_data(as_text=True))
+    assert client.post(f"/api/v1/tasks/{hop['id']}/claim", headers=auth("handler")).status_code == 200
+    assert _options(head.get(f"/tasks/{hop['id']}").get_data(as_text=True)) == []
+    r = client.post(f"/api/v1/tasks/{hop['id']}/assign", headers=auth("head"), json={"assignee": "head"})
+    assert r.status_code == 409 and r.json["code"] == "already_claimed"
+    r = client.post(f"/api/v1/tasks/{hop['id']}/assign", headers=auth("manager"), json={"assignee": "head"})
+    assert r.status_code == 403
+    assert client.get(f"/api/v1/tasks/{hop['id']}", headers=auth("handler")).json["assignee"] == "handler"

@@ -4,6 +4,8 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
+from processes.inputs import Whole
+
 from processes.audit import service as audit
 from processes.errors import Forbidden
 
@@ -26,7 +28,7 @@ class AuditQuerySchema(Schema):
     object_id = fields.String(load_default=None)
     since = fields.AwareDateTime(load_default=None, default_timezone=None)
     until = fields.AwareDateTime(load_default=None, default_timezone=None)
-    limit = fields.Integer(load_default=100)
+    limit = Whole(1, 500, "须为 1 到 500 之间的整数", strict=False, load_default=100)
 
 
 class AuditEventSchema(Schema):

@@ -9,7 +9,7 @@ from processes.procedures import service as procedures
 
 from ..auth import actor, require_bearer
 from ..context import db, guichet, now
-from .schemas import LIST_OF_OBJECTS, OBJECT, ProcessSchema, VersionSchema, documented
+from .schemas import LIST_OF_OBJECTS, OBJECT, CompareQuerySchema, ProcessSchema, VersionSchema, documented
 
 VERSION = {"type": "object", "properties": {k: {"type": t} for k, t in (
     ("key", "string"), ("version", "integer"), ("name", "string"), ("sha256", "string"), ("deployed_by", "string"),
@@ -103,17 +103,12 @@ def rollback(key, version):
 
 
 @blp.route("/processes/<key>/compare", methods=["GET"])
-@blp.doc(parameters=[{"in": "query", "name": name, "required": True, "description": text,
-                      "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}}
-                     for name, text in (("from", "旧版本号 · older version"), ("to", "新版本号 · newer version"))])
+@blp.arguments(CompareQuerySchema(), location="query")
 @blp.doc(**documented(200, OBJECT, "新增、删除和修改的元素 · elements added, removed, changed"))
-def compare(key):
+def compare(query, key):
     """Elements added, removed and changed between ?from=N and ?to=M."""
     procedures.ensure_can_view(actor())
-    old, new = request.args.get("from", type=int), request.args.get("to", type=int)
-    if old is None or new is None:
-        raise Invalid("请用 from 和 to 指定要比较的两个版本号", code="versions_required")
-    return procedures.compare(db(), key, old, new)
+    return procedures.compare(db(), key, query["older"], query["newer"])
 
 
 @blp.route("/processes/<key>/stats", methods=["GET"])

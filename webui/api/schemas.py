@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from processes.inputs import MAX_ID, Whole
+
 
 def documented(status: int, schema: dict, description: str, *, media_type: str = "application/json") -> dict:
     """`@blp.doc(**documented(...))`: declare a success body a view builds itself (not dumped by a schema)."""
@@ -138,6 +140,18 @@ class ProcessSchema(Schema):
     running_instances = fields.Integer()
     deployed_at = fields.DateTime()
     deployed_by = fields.String()
+
+
+class CompareQuerySchema(Schema):
+    """GET /processes/{key}/compare?from=N&to=M: the two version numbers."""
+
+    _VERSION = "须为版本号 (1 至 2147483647 之间的整数)"
+    older = Whole(1, MAX_ID, _VERSION, strict=False, data_key="from", required=True,
+                  error_messages={"required": "请用 from 和 to 指定要比较的两个版本号"},
+                  metadata={"description": "旧版本号 · older version"})
+    newer = Whole(1, MAX_ID, _VERSION, strict=False, data_key="to", required=True,
+                  error_messages={"required": "请用 from 和 to 指定要比较的两个版本号"},
+                  metadata={"description": "新版本号 · newer version"})
 
 
 class VersionSchema(Schema):

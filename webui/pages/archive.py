@@ -11,6 +11,7 @@ from processes.archive import backups, custody, integrity, policy, volumes
 from processes.archive import service as archive
 from processes.archive.models import RETENTION_LABELS
 from processes.errors import ValidationFailed
+from processes.inputs import id_or_none
 from processes.org import service as org
 
 from ..api.archive import archive_filter, int_arg
@@ -183,11 +184,11 @@ def loan_create():
     """借出."""
     services, f = guichet(), request.form
     policy.ensure_archivist(actor())
-    volume_id = f.get("volume_id", "")
-    if not volume_id.isdigit():
+    volume_id = id_or_none(f.get("volume_id"))
+    if volume_id is None:
         raise ValidationFailed({"volume_id": "请选择案卷"})
     loan = custody.lend(db(), services.runtime, services.config, actor=actor(),
-                        volume=volumes.get_volume(db(), int(volume_id)), borrower=f.get("borrower", ""),
+                        volume=volumes.get_volume(db(), volume_id), borrower=f.get("borrower", ""),
                         due_date=f.get("due_date", ""), now=now())
     flash(_("已借出") if loan.status == "lent" else _("案卷含个人信息, 待管理层批准后借出"))
     return redirect(url_for("archive.custody_page"))

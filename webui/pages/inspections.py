@@ -11,6 +11,8 @@ from sqlalchemy import select
 
 from processes.documents import render_html, render_pdf
 from processes.inbox import actions
+from processes.errors import ValidationFailed
+from processes.inputs import id_or_none
 from processes.org.models import Department
 from processes.supervision import inspections, policy, rectification
 from processes.supervision.models import STAGES, RectificationEvidence
@@ -112,9 +114,11 @@ def issue():
     """下发整改通知书."""
     data = {k: request.form.get(k, "") for k in ("department", "problem", "requirement")}
     data["deadline"] = _local_deadline(request.form.get("deadline", ""))
-    finding = request.form.get("finding_id", "")
+    finding = request.form.get("finding_id", "").strip()
+    if finding and id_or_none(finding) is None:
+        raise ValidationFailed({"finding_id": "找不到该检查发现"})
     notice = rectification.issue(db(), guichet().runtime, actor=actor(), data=data, now=now(),
-                                 finding_id=int(finding) if finding.isdigit() else None)
+                                 finding_id=id_or_none(finding))
     flash(_("已下发整改通知书 %(number)s", number=notice.number))
     return redirect(url_for("inspections.notice", notice_id=notice.id))
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from engine import EngineError, incidents
 from engine.deploy import DeploymentError
 from engine.models import WorkItem
+from processes.inputs import id_or_none
 from processes.org.models import Department
 from processes.procedures import service as procedures
 from processes.procedures.models import DeploymentRequest
@@ -57,7 +58,7 @@ def detail(key: str):
     """A process: its versions, a comparison, and where work waits now (heat map)."""
     procedures.ensure_can_view(actor())
     versions = procedures.versions_of(db(), key)
-    old, new = request.args.get("from", type=int), request.args.get("to", type=int)
+    old, new = id_or_none(request.args.get("from")), id_or_none(request.args.get("to"))
     diff = procedures.compare(db(), key, old, new) if old and new else None
     return render_template("procedure.html", key=key, versions=versions, diff=diff, old=old, new=new,
                            can_deploy=actor().role in procedures.DEPLOYERS)
@@ -69,7 +70,7 @@ def heat(key: str):
     """The newest diagram with, per step, the items waiting and the average time (for the viewer)."""
     procedures.ensure_can_view(actor())
     latest = procedures.versions_of(db(), key)[0]["version"]
-    definition = procedures.get_version(db(), key, request.args.get("version", latest, type=int))
+    definition = procedures.get_version(db(), key, id_or_none(request.args.get("version")) or latest)
     return jsonify({"xml": definition.xml, "version": definition.version,
                     "stats": procedures.step_stats(db(), key, now())})
 

@@ -47,7 +47,7 @@ def _page(item: Item, *, errors=None, message=None, values=None, status=200, cor
     # 改派 offers the department's other staff: not the superior (接办 is for that), not who holds it now.
     colleagues = ([m for m in actions.assignable(session, hop) if m.username not in (user.username, hop.assignee)]
                   if item.kind == "escalation" and hop is not None else [])
-    can_assign = policy.may_assign(session, user, item)
+    can_assign = policy.may_assign(session, user, item) and item.assignee is None
     members = actions.assignable(session, item) if can_assign else []
     pending = session.get(DeploymentRequest, item.ref_id) if item.ref_type == "deployment" else None
     deployment = deployment_review.of_request(session, pending) if pending is not None else None
