@@ -37,6 +37,7 @@ from .rows import Instance, Item
 from .serializer import STATE_VERSION, dump_state, load_state
 from .timers import sync_timers, waiting_timers
 from .warm import WarmCache
+from .workcalendar import WorkingDays
 from .workflow import Workflow
 
 MAX_REWINDS = 20
@@ -90,6 +91,7 @@ class Runtime:
         self.functions: dict[str, Callable] = {}
         self.cache = WarmCache(cache_size)
         self._decisions: dict[tuple[int, str], tuple[str, ...]] = {}
+        self.working_days: WorkingDays | None = None  # the office calendar (set when the stages are registered)
         self.cron = CronTable()  # the cron jobs stages register; each scheduler process schedules them
         self.script_engine = expressions.SafeScriptEngine(functions=self.functions, service_handler=self._call_service)
 

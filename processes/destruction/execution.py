@@ -70,7 +70,7 @@ def check(session: Session, batch: Destruction, *, now: datetime) -> list[str]:
 def _supervisors(session: Session, config: dict, batch: Destruction, actor: User, given) -> list[User]:
     """The two 监销人, each confirmed by their password; 422 / 403 saying what is wrong."""
     if not isinstance(given, list) or len(given) != 2 or not all(isinstance(s, dict) for s in given):
-        raise ValidationFailed({"supervisors": "须由两名监销人各自输入用户名和密码确认 (R4.5.4)"})
+        raise ValidationFailed({"supervisors": "须由两名监销人各自输入用户名和密码确认"})
     names = [str(s.get("username") or "").strip() for s in given]
     if names[0] == names[1]:
         raise ValidationFailed({"supervisors": "两名监销人不能是同一人"})

@@ -95,7 +95,7 @@ def set_rule(session: Session, config: dict, *, actor: User, business_type: str,
     elif not problems:
         years = years_of(code)
         if years is not None and years < MINIMUM_YEARS:
-            problems["retention"] = f"保管期限不得少于 {MINIMUM_YEARS} 年 (R4.5.1)"
+            problems["retention"] = f"保管期限不得少于 {MINIMUM_YEARS} 年"
         elif years is not None and years < minimum:
             problems["retention"] = f"保管期限不得少于法律依据规定的 {minimum} 年 ({basis})"
     if problems:

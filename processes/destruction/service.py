@@ -64,7 +64,7 @@ def create(session: Session, runtime: Runtime, config: dict, *, actor: User, bod
     if not isinstance(evidence, list) or not all(is_id(i) for i in evidence):
         raise ValidationFailed({"evidence": "证明材料须为附件编号的列表"})
     if kind != "retention" and not evidence:
-        raise ValidationFailed({"evidence": "业务错误或重复的销毁申请须附证明材料 (R4.5.2)"})
+        raise ValidationFailed({"evidence": "业务错误或重复的销毁申请须附证明材料"})
     forms = _forms(session, form_ids)
     policy.ensure_proposer(actor, kind, {f.department_id for f in forms.values()})
     filings = {f.form_id: f for ids in _chunks(form_ids)

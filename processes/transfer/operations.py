@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from engine import Runtime, ServiceCall, WorkCalendar, is_working_time_sla
+from engine import Runtime, ServiceCall, WorkCalendar, WorkingDays, is_working_time_sla
 
 from ..org import service as org
 from . import rows
@@ -44,9 +44,10 @@ def register(runtime: Runtime, config: dict) -> None:
     sla = config["transfer"]["handover_sla"]
     sample = sla
     if is_working_time_sla(sla):
-        calendar = WorkCalendar.from_config(config)
-        runtime.register_function(HOP_SLA, lambda now: calendar.duration(now, sla))
-        sample = calendar.duration(SAMPLE_START, sla)
+        days = runtime.working_days or WorkingDays(WorkCalendar.from_config(config))
+        # hop_sla(now, session): with a session, the days listed on the calendar page are read when stale
+        runtime.register_function(HOP_SLA, lambda now, session=None: days.calendar(session).duration(now, sla))
+        sample = days.base.duration(SAMPLE_START, sla)
     # The shipped internal_transfer.bpmn is deployed even when `[transfer] process` names another diagram
     # for the transfer to start (a bank's own, a benchmark's): both start with the same variables.
     for key in {"internal_transfer", config["transfer"].get("process", "internal_transfer")}:

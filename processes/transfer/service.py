@@ -30,7 +30,7 @@ HOP_SLA = "hop_sla"
 
 def start_transfer(session: Session, runtime: Runtime, config: dict, *, form: Form, actor: User, now: datetime) -> StepResult:
     """Start the internal-transfer process for a submitted form; the first hop is a handover from the actor."""
-    sla = runtime.functions[HOP_SLA](now) if HOP_SLA in runtime.functions else config["transfer"]["handover_sla"]
+    sla = runtime.functions[HOP_SLA](now, session) if HOP_SLA in runtime.functions else config["transfer"]["handover_sla"]
     result = runtime.start(
         session, config["transfer"].get("process", PROCESS_KEY), data={"form_id": form.id, "handover_sla": sla},
         actor=actor.username, now=now, business_key=form.number, subject=form.subject, ref_type="form", ref_id=form.id,
@@ -114,7 +114,7 @@ def complete_hop(session: Session, runtime: Runtime, *, item: Item, actor: User,
     late = item.is_overdue(now)  # asked before the step closes the item
     step = {"decision": decision}
     if HOP_SLA in runtime.functions:  # a working-time SLA: the next hop's timer counts from now on the calendar
-        step["handover_sla"] = runtime.functions[HOP_SLA](now)
+        step["handover_sla"] = runtime.functions[HOP_SLA](now, session)
     result = runtime.complete(session, item, actor=actor.username, now=now, data=step)
     rows.finished(session, item, status="returned" if decision == "return" else "completed", actor=actor.username,
                      late=late, late_reason=late_reason or None, comment=comment or None, now=now)

@@ -12,7 +12,7 @@ from processes.forms import amendments
 from processes.forms.models import Form, TemplateVersion
 from processes.inbox import actions
 from processes.org import service as org
-from processes.procedures import changes
+from processes.procedures import review as deployment_review
 from processes.procedures.models import DeploymentRequest
 from processes.queries import scans
 from processes.queries import service as queries
@@ -50,9 +50,9 @@ def _page(item: Item, *, errors=None, message=None, values=None, status=200, cor
     can_assign = policy.may_assign(session, user, item) and item.assignee is None
     members = actions.assignable(session, item) if can_assign else []
     pending = session.get(DeploymentRequest, item.ref_id) if item.ref_type == "deployment" else None
-    change = changes.of_request(session, pending) if pending is not None else None
+    deployment = deployment_review.of_request(session, pending) if pending is not None else None
     return render_template("task.html", item=item, form=form, hop=hop, decisions=decisions, colleagues=colleagues,
-                           pending=pending, change=change,
+                           deployment=deployment,
                            can_assign=can_assign, members=members,
                            version=version, reviews=reviews, sending=sending, query=query,
                            query_forms=query_forms, query_field_labels=queries.field_labels(query_forms, query.fields)
