@@ -66,6 +66,12 @@ ACTIONS = {
     "user.deactivate": N_("停用账号"),
     "user.revoke": N_("注销会话与令牌"),
     "user.password": N_("重设密码"),
+    "escalation.urge": N_("督办: 催办"),
+    "escalation.reassign": N_("督办: 改派"),
+    "escalation.take_over": N_("督办: 接办"),
+    "query.urge": N_("查询审批督办: 催办"),
+    "query.reassign": N_("查询审批督办: 改派"),
+    "query.take_over": N_("查询审批督办: 接办"),
 }
 
 # What an event's details say, as the audit page labels them (keys the services record).
@@ -84,7 +90,7 @@ DETAIL_LABELS = {
     "receipt_days": N_("签收期限(天)"), "snapshot_sha256": N_("快照摘要"),
     "sealed_sha256": N_("密封摘要"), "link": N_("签收链接编号"), "expires_at": N_("有效期至"),
     "format": N_("格式"), "kind": N_("方式"), "scan_sha256": N_("扫描件摘要"), "level": N_("升级级别"),
-    "receipt": N_("签收凭证编号"),
+    "receipt": N_("签收凭证编号"), "step_name": N_("环节"), "holder": N_("原办理人"),
     "username": N_("账号"), "failures": N_("失败次数"), "until": N_("锁定至"),
 }
 # Decisions as the audit log names them, across stages (each stage's pages word its own choices).

@@ -209,6 +209,15 @@ def _ensure_step_holder(session: Session, actor: User, batch: Destruction, step:
         raise Forbidden("只有业务单所属部门的负责人可以审核")
 
 
+def may_decide(session: Session, user: User, batch: Destruction, step: str) -> bool:
+    """Whether the user may decide this step of the batch (as `complete_item` checks it)."""
+    try:
+        _ensure_step_holder(session, user, batch, step)
+    except Forbidden:
+        return False
+    return user.active
+
+
 def complete_item(session: Session, runtime: Runtime, *, item: Item, actor: User, data: dict, now: datetime) -> StepResult:
     """Approve or return one approval step (the inbox completer of destruction_approval); a return needs a comment."""
     if item.kind != "task":

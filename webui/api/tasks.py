@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
-from processes.inbox import actions, paging
+from processes.inbox import actions, escalations, paging
 from processes.inbox import service as inbox
 from processes.transfer import policy
 from processes.transfer import service as transfer
@@ -95,20 +95,20 @@ def complete(body, item_id):
 @blp.route("/<item_id>/urge", methods=["POST"])
 @blp.response(204)
 def urge(item_id):
-    """催办: the superior urges the holder of a late hop."""
-    transfer.urge(db(), guichet().runtime, item_id=item_id, actor=actor(), now=now())
+    """催办: the superior an escalation item went to urges whoever holds the late step (any stage)."""
+    escalations.urge(db(), guichet().runtime, item_id=item_id, actor=actor(), now=now())
 
 
 @blp.route("/<item_id>/reassign", methods=["POST"])
 @blp.arguments(ReassignSchema())
 @blp.response(200, TaskReadSchema)
 def reassign(body, item_id):
-    """改派: the superior gives a late hop to another member of its department."""
-    return transfer.reassign(db(), guichet().runtime, item_id=item_id, actor=actor(), assignee=body["assignee"], now=now())
+    """改派: the superior gives the late step to another person the stage allows to complete it (any stage)."""
+    return escalations.reassign(db(), guichet().runtime, item_id=item_id, actor=actor(), assignee=body["assignee"], now=now())
 
 
 @blp.route("/<item_id>/take-over", methods=["POST"])
 @blp.response(200, TaskReadSchema)
 def take_over(item_id):
-    """接办: the superior takes a late hop over."""
-    return transfer.take_over(db(), guichet().runtime, item_id=item_id, actor=actor(), now=now())
+    """接办: the superior takes the late step over, unless its stage forbids (any stage)."""
+    return escalations.take_over(db(), guichet().runtime, item_id=item_id, actor=actor(), now=now())
