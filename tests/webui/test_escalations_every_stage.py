@@ -71,6 +71,11 @@ def exercise(client, auth, login, services, case: Case) -> None:  # noqa: F811
     assert (f"/tasks/{esc_id}/take-over" in html) == case.may_take_over
     for words in case.refused_words:
         assert words in html
+    detail = client.get(f"/api/v1/tasks/{esc_id}", headers=auth(case.superior)).json
+    assert detail["escalation"]["step_id"] == step_id and detail["escalation"]["urged"] == 0
+    assert (case.reassign_to in detail["escalation"]["reassign_to"]) if case.reassign_to else \
+        "reassign" in detail["escalation"]["refused"] or detail["escalation"]["reassign_to"] == []
+    assert ("take_over" in detail["escalation"]["refused"]) != case.may_take_over
     # someone else: 403 on the page and over the API, and nothing recorded
     assert other.get(f"/tasks/{esc_id}").status_code == 403
     for action in ("urge", "reassign", "take-over"):

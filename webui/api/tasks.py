@@ -50,12 +50,29 @@ def list_tasks(query):
 @blp.route("/<item_id>", methods=["GET"])
 @blp.response(200, TaskDetailSchema)
 def read(item_id):
-    """One open item, with the decisions its step offers."""
-    services = guichet()
+    """One open item, with the decisions its step offers; an escalation item, to its superior, with who 改派 may
+    choose and what the stage refuses."""
+    services, user = guichet(), actor()
     item = services.runtime.get_item(db(), item_id)
-    policy.ensure_may_view_item(actor(), item)
+    policy.ensure_may_view_item(user, item)
     item.decisions = actions.decisions(db(), services.runtime, item)
-    return item
+    if item.kind != "escalation" or item.assignee != user.username:
+        return item
+    _esc, step = escalations.late_step(db(), services.runtime, item_id=item_id, actor=user)
+    found = escalations.choices(db(), item, step, user)
+    return _WithEscalation(item, {"step_id": step.id, "reassign_to": [u.username for u in found.candidates],
+                                  "refused": found.refused,
+                                  "urged": escalations.urge_counts(db(), [step.id]).get(step.id, 0)})
+
+
+class _WithEscalation:
+    """An item (its columns read through) with what its superior may do."""
+
+    def __init__(self, item, escalation: dict):
+        self._item, self.escalation = item, escalation
+
+    def __getattr__(self, name):
+        return getattr(self._item, name)
 
 
 @blp.route("/<item_id>/claim", methods=["POST"])
