@@ -75,8 +75,6 @@ ACTIONS = {
     "query.external_approval": N_("外部查询审批"),
     "query.grant": N_("授予查看权限"),
     "query.revoke": N_("收回查看权限"),
-    "query.urge": N_("查询申请催办"),
-    "query.take_over": N_("查询申请接办"),
     "query.scan_add": N_("上传查询材料扫描件"),
     "query.scan_view": N_("查看查询材料扫描件"),
     "query.disclosure_download": N_("下载对外提供的材料"),
@@ -95,6 +93,15 @@ ACTIONS = {
     "user.deactivate": N_("停用账号"),
     "user.revoke": N_("注销会话与令牌"),
     "user.password": N_("重设密码"),
+    "escalation.urge": N_("督办: 催办"),
+    "escalation.reassign": N_("督办: 改派"),
+    "escalation.take_over": N_("督办: 接办"),
+    "query.urge": N_("查询审批督办: 催办"),
+    "query.reassign": N_("查询审批督办: 改派"),
+    "query.take_over": N_("查询审批督办: 接办"),
+    "destruction.urge": N_("销毁审批督办: 催办"),
+    "destruction.reassign": N_("销毁审批督办: 改派"),
+    "destruction.take_over": N_("销毁审批督办: 接办"),
 }
 
 # What an event's details say, as the audit page labels them (keys the services record).
@@ -113,7 +120,7 @@ DETAIL_LABELS = {
     "receipt_days": N_("签收期限(天)"), "snapshot_sha256": N_("快照摘要"),
     "sealed_sha256": N_("密封摘要"), "link": N_("签收链接编号"), "expires_at": N_("有效期至"),
     "format": N_("格式"), "kind": N_("方式"), "scan_sha256": N_("扫描件摘要"), "level": N_("升级级别"),
-    "receipt": N_("签收凭证编号"),
+    "receipt": N_("签收凭证编号"), "step_name": N_("环节"),
     "username": N_("账号"), "failures": N_("失败次数"), "until": N_("锁定至"),
     "note": N_("说明"), "step": N_("环节"), "holder": N_("办理人"), "grantee": N_("被授权人"), "grant": N_("授权编号"),
     "copy": N_("可复制"), "days": N_("天数"), "channel": N_("途径"), "scan": N_("扫描件编号"), "handover": N_("交接编号"),

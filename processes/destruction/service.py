@@ -20,6 +20,7 @@ from ..archive.models import Filing
 from ..audit import service as audit
 from ..errors import Conflict, Forbidden, Invalid, NotFound, ValidationFailed, written
 from ..forms.models import Attachment, Form
+from ..inbox import escalations
 from ..inputs import is_id
 from ..org import service as org
 from ..org.models import Department, User
@@ -238,10 +239,17 @@ def _ensure_step_holder(session: Session, actor: User, batch: Destruction, item:
 
 
 def took_over(session: Session, batch: Destruction, item: Item, actor: User) -> bool:
-    """Whether `actor` took this late step over (接办, recorded in the audit chain by escalation.take_over)."""
-    events = audit.list_events(session, audit.AuditFilter(actor=actor.username, action="destruction.take_over",
-                                                          object_type="destruction", object_id=str(batch.id)))
-    return any(e.actor == actor.username and e.details.get("item") == item.id for e in events)
+    """Whether `actor` took this late step over (接办 of its 督办 item, recorded by inbox.escalations)."""
+    return any(a.action == "take_over" and a.actor == actor.username for a in escalations.actions_on(session, [item.id]))
+
+
+def may_decide(session: Session, user: User, batch: Destruction, step: Item) -> bool:
+    """Whether the user may decide this step of the batch (as `complete_item` checks it)."""
+    try:
+        _ensure_step_holder(session, user, batch, step)
+    except Forbidden:
+        return False
+    return user.active
 
 
 def complete_item(session: Session, runtime: Runtime, *, item: Item, actor: User, data: dict, now: datetime) -> StepResult:

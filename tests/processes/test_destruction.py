@@ -565,7 +565,7 @@ def test_one_department_returning_closes_the_other_appraisals(client, auth, serv
 
 def test_a_late_appraisal_escalates_to_the_superior_who_urges_or_takes_it_over(client, auth, services, clock):
     from engine.scheduler import TimerScheduler
-    from processes.destruction import escalation
+    from processes.inbox import escalations as escalation
 
     due = _two_departments(services, filed_history(services))
     clock.advance(seconds=(FUTURE - START).total_seconds())

@@ -28,6 +28,10 @@ def _recorded() -> tuple[set[str], set[str], set[str]]:
             action, kind, details = found.get("action"), found.get("object_type"), found.get("details")
             if isinstance(action, ast.Constant):
                 actions.add(action.value)
+            elif isinstance(action, ast.JoinedStr) and not isinstance(action.values[0], ast.Constant):
+                # inbox.escalations: f"{hooks.audit_prefix}.{action}", the prefixes stages register
+                actions |= {f"{p}.{a}" for p in ("escalation", "query", "destruction")
+                            for a in ("urge", "reassign", "take_over")}
             elif isinstance(action, ast.JoinedStr):
                 prefix = action.values[0].value.rstrip(".")
                 if prefix == "rectification":  # 'respond' or 'reinspect', chosen in the f-string itself

@@ -9,10 +9,12 @@ from flask_login import login_required
 from engine.errors import EngineError
 from processes.destruction import execution, holds, policy, register, retention
 from processes.destruction import service as destruction
+from processes.destruction.models import Destruction
 
 from ..auth import actor
 from ..context import db, guichet, now
 from ..downloads import attachment_response
+from .task_panels import Panel, task_panel
 
 bp = Blueprint("destruction", __name__, url_prefix="/destruction")
 
@@ -103,3 +105,10 @@ def register_pdf(destruction_id: int):
     batch = destruction.get(db(), destruction_id)
     pdf = register.register_pdf(db(), guichet().config, batch, now=now())
     return attachment_response(f"destruction-register-{batch.id}.pdf", "application/pdf", pdf)
+
+
+@task_panel("destruction")
+def _task_panel(session, item, user) -> Panel:
+    """An approval step of a destruction batch: a link to its list (档号 and titles only)."""
+    batch = session.get(Destruction, item.ref_id)
+    return Panel("_task_destruction.html", {"batch": batch}) if batch is not None else Panel(None)
