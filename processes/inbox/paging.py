@@ -9,11 +9,13 @@ import base64
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
-from sqlalchemy import and_, case, func, literal, or_, select, tuple_
+from sqlalchemy import Integer, and_, bindparam, case, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from engine import Item
+from engine.prepared import Prepared
 
 from ..errors import ValidationFailed
 from ..org.models import User
@@ -33,18 +35,41 @@ class Page:
     counts: dict[str, int]
 
 
-def _where(actor: User, f: InboxFilter, now: datetime):
+def _where(scope: str, f: InboxFilter, groups: int):
+    """The WHERE of the actor's open items, with bind parameters b_user, b_group0 … (`groups` of them), b_process,
+    b_now and b_text."""
     c = ITEM.c
-    mine = c.assignee == actor.username
-    queue = and_(c.assignee.is_(None), c.candidate_group.in_(list(actor.groups) or [""]))
-    cond = and_(c.status == "open", {"mine": mine, "queue": queue}.get(f.scope, or_(mine, queue)))
+    mine = c.assignee == bindparam("b_user")
+    queue = and_(c.assignee.is_(None), c.candidate_group.in_([bindparam(f"b_group{i}") for i in range(groups)]))
+    cond = and_(c.status == "open", {"mine": mine, "queue": queue}.get(scope, or_(mine, queue)))
     if f.process:
-        cond = and_(cond, c.process_key == f.process)
+        cond = and_(cond, c.process_key == bindparam("b_process"))
     if f.overdue_only:
-        cond = and_(cond, c.sort_due <= now)
+        cond = and_(cond, c.sort_due <= bindparam("b_now"))
     if f.text:
-        cond = and_(cond, c.subject.like(contains_pattern(f.text), escape="/"))
+        cond = and_(cond, c.subject.like(bindparam("b_text"), escape="/"))
     return cond
+
+
+@lru_cache(maxsize=256)
+def _queries(scope: str, process: bool, overdue_only: bool, text: bool, groups: int, after: bool
+             ) -> tuple[Prepared, Prepared]:
+    # The page and count statements of one kind of filter and number of queues, built and compiled once: building
+    # and running them through SQLAlchemy on each request cost several times what the database spends on them.
+    f = InboxFilter(scope=scope, process="x" if process else None, overdue_only=overdue_only, text="x" if text else None)
+    where = _where(scope, f, groups)
+    query = select(ITEM).where(where)
+    if after:
+        query = query.where(tuple_(_RANK, ITEM.c.sort_due, ITEM.c.id) > tuple_(
+            bindparam("b_rank", type_=Integer()), bindparam("b_due", type_=ITEM.c.sort_due.type),
+            bindparam("b_id", type_=ITEM.c.id.type)))
+    page_query = Prepared(query.order_by(_RANK, ITEM.c.sort_due, ITEM.c.id).limit(bindparam("b_limit")))
+    count_query = Prepared(select(
+        func.count(), func.sum(case((ITEM.c.kind == "escalation", 1), else_=0)),
+        # overdue work: tasks past due (a 督办 item sorts with its late task but is not itself late work)
+        func.sum(case(((ITEM.c.kind == "task") & (ITEM.c.sort_due <= bindparam("b_count_now")), 1), else_=0)))
+        .where(where))
+    return page_query, count_query
 
 
 def encode_cursor(item: Item) -> str:
@@ -67,18 +92,26 @@ def decode_cursor(cursor: str) -> tuple[int, datetime, str]:
 
 def page(session: Session, *, actor: User, now: datetime, f: InboxFilter, cursor: str | None = None) -> Page:
     """The actor's open items after `cursor`: escalations first, then by due time; at most f.limit."""
-    where = _where(actor, f, now)
-    query = select(ITEM).where(where)
+    groups = list(actor.groups) or [""]  # no queues: a group no item has
+    params = {"b_user": actor.username, **{f"b_group{i}": group for i, group in enumerate(groups)}}
+    if f.process:
+        params["b_process"] = f.process
+    if f.overdue_only:
+        params["b_now"] = now
+    if f.text:
+        params["b_text"] = contains_pattern(f.text)
+    if f.scope == "mine":  # the queues are not asked about
+        params = {k: v for k, v in params.items() if not k.startswith("b_group")}
+    elif f.scope == "queue":
+        del params["b_user"]
+    page_query, count_query = _queries(f.scope, bool(f.process), f.overdue_only, bool(f.text),
+                                       0 if f.scope == "mine" else len(groups), bool(cursor))
+    page_params = {**params, "b_limit": f.limit + 1}
     if cursor:
-        rank, due, item_id = decode_cursor(cursor)
-        query = query.where(tuple_(_RANK, ITEM.c.sort_due, ITEM.c.id) > tuple_(literal(rank), literal(due, ITEM.c.sort_due.type),
-                                                                                 literal(item_id, ITEM.c.id.type)))
-    rows = session.execute(query.order_by(_RANK, ITEM.c.sort_due, ITEM.c.id).limit(f.limit + 1)).all()
+        page_params["b_rank"], page_params["b_due"], page_params["b_id"] = decode_cursor(cursor)
+    rows = page_query.all(session, page_params)
     items = [Item.from_tuple(r) for r in rows[: f.limit]]
     more = len(rows) > f.limit
-    counted = session.execute(select(
-        func.count(), func.sum(case((ITEM.c.kind == "escalation", 1), else_=0)),
-        # overdue work: tasks past due (a 督办 item sorts with its late task but is not itself late work)
-        func.sum(case(((ITEM.c.kind == "task") & (ITEM.c.sort_due <= now), 1), else_=0))).where(where)).one()
+    counted = count_query.first(session, {**params, "b_count_now": now})
     counts = {"total": counted[0] or 0, "escalations": int(counted[1] or 0), "overdue": int(counted[2] or 0)}
     return Page(items=items, next_cursor=encode_cursor(items[-1]) if more and items else None, counts=counts)
