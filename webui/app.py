@@ -159,11 +159,27 @@ def _protect(app: Flask, server: dict) -> None:
 def _limit_logins(app: Flask, security: dict) -> None:
     """Per-client rate limits on the two ways to sign in (flask-limiter; one Limiter per app, so each app counts
     on its own). The per-account delay and lockout (processes/org/access.py) hold whatever the client address."""
-    limiter = Limiter(get_remote_address, app=app, storage_uri=security.get("rate_limit_storage", "memory://"),
+    limiter = _SignInLimiter(get_remote_address, app=app, storage_uri=security.get("rate_limit_storage", "memory://"),
                       headers_enabled=True)
     rate = security.get("login_rate_limit", "30 per minute")
     for endpoint in ("auth.login", "api_auth.token"):
         app.view_functions[endpoint] = limiter.limit(rate, methods=["POST"])(app.view_functions[endpoint])
+
+
+class _SignInLimiter(Limiter):
+    """A Limiter whose only limits sit on the sign-in views, where their decorators check them. Its before-request
+    pass over every request looks for default, application, blueprint and meta limits; with none set it finds
+    nothing, so it is skipped (it cost more than the bearer token's check on each API call)."""
+
+    def _check_request_limit(self, callable_name: str | None = None, in_middleware: bool = True) -> None:
+        if in_middleware and not self._limits_beyond_views():
+            return
+        super()._check_request_limit(callable_name, in_middleware)
+
+    def _limits_beyond_views(self) -> bool:
+        manager = self.limit_manager
+        return bool(manager.default_limits or manager.application_limits or manager._blueprint_limits
+                    or self._meta_limits)
 
 
 def _select_locale() -> str:
