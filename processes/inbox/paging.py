@@ -9,22 +9,15 @@ import base64
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 
-from sqlalchemy import Integer, and_, bindparam, case, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from engine import Item
-from engine.prepared import Prepared
 
 from ..errors import ValidationFailed
 from ..org.models import User
-from .rows import ITEM, contains_pattern
+from .rows import api_page_queries, contains_pattern
 from .service import InboxFilter
-
-# Escalations (督办) come before everything else; then tasks by due time (sort_due: overdue first).
-_RANK = case((ITEM.c.kind == "escalation", 0), else_=1)
-
 
 @dataclass
 class Page:
@@ -33,43 +26,6 @@ class Page:
     items: list[Item]
     next_cursor: str | None
     counts: dict[str, int]
-
-
-def _where(scope: str, f: InboxFilter, groups: int):
-    """The WHERE of the actor's open items, with bind parameters b_user, b_group0 … (`groups` of them), b_process,
-    b_now and b_text."""
-    c = ITEM.c
-    mine = c.assignee == bindparam("b_user")
-    queue = and_(c.assignee.is_(None), c.candidate_group.in_([bindparam(f"b_group{i}") for i in range(groups)]))
-    cond = and_(c.status == "open", {"mine": mine, "queue": queue}.get(scope, or_(mine, queue)))
-    if f.process:
-        cond = and_(cond, c.process_key == bindparam("b_process"))
-    if f.overdue_only:
-        cond = and_(cond, c.sort_due <= bindparam("b_now"))
-    if f.text:
-        cond = and_(cond, c.subject.like(bindparam("b_text"), escape="/"))
-    return cond
-
-
-@lru_cache(maxsize=256)
-def _queries(scope: str, process: bool, overdue_only: bool, text: bool, groups: int, after: bool
-             ) -> tuple[Prepared, Prepared]:
-    # The page and count statements of one kind of filter and number of queues, built and compiled once: building
-    # and running them through SQLAlchemy on each request cost several times what the database spends on them.
-    f = InboxFilter(scope=scope, process="x" if process else None, overdue_only=overdue_only, text="x" if text else None)
-    where = _where(scope, f, groups)
-    query = select(ITEM).where(where)
-    if after:
-        query = query.where(tuple_(_RANK, ITEM.c.sort_due, ITEM.c.id) > tuple_(
-            bindparam("b_rank", type_=Integer()), bindparam("b_due", type_=ITEM.c.sort_due.type),
-            bindparam("b_id", type_=ITEM.c.id.type)))
-    page_query = Prepared(query.order_by(_RANK, ITEM.c.sort_due, ITEM.c.id).limit(bindparam("b_limit")))
-    count_query = Prepared(select(
-        func.count(), func.sum(case((ITEM.c.kind == "escalation", 1), else_=0)),
-        # overdue work: tasks past due (a 督办 item sorts with its late task but is not itself late work)
-        func.sum(case(((ITEM.c.kind == "task") & (ITEM.c.sort_due <= bindparam("b_count_now")), 1), else_=0)))
-        .where(where))
-    return page_query, count_query
 
 
 def encode_cursor(item: Item) -> str:
@@ -104,7 +60,7 @@ def page(session: Session, *, actor: User, now: datetime, f: InboxFilter, cursor
         params = {k: v for k, v in params.items() if not k.startswith("b_group")}
     elif f.scope == "queue":
         del params["b_user"]
-    page_query, count_query = _queries(f.scope, bool(f.process), f.overdue_only, bool(f.text),
+    page_query, count_query = api_page_queries(f.scope, bool(f.process), f.overdue_only, bool(f.text),
                                        0 if f.scope == "mine" else len(groups), bool(cursor))
     page_params = {**params, "b_limit": f.limit + 1}
     if cursor:
