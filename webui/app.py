@@ -152,8 +152,31 @@ def _protect(app: Flask, server: dict) -> None:
     if proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     https = bool(server.get("https", False))
-    Talisman(app, force_https=False, strict_transport_security=https, session_cookie_secure=https,
+    _SecurityHeaders(app, force_https=False, strict_transport_security=https, session_cookie_secure=https,
              content_security_policy=CSP, frame_options="DENY", referrer_policy="same-origin")
+
+
+class _SecurityHeaders(Talisman):
+    """Talisman with the options of views that have none of their own (every view here) gathered once, and the
+    CSP header, which has no nonce, written once: Talisman rebuilt both several times per request."""
+
+    _shared_options: dict | None = None
+    _csp_header: str | None = None
+
+    def _get_local_options(self):
+        view = self.app.view_functions.get(request.endpoint)
+        if getattr(view, "talisman_view_options", None) is not None:
+            return super()._get_local_options()
+        if self._shared_options is None:
+            self._shared_options = super()._get_local_options()
+        return self._shared_options
+
+    def _parse_policy(self, policy):
+        if policy is not self.content_security_policy or self.content_security_policy_nonce_in:
+            return super()._parse_policy(policy)
+        if self._csp_header is None:
+            self._csp_header = super()._parse_policy(policy)
+        return self._csp_header
 
 
 def _limit_logins(app: Flask, security: dict) -> None:
