@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from .common import build_app, make_config, say, size, sqlite_url, tempdir, utcnow
 
@@ -51,7 +51,7 @@ def _forms(app, count: int) -> list[int]:
             form_id=i, archival_code=f"G001-YW·2015-D10-YY-{n + 1:04d}", fonds="G001", category="YW", year=2015,
             retention="D10", org_code="YY", item_no=n + 1, business_type="资料变更", department_id=1,
             title=f"资料变更 · XB{i:08d}", responsible="clerk", closed_at=closed, pages=1, filed_by="archivist",
-            filed_at=closed, seal="0" * 64, checked_at=closed) for n, i in enumerate(ids)])
+            filed_at=closed, seal="0" * 64, checked_at=closed, retention_ends_on=date(2025, 12, 31)) for n, i in enumerate(ids)])
     return ids
 
 
@@ -67,13 +67,16 @@ def _approved(app, form_ids: list[int]) -> int:
                                    actor=get_by_username(session, "archivist"),
                                    body={"kind": "retention", "form_ids": form_ids, "reason": "保管期满"})
         batch_id, instance_id = batch.id, batch.process_instance_id
-    for _step in range(3):
+    for _round in range(2):  # the archive head and the department appraise at once, then management approves
         with unit_of_work(services.sessions) as session:
-            item = session.query(WorkItem).filter_by(instance_id=instance_id, status="open", kind="task").one()
-            who = item.assignee or "manager"
-            destruction.complete_item(session, services.runtime, item=services.runtime.get_item(session, item.id),
-                                      actor=get_by_username(session, who), now=NOW,
-                                      data={"decision": "approve", "comment": "同意"})
+            open_ids = [i.id for i in session.query(WorkItem).filter_by(instance_id=instance_id, status="open",
+                                                                         kind="task")]
+        for item_id in open_ids:
+            with unit_of_work(services.sessions) as session:
+                item = services.runtime.get_item(session, item_id)
+                destruction.complete_item(session, services.runtime, item=item, now=NOW,
+                                          actor=get_by_username(session, item.assignee or "manager"),
+                                          data={"decision": "approve", "comment": "同意"})
     return batch_id
 
 
@@ -114,6 +117,8 @@ def _scan_seconds(app, filings: int) -> tuple[float, int]:
                   SELECT form_id, printf('YW%08d', form_id), (SELECT min(id) FROM template_version), business_type,
                       'closed', '{}', 'clerk', department_id, closed_at, closed_at
                   FROM archive_filing WHERE form_id >= 10000000""")
+    db.execute("""UPDATE archive_filing SET retention_ends_on = printf('%04d-12-31', year + CAST(substr(retention, 2) AS
+                  INTEGER)) WHERE form_id >= 10000000 AND retention LIKE 'D%'""")  # as filing sets it
     db.execute("""INSERT INTO archive_sequence (fonds, category, year, retention, org_code, last_no)
                   SELECT DISTINCT fonds, category, year, retention, org_code, 1 FROM archive_filing WHERE true
                   ON CONFLICT DO NOTHING""")

@@ -10,13 +10,13 @@ from .cron import CronJob, daily, monthly
 from .db import Base, UTCDateTime, make_engine, make_session_factory, unit_of_work, utcnow
 from .deploy import DeploymentError, Problem, latest_definition
 from .errors import Conflict, EngineError, Invalid, NotFound
-from .models import ProcessDefinition, ProcessInstance, WorkItem
+from .models import CalendarDay, ProcessDefinition, ProcessInstance, WorkItem
 from .prepared import savepoint
 from .rows import Instance, Item
 from .budget import Limits, StepFailed
 from .incidents import record_step_failure
 from .runtime import Runtime, ServiceCall, StepResult
-from .workcalendar import CalendarError, WorkCalendar, is_working_time_sla
+from .workcalendar import CalendarError, WorkCalendar, WorkingDays, is_working_time_sla
 
 __all__ = [
     # running processes
@@ -24,7 +24,7 @@ __all__ = [
     # scheduled jobs a stage registers (runtime.cron.add)
     "CronJob", "daily", "monthly",
     # working time: SLAs counted in office hours on the statutory calendar (processes/transfer)
-    "WorkCalendar", "is_working_time_sla", "CalendarError",
+    "WorkCalendar", "WorkingDays", "CalendarDay", "is_working_time_sla", "CalendarError",
     # errors a stage catches or lets through (the web layer answers them)
     "EngineError", "NotFound", "Conflict", "Invalid", "DeploymentError", "Problem",
     # a step the diagram makes fail (over its budget, or broken): the caller rolls back and records an incident

@@ -1,9 +1,9 @@
 """Engine tables: deployed definitions, running instances, and the derived work items and timers."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .db import Base, UTCDateTime
@@ -152,3 +152,16 @@ class Incident(Base):
 
 
 from .cron import JobRun  # noqa: E402,F401 - cron runs are engine tables too (migrations, test truncation)
+
+
+class CalendarDay(Base):
+    """An administrator's calendar entry for a year the statutory calendar library does not know yet:
+    an extra holiday or an extra working day (调休), with why and who listed it."""
+
+    __tablename__ = "calendar_day"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))  # holiday | workday
+    note: Mapped[str] = mapped_column(String(200), default="")
+    changed_by: Mapped[str] = mapped_column(String(100))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)

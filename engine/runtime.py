@@ -37,6 +37,7 @@ from .rows import Instance, Item
 from .serializer import STATE_VERSION, dump_state, load_state
 from .timers import sync_timers, waiting_timers
 from .warm import WarmCache
+from .workcalendar import WorkingDays
 from .workflow import Workflow
 
 MAX_REWINDS = 20
@@ -90,6 +91,7 @@ class Runtime:
         self.functions: dict[str, Callable] = {}
         self.cache = WarmCache(cache_size)
         self._decisions: dict[tuple[int, str], tuple[str, ...]] = {}
+        self.working_days: WorkingDays | None = None  # the office calendar (set when the stages are registered)
         self.cron = CronTable()  # the cron jobs stages register; each scheduler process schedules them
         self.script_engine = expressions.SafeScriptEngine(functions=self.functions, service_handler=self._call_service)
 
@@ -215,7 +217,7 @@ class Runtime:
         key = (instance.definition_id, item.task_name)
         found = self._decisions.get(key)
         if found is None:
-            task_spec = self.specs.by_id(session, instance.definition_id).spec.task_specs.get(item.task_name)
+            _spec, task_spec = _task_spec(self.specs.by_id(session, instance.definition_id), item.task_name)
             found = self._decisions[key] = declared_decisions.offered(task_spec)
         return found
 
@@ -225,8 +227,8 @@ class Runtime:
         key = ("closes", instance.definition_id, item.task_name)
         found = self._decisions.get(key)
         if found is None:
-            spec = self.specs.by_id(session, instance.definition_id).spec
-            found = self._decisions[key] = _ends_after(spec, spec.task_specs.get(item.task_name))
+            spec, task_spec = _task_spec(self.specs.by_id(session, instance.definition_id), item.task_name)
+            found = self._decisions[key] = _ends_after(spec, task_spec)
         return found
 
     def instance_of(self, session: Session, item: Item) -> Instance:
@@ -403,6 +405,15 @@ _OPEN_TASKS = "_guichet_open_tasks"
 # Whether the workflow had waiting timers when it was saved or restored: the instance has a timer row for
 # each, so with none it has no rows to read back.
 _HAS_TIMERS = "_guichet_has_timers"
+
+
+def _task_spec(parsed, name: str):
+    """(the process or embedded subprocess spec holding task `name`, its task spec); a user task inside a subprocess
+    (e.g. one per department of a multi-instance subprocess) is not among the top process's specs."""
+    for spec in (parsed.spec, *parsed.subprocess_specs.values()):
+        if name in spec.task_specs:
+            return spec, spec.task_specs[name]
+    return parsed.spec, None
 
 
 def _ends_after(spec, task_spec, depth: int = 0) -> bool:

@@ -2,18 +2,23 @@
 
 The statutory holidays and the swapped working weekends (调休) come from `chinese_calendar`, which knows
 the years the State Council has published. Years it does not know yet are counted Monday to Friday, with
-the extra holidays and working days an administrator lists in `[calendar]`; /healthz warns when next
-year is not covered. Work is counted only inside office hours ([calendar] office_start to office_end, in
+the extra holidays and working days an administrator lists in `[calendar]` or on the calendar page (the
+`calendar_day` table, read by `WorkingDays`); /healthz warns when next year is not covered. Work is counted only inside office hours ([calendar] office_start to office_end, in
 the business time zone): one working day is one such span.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+import time as clock
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .models import CalendarDay
 
 _SLA = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(WD|WH|工作日|工作小时)\s*$", re.IGNORECASE)
 MAX_DAYS = 3660  # a deadline further than ten years away is a mistake, not an SLA
@@ -102,6 +107,31 @@ class WorkCalendar:
         if due is None:
             return sla
         return f"PT{max(1, int((due - start).total_seconds()))}S"
+
+
+class WorkingDays:
+    """The calendar with the days listed in the database: re-read at most every `ttl` seconds (another process
+    may have changed them), and at once in the process that changed them (`changed()`). Counting a deadline
+    without a session uses the last one read."""
+
+    def __init__(self, base: WorkCalendar, ttl: float = 60.0):
+        self.base, self.ttl = base, ttl
+        self.current, self._read_at = base, None
+
+    def calendar(self, session: Session | None = None) -> WorkCalendar:
+        """The calendar now: the configured one plus the listed days (read again when stale and a session is given)."""
+        if session is not None and (self._read_at is None or clock.monotonic() - self._read_at > self.ttl):
+            rows = session.execute(select(CalendarDay.day, CalendarDay.kind)).all()
+            holidays = frozenset(d for d, kind in rows if kind == "holiday")
+            workdays = frozenset(d for d, kind in rows if kind == "workday")
+            self.current = replace(self.base, extra_holidays=(self.base.extra_holidays - workdays) | holidays,
+                                   extra_workdays=(self.base.extra_workdays - holidays) | workdays)
+            self._read_at = clock.monotonic()
+        return self.current
+
+    def changed(self) -> None:
+        """The listed days changed in this process: read them again on next use."""
+        self._read_at = None
 
 
 def is_working_time_sla(sla: str) -> bool:

@@ -1,7 +1,7 @@
 """Business stages: one package per stage, each with models, schemas, services and what its BPMN calls."""
 from __future__ import annotations
 
-from engine import Runtime
+from engine import Runtime, WorkCalendar, WorkingDays
 
 
 def register_all(runtime: Runtime, config: dict) -> None:
@@ -15,6 +15,7 @@ def register_all(runtime: Runtime, config: dict) -> None:
     from .templates import operations as template_operations
     from .transfer import operations as transfer_operations
 
+    runtime.working_days = WorkingDays(WorkCalendar.from_config(config))  # with the days listed on the calendar page
     transfer_operations.register(runtime, config)
     template_operations.register(runtime, config)
     deployment_approval.register(runtime, config)

@@ -13,6 +13,7 @@ from .org.models import Department, LoginSession, LoginThrottle, User  # noqa: F
 from .procedures.models import DeploymentRequest  # noqa: F401
 from .templates.models import TemplateReview  # noqa: F401
 from .transfer.models import Escalation, Handover  # noqa: F401
+from .inbox.models import EscalationAction  # noqa: F401
 from .archive.models import (  # noqa: F401
     ArchiveRoom,
     ArchiveSequence,

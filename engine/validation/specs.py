@@ -6,6 +6,7 @@ import re
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 
 from .. import decisions
@@ -61,6 +62,8 @@ def all_specs(spec, subprocess_specs) -> list:
 def adjust(task_specs, elements: dict) -> None:
     """Make parsed specs run as Guichet reads the diagram (applied at deploy and whenever a stored version is parsed)."""
     for ts in task_specs:
+        if isinstance(ts, LoopTask):
+            _hear_children(ts)
         definition = getattr(ts, "event_definition", None)
         if isinstance(definition, TimerEventDefinition) and isinstance(definition.expression, str):
             definition.expression = timer_source(definition.expression)
@@ -69,6 +72,15 @@ def adjust(task_specs, elements: dict) -> None:
             groups = node.get(f"{CAMUNDA}candidateGroups") if node is not None else None
             if groups and "," not in groups and "${" not in groups:
                 ts.lane = groups.strip()  # Camunda's candidate group is what a lane is here: the queue
+
+
+def _hear_children(loop) -> None:
+    """A multi-instance (or loop) task learns that a child finished through its child spec's completed event, which
+    SpiffWorkflow connects only when it creates a child: a state restored on a spec parsed afterwards (another
+    process, a restart) would never merge its children and stop there. Connect it when the spec is parsed."""
+    child = loop._wf_spec.task_specs.get(loop.task_spec)
+    if child is not None and not child.completed_event.is_connected(loop.merge_child):
+        child.completed_event.connect(loop.merge_child)
 
 
 def check(spec, subprocess_specs, elements: dict, *, operations: set) -> list[Problem]:

@@ -75,6 +75,8 @@ class Filing(Base):
         Index("ix_archive_filing_retention_id", "retention", "id"),
         Index("ix_archive_filing_volume_id_id", "volume_id", "id"),
         Index("ix_archive_filing_checked_at", "checked_at", "id"),
+        # The nightly retention scan: forms whose retention ended, oldest first, read off the index (R4.5.1).
+        Index("ix_archive_filing_retention_ends_on", "retention_ends_on", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -97,6 +99,9 @@ class Filing(Base):
     volume_id: Mapped[int | None] = mapped_column(ForeignKey("archive_volume.id"))
     volume_seq: Mapped[int | None] = mapped_column(Integer)  # 卷内序号
     seal: Mapped[str] = mapped_column(String(64))
+    # The last day it is kept (31 December of year + the retention's years); None: permanent. Fixed at filing, as the
+    # retention and year in its 档号 are.
+    retention_ends_on: Mapped[date | None] = mapped_column(Date)
     checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     @property

@@ -4,7 +4,7 @@ from __future__ import annotations
 from engine import CronJob
 from engine import Runtime, ServiceCall
 
-from ..inbox import actions
+from ..inbox import actions, escalations
 from ..org import service as org
 from . import backups, custody, integrity
 from .models import Loan
@@ -28,10 +28,21 @@ def loan_overdue(call: ServiceCall):
     return {"escalated_to": chain[0].username if chain else None}
 
 
+def loan_escalation_forbids(session, step, actor, action: str) -> str | None:
+    """A late loan is the borrower's to return and the archive's to receive: the borrower's superior urges."""
+    verb = {"reassign": "改派", "take_over": "接办"}.get(action)
+    return f"借阅案卷须由借阅人归还、档案管理员签收, 不能{verb}; 请催办借阅人" if verb else None
+
+
+# 催办 reminds the borrower (recorded); nobody else can return the volume for them.
+LOAN_ESCALATION_HOOKS = escalations.Hooks(candidates=lambda session, step: [], forbids=loan_escalation_forbids)
+
+
 def register(runtime: Runtime, config: dict) -> None:
     """Register the loan escalation, the loan's inbox completer and the nightly backup and integrity jobs."""
     runtime.register_operation("archive_loan_overdue", loan_overdue)
     actions.register(custody.LOAN_PROCESS, custody.complete_from_inbox)
+    escalations.register(custody.LOAN_PROCESS, LOAN_ESCALATION_HOOKS)
     runtime.declare_start_variables(custody.LOAN_PROCESS, {"loan_id": 1, "loan_due": "2026-01-31T17:00:00+08:00"})
 
     def nightly_backup(session, now):

@@ -23,7 +23,7 @@ from ..errors import Conflict, NotFound, ValidationFailed
 from ..forms.models import Attachment, Correction, Form, SensitiveValue
 from ..inputs import is_id
 from ..org.models import Department, User
-from ..destruction.retention import retention_for
+from ..destruction.retention import filed_ends_on, retention_for
 from . import policy
 from .models import ArchiveSequence, Filing
 
@@ -78,7 +78,8 @@ def file_forms(session: Session, config: dict, *, actor: User, form_ids: list, n
                         business_type=form.business_type, department_id=form.department_id,
                         title=f"{form.business_type} · {form.number}"[:300], responsible=form.created_by,
                         closed_at=form.closed_at, pages=1 + len(form.corrections), filed_by=actor.username,
-                        filed_at=now, seal=seals[form.id], checked_at=now, **key)
+                        filed_at=now, seal=seals[form.id], checked_at=now,
+                        retention_ends_on=filed_ends_on(key["retention"], key["year"]), **key)
         session.add(filing)
         filings.append(filing)
     session.flush()

@@ -1,5 +1,6 @@
 """Demo retention: forms of 2013-2015 filed and bound (most past their ten years now, so the nightly scan has a
-proposal for the archivist to try), one of them on hold for a dispute, and the key store's first backup."""
+proposal for the archivist to try), one of them on hold for a dispute, and the key store's first backup. The forms of
+2014 are 信贷部's, so a proposal has two departments to appraise it besides the archive head."""
 from __future__ import annotations
 
 import random
@@ -22,6 +23,7 @@ from . import holds, service
 
 OLD_YEARS = (2013, 2014, 2015)
 FORMS_A_YEAR = 6
+CREDIT_YEAR = 2014
 HELD_AT = datetime(2026, 10, 15, 2, 0, tzinfo=timezone.utc)
 SCAN_AT = datetime(2026, 11, 2, 19, 0, tzinfo=timezone.utc)  # 03:00 in Shanghai, when the scan runs
 
@@ -45,6 +47,9 @@ def seed_destruction(session: Session, runtime: Runtime, config: dict) -> None:
         session.flush()
         made = [f for f in session.scalars(select(Form).order_by(Form.id).offset(first))
                 if f.closed_at is not None and f.closed_at.year == year]
+        if year == CREDIT_YEAR:  # loan files: kept by 信贷部 (their 档号 carry its code)
+            for form in made:
+                form.department_id = handler.department_id
         filed_at = datetime(year + 1, 1, 20, 2, 0, tzinfo=timezone.utc)
         file_forms(session, config, actor=archivist, form_ids=[f.id for f in made], now=filed_at)
         _bind_year(session, archivist, year, filed_at + timedelta(days=7))

@@ -70,7 +70,7 @@ def check(session: Session, batch: Destruction, *, now: datetime) -> list[str]:
 def _supervisors(session: Session, config: dict, batch: Destruction, actor: User, given) -> list[User]:
     """The two 监销人, each confirmed by their password; 422 / 403 saying what is wrong."""
     if not isinstance(given, list) or len(given) != 2 or not all(isinstance(s, dict) for s in given):
-        raise ValidationFailed({"supervisors": "须由两名监销人各自输入用户名和密码确认 (R4.5.4)"})
+        raise ValidationFailed({"supervisors": "须由两名监销人各自输入用户名和密码确认"})
     names = [str(s.get("username") or "").strip() for s in given]
     if names[0] == names[1]:
         raise ValidationFailed({"supervisors": "两名监销人不能是同一人"})
@@ -93,26 +93,37 @@ def _supervisors(session: Session, config: dict, batch: Destruction, actor: User
     return people
 
 
+def paper_volumes(session: Session, batch: Destruction) -> list[Volume]:
+    """The paper volumes (案卷) the batch's forms are filed in: each needs its method and place at execution."""
+    ids = select(DestructionItem.volume_id).where(DestructionItem.destruction_id == batch.id,
+                                                  DestructionItem.volume_id.is_not(None)).distinct()
+    return list(session.scalars(select(Volume).where(Volume.id.in_(ids)).order_by(Volume.id)))
+
+
 def _paper(session: Session, batch: Destruction, given) -> list[dict]:
-    """Paper volumes destroyed with the batch: method (碎纸 / 焚烧 / 委托销毁) and place, per volume."""
-    if given in (None, []):
-        return []
-    if not isinstance(given, list):
-        raise ValidationFailed({"paper": "纸质案卷须为列表"})
-    volumes = set(session.scalars(select(DestructionItem.volume_id).where(
-        DestructionItem.destruction_id == batch.id, DestructionItem.volume_id.is_not(None)).distinct()))
-    out = []
+    """Paper volumes destroyed with the batch: method (碎纸 / 焚烧 / 委托销毁) and place, one entry per volume."""
+    volumes = {v.id: v for v in paper_volumes(session, batch)}
+    given = [] if given is None else given
+    if not isinstance(given, list) or not all(isinstance(e, dict) for e in given):
+        raise ValidationFailed({"paper": "纸质案卷的销毁方式须为列表, 每卷一项: 案卷、销毁方式、销毁地点"})
+    out, seen = [], set()
     for entry in given:
-        entry = entry if isinstance(entry, dict) else {}
-        method, place, volume_id = entry.get("method"), str(entry.get("place") or "").strip(), entry.get("volume_id")
-        if volume_id not in volumes:
+        volume_id, method = entry.get("volume_id"), entry.get("method")
+        place = entry.get("place") if isinstance(entry.get("place"), str) else ""
+        place = place.strip()
+        if isinstance(volume_id, bool) or volume_id not in volumes:
             raise ValidationFailed({"paper": f"案卷 {volume_id} 不在本批次中"})
+        if volume_id in seen:
+            raise ValidationFailed({"paper": f"案卷“{volumes[volume_id].title}”重复填写"})
         if method not in PAPER_METHODS:
-            raise ValidationFailed({"paper": "销毁方式须为 碎纸、焚烧 或 委托销毁"})
+            raise ValidationFailed({"paper": f"案卷“{volumes[volume_id].title}”的销毁方式须为 碎纸、焚烧 或 委托销毁"})
         if not 2 <= len(place) <= 200:
-            raise ValidationFailed({"paper": "请写明销毁地点"})
-        title = session.get(Volume, volume_id).title
-        out.append({"volume_id": volume_id, "title": title, "method": method, "place": place})
+            raise ValidationFailed({"paper": f"请写明案卷“{volumes[volume_id].title}”的销毁地点 (2 至 200 字)"})
+        seen.add(volume_id)
+        out.append({"volume_id": volume_id, "title": volumes[volume_id].title, "method": method, "place": place})
+    missing = [v.title for i, v in volumes.items() if i not in seen]
+    if missing:
+        raise ValidationFailed({"paper": "以下纸质案卷未填写销毁方式和地点: " + "、".join(missing[:20])})
     return out
 
 
@@ -125,8 +136,8 @@ def execute(session: Session, config: dict, *, actor: User, destruction_id: int,
     if differences:
         raise Differences("销毁前核对未通过, 未销毁任何业务单: " + "; ".join(differences[:10]),
                           details={"fields": {"differences": differences}})
-    supervisors = _supervisors(session, config, batch, actor, body.get("supervisors"))
     paper = _paper(session, batch, body.get("paper"))
+    supervisors = _supervisors(session, config, batch, actor, body.get("supervisors"))
     form_ids = item_form_ids(session, batch.id)
     items = {i.form_id: i for i in session.scalars(select(DestructionItem).where(
         DestructionItem.destruction_id == batch.id))}

@@ -15,14 +15,17 @@ from .models import KINDS, Destruction, DestructionItem, DestructionStep
 
 STEP_LABELS = {"appraise_archive": "档案室负责人鉴定", "appraise_department": "业务部门鉴定",
                "department_review": "部门负责人审核", "approve": "公司管理层批准"}
+ELECTRONIC = "密钥销毁"
 
 
 def register_content(session: Session, config: dict, batch: Destruction) -> dict:
     """What the register certifies (its content hash is taken over this)."""
     at = batch.executed_at
     zone = ZoneInfo(config["app"]["timezone"])
+    paper = {p["volume_id"]: p for p in batch.paper or []}
     rows = [{"code": i.archival_code or "—", "title": i.title, "year": i.year, "retention": retention.label(i.retention)
-             if i.retention else "—", "elapsed": f"{max(0, at.year - i.year - 1)}年" if at else "—", "pages": i.pages}
+             if i.retention else "—", "elapsed": f"{max(0, at.year - i.year - 1)}年" if at else "—", "pages": i.pages,
+             "method": ELECTRONIC + (f"; 纸质{paper[i.volume_id]['method']}" if i.volume_id in paper else "")}
             for i in session.scalars(select(DestructionItem).where(DestructionItem.destruction_id == batch.id)
                                      .order_by(DestructionItem.archival_code, DestructionItem.form_id))]
     steps = [{"step": STEP_LABELS.get(s.step, s.step), "decision": "同意" if s.decision == "approve" else "退回",
@@ -30,7 +33,7 @@ def register_content(session: Session, config: dict, batch: Destruction) -> dict
              for s in session.scalars(select(DestructionStep).where(DestructionStep.destruction_id == batch.id)
                                       .order_by(DestructionStep.id))]
     return {"batch": batch.id, "kind": KINDS.get(batch.kind, batch.kind), "reason": batch.reason,
-            "executed_at": at.isoformat() if at else None, "method": "电子: 密钥销毁 (crypto-shredding)",
+            "executed_at": at.isoformat() if at else None, "method": f"电子: {ELECTRONIC} (crypto-shredding)",
             "paper": batch.paper or [], "rows": rows, "steps": steps,
             "supervisors": [org.display_name(session, s) for s in batch.supervisors or []],
             "executed_by": org.display_name(session, batch.executed_by) if batch.executed_by else "",

@@ -1,8 +1,10 @@
 """Destruction batches (R4.5.1-R4.5.2): a retention list the archivist proposes (or the nightly scan collects), or
 a department's application for an error or a duplicate; approval through bpmn/destruction_approval.bpmn.
 
-Retention path: 档案室负责人鉴定 → 业务部门鉴定 → 公司管理层批准. Error / duplicate path: 部门负责人审核 →
-公司管理层批准. Each step has an SLA boundary timer that escalates (the internal transfer's `escalate`).
+Retention path: 档案室负责人鉴定 and one 业务部门鉴定 per department the forms belong to, all at once (a multi-instance
+subprocess over `departments`), then 公司管理层批准; a return at any appraisal ends the approval. Error / duplicate
+path: 部门负责人审核 → 公司管理层批准. Each step has an SLA boundary timer that escalates (the internal transfer's
+`escalate`); the superior urges or takes the late step over (escalation.py).
 Execution, its checks and the register are in execution.py.
 """
 from __future__ import annotations
@@ -12,12 +14,13 @@ from datetime import datetime
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from engine import Item, Runtime, StepResult
+from engine import Item, Runtime, StepResult, WorkItem
 
 from ..archive.models import Filing
 from ..audit import service as audit
 from ..errors import Conflict, Forbidden, Invalid, NotFound, ValidationFailed, written
 from ..forms.models import Attachment, Form
+from ..inbox import escalations
 from ..inputs import is_id
 from ..org import service as org
 from ..org.models import Department, User
@@ -62,7 +65,7 @@ def create(session: Session, runtime: Runtime, config: dict, *, actor: User, bod
     if not isinstance(evidence, list) or not all(is_id(i) for i in evidence):
         raise ValidationFailed({"evidence": "证明材料须为附件编号的列表"})
     if kind != "retention" and not evidence:
-        raise ValidationFailed({"evidence": "业务错误或重复的销毁申请须附证明材料 (R4.5.2)"})
+        raise ValidationFailed({"evidence": "业务错误或重复的销毁申请须附证明材料"})
     forms = _forms(session, form_ids)
     policy.ensure_proposer(actor, kind, {f.department_id for f in forms.values()})
     filings = {f.form_id: f for ids in _chunks(form_ids)
@@ -153,6 +156,7 @@ def _add_items(session, config, batch, form_ids, forms, filings) -> None:
 
 def _start(session, runtime, config, batch, actor, now) -> StepResult:
     result = runtime.start(session, PROCESS_KEY, data={"destruction_id": batch.id, "kind": batch.kind,
+                                                       "departments": _department_ids(session, batch),
                                                        "approval_sla": config["destruction"]["approval_sla"]},
                            actor=actor.username, now=now, business_key=f"XH-{batch.id}",
                            subject=f"销毁清单 #{batch.id} ({batch.kind_label})", ref_type="destruction", ref_id=batch.id)
@@ -182,20 +186,40 @@ def _department_ids(session: Session, batch: Destruction) -> list[int]:
 
 
 def route(session: Session, runtime: Runtime, result: StepResult, batch: Destruction) -> None:
-    """The archive head's appraisal goes to the archive's head; a department step to the forms' department head."""
-    for opened in result.opened:
-        if opened.task_name == "appraise_archive":
-            dept = session.scalars(select(Department).where(Department.code == "archive")).first()
-        elif opened.task_name in ("appraise_department", "department_review"):
-            dept = session.get(Department, _department_ids(session, batch)[0])
-        else:
-            continue
-        if dept is not None:
-            head = org.get_user(session, dept.head_id) if dept.head_id else None
-            runtime.update_item(session, opened, candidate_group=dept.name, assignee=head.username if head else None)
+    """The archive head's appraisal goes to the archive's head; the department appraisals (one per department the
+    forms belong to, opened together) each to one of those departments' heads; a department review to its head."""
+    opened = [i for i in result.opened if i.task_name == "appraise_department"]
+    if opened:  # the departments not given an appraisal yet, in order, to the new items in order
+        given = set(session.scalars(select(WorkItem.candidate_group).where(
+            WorkItem.instance_id == batch.process_instance_id, WorkItem.task_name == "appraise_department",
+            WorkItem.id.not_in([i.id for i in opened]))))
+        departments = [d for d in _departments(session, batch) if d.name not in given]
+        for item, dept in zip(opened, departments):
+            _give(session, runtime, item, dept)
+    for item in result.opened:
+        if item.task_name == "appraise_archive":
+            _give(session, runtime, item, session.scalars(select(Department).where(Department.code == "archive")).first())
+        elif item.task_name == "department_review":
+            _give(session, runtime, item, _departments(session, batch)[0])
 
 
-def _ensure_step_holder(session: Session, actor: User, batch: Destruction, step: str) -> None:
+def _departments(session: Session, batch: Destruction) -> list[Department]:
+    return list(session.scalars(select(Department).where(Department.id.in_(_department_ids(session, batch)))
+                                .order_by(Department.id)))
+
+
+def _give(session: Session, runtime: Runtime, item: Item, dept: Department | None) -> None:
+    if dept is not None:
+        head = org.get_user(session, dept.head_id) if dept.head_id else None
+        runtime.update_item(session, item, candidate_group=dept.name, assignee=head.username if head else None)
+
+
+def _ensure_step_holder(session: Session, actor: User, batch: Destruction, item: Item) -> None:
+    """Who may decide this step: management approves; an appraisal or review is its department's head, or whoever
+    took the late step over (escalation.take_over makes them its holder)."""
+    step = item.task_name
+    if step != "approve" and item.assignee == actor.username and took_over(session, batch, item, actor):
+        return
     if step == "approve":
         policy.ensure_approver(actor)
         return
@@ -204,10 +228,28 @@ def _ensure_step_holder(session: Session, actor: User, batch: Destruction, step:
         if dept is None or dept.head_id != actor.id:
             raise Forbidden("只有档案室负责人可以出具鉴定意见")
         return
-    heads = {d.head_id for d in session.scalars(select(Department).where(
-        Department.id.in_(_department_ids(session, batch))))}
+    if step == "appraise_department":  # this item is one department's appraisal: that department's head
+        dept = session.scalars(select(Department).where(Department.name == item.candidate_group)).first()
+        if dept is None or dept.head_id != actor.id:
+            raise Forbidden(f"只有{item.candidate_group or '该部门'}的负责人可以出具该部门的鉴定意见")
+        return
+    heads = {d.head_id for d in _departments(session, batch)}
     if actor.id not in heads:
         raise Forbidden("只有业务单所属部门的负责人可以审核")
+
+
+def took_over(session: Session, batch: Destruction, item: Item, actor: User) -> bool:
+    """Whether `actor` took this late step over (接办 of its 督办 item, recorded by inbox.escalations)."""
+    return any(a.action == "take_over" and a.actor == actor.username for a in escalations.actions_on(session, [item.id]))
+
+
+def may_decide(session: Session, user: User, batch: Destruction, step: Item) -> bool:
+    """Whether the user may decide this step of the batch (as `complete_item` checks it)."""
+    try:
+        _ensure_step_holder(session, user, batch, step)
+    except Forbidden:
+        return False
+    return user.active
 
 
 def complete_item(session: Session, runtime: Runtime, *, item: Item, actor: User, data: dict, now: datetime) -> StepResult:
@@ -215,7 +257,7 @@ def complete_item(session: Session, runtime: Runtime, *, item: Item, actor: User
     if item.kind != "task":
         raise Invalid("该事项不是审批任务", code="not_a_task")
     batch = get(session, item.ref_id)
-    _ensure_step_holder(session, actor, batch, item.task_name)
+    _ensure_step_holder(session, actor, batch, item)
     decision = str(data.get("decision") or "")
     comment = written(data, "comment")
     if decision not in ("approve", "return"):

@@ -5,7 +5,7 @@ from engine import Runtime, ServiceCall
 
 from ..audit import service as audit
 from ..forms.models import Form
-from ..inbox import actions
+from ..inbox import actions, escalations
 from ..org import service as org
 from ..transfer import operations as transfer_operations
 from . import service, snapshot
@@ -59,6 +59,8 @@ def register(runtime: Runtime, config: dict) -> None:
     runtime.register_operation("external_returned", external_returned)
     runtime.register_operation("external_escalate", external_escalate)
     actions.register(service.PROCESS_KEY, service.complete_item)
+    # The late receipt has a handover record, so its 督办 is recorded as a late hop's.
+    escalations.register(service.PROCESS_KEY, transfer_operations.ESCALATION_HOOKS)
     runtime.declare_start_variables(  # with and without management's approval of a full-field transfer
         service.PROCESS_KEY, {"transfer_id": 1, "receipt_sla": "PT259200S", "approval": "needed"},
         {"transfer_id": 1, "receipt_sla": "PT259200S", "approval": "none"})

@@ -128,4 +128,5 @@ def last_backup_expiry(config: dict, *, now: datetime) -> datetime:
     taken = [t for t in (_taken_at(p) for p in backup_folder(config).glob("keys-*.sqlite")) if t is not None]
     if not taken:
         return now
-    return (max(taken) + timedelta(days=keep_days(config))).replace(tzinfo=timezone.utc)
+    expires = (max(taken) + timedelta(days=keep_days(config))).replace(tzinfo=timezone.utc)
+    return max(expires, now)  # a backup already past its keeping (not yet pruned) holds nothing beyond now

@@ -60,7 +60,8 @@ def done_by(session: Session, *, actor: User, page: int = 1, limit: int = 50) ->
 
 
 def counts(session: Session, *, actor: User, now: datetime) -> dict[str, int]:
-    """How many items are mine, in my queues, and overdue among both."""
+    """How many items are mine, in my queues, and overdue among both (overdue work: late tasks, not the 督办 items
+    that sort beside them)."""
     result = {}
     params = params_for(actor, InboxFilter(), now)
     for scope in ("mine", "queue"):
@@ -68,5 +69,6 @@ def counts(session: Session, *, actor: User, now: datetime) -> dict[str, int]:
         conn = session.connection()
         result[scope] = conn.execute(select(func.count()).select_from(ITEM).where(cond), params).scalar() or 0
         result[f"{scope}_overdue"] = conn.execute(
-            select(func.count()).select_from(ITEM).where(cond, ITEM.c.sort_due <= now), params).scalar() or 0
+            select(func.count()).select_from(ITEM).where(cond, ITEM.c.kind == "task", ITEM.c.sort_due <= now),
+            params).scalar() or 0
     return result

@@ -27,19 +27,30 @@ def needs_approval(config: dict) -> bool:
     return bool(config.get("procedures", {}).get("deploy_needs_approval", False))
 
 
-def request(session: Session, runtime: Runtime, *, key: str, xml: str, name: str, actor: User,
+def request(session: Session, runtime: Runtime, *, key: str, xml: str, name: str, note: str, actor: User,
             now: datetime) -> DeploymentRequest:
-    """File a checked diagram for a second manager's approval."""
-    runtime.validate(xml, expected_key=key)
+    """File a checked diagram for a second manager's approval, with its change note and the trial run's paths."""
+    trial = runtime.trial_run(xml, expected_key=key)
     pending = DeploymentRequest(process_key=key, xml=xml, sha256=hashlib.sha256(xml.encode("utf-8")).hexdigest(),
-                                requested_by=actor.username, requested_at=now, status="pending")
+                                requested_by=actor.username, requested_at=now, status="pending", note=note,
+                                trial=trial_record(trial))
     session.add(pending)
     session.flush()
     result = runtime.start(session, PROCESS_KEY, data={"request_id": pending.id}, actor=actor.username, now=now,
-                           business_key=f"deploy-{pending.id}", subject=f"部署审批: {name} ({key})",
+                           business_key=f"deploy-{pending.id}", subject=f"部署审批: {name}",
                            ref_type="deployment", ref_id=pending.id)
     pending.instance_id = result.instance.id
     return pending
+
+
+def trial_record(trial) -> dict | None:
+    """The trial run's result as stored with the request: each path's steps and how it ended."""
+    if trial is None:
+        return None
+    return {"complete": trial.complete,
+            "paths": [{"outcome": p.outcome, "message": p.message,
+                       "steps": [{"element_id": s.element_id, "name": s.name, "lane": s.lane, "action": s.action}
+                                 for s in p.steps]} for p in trial.paths]}
 
 
 def may_approve(session: Session, actor: User, item: Item) -> bool:
@@ -77,7 +88,7 @@ def deploy_request(call: ServiceCall) -> dict:
     audit.record(call.session, actor=pending.decided_by or "system", action="bpmn.deploy",
                  object_type="process_definition", object_id=definition.id, now=call.now,
                  details={"key": definition.key, "version": definition.version, "sha256": definition.sha256,
-                          "requested_by": pending.requested_by, "request": pending.id})
+                          "requested_by": pending.requested_by, "request": pending.id, "note": pending.note})
     return {"version": definition.version}
 
 

@@ -1,6 +1,8 @@
 """A procedure change as a manager reads it: what a deployment request changes, element by element, in words."""
 from __future__ import annotations
 
+import re
+
 from sqlalchemy.orm import Session
 
 from engine import deploy as deployment
@@ -56,7 +58,7 @@ def _how(before: Element, after: Element, names: dict) -> str:
     for key in sorted(old.keys() | new.keys()):
         if key in SKIPPED or old.get(key) == new.get(key):
             continue
-        parts.append(f"{SETTINGS.get(key, key)} {old.get(key, '(无)')} → {new.get(key, '(无)')}")
+        parts.append(f"{SETTINGS.get(key, key)} {_value(key, old.get(key))} → {_value(key, new.get(key))}")
     return "; ".join(parts) or "设置有变化"
 
 
@@ -73,3 +75,49 @@ def _settings(e: Element, names: dict | None = None) -> dict:
             value = names.get(value) or value
         found.setdefault(key, []).append(value)
     return {k: "、".join(sorted(v)) if len(v) > 1 else v[0] for k, v in found.items()}
+
+
+DECISION_WORDS = {"complete": "办理完成", "return": "退回", "approve": "批准", "respond": "反馈整改", "pass": "复查通过",
+                  "fail": "复查不通过"}
+_UNITS = (("D", "天"), ("H", "小时"), ("M", "分钟"), ("S", "秒"))
+_DURATION = re.compile(r"^P(?:(?P<D>\d+)D)?(?:T(?:(?P<H>\d+)H)?(?:(?P<M>\d+)M)?(?:(?P<S>\d+)S)?)?$")
+_LITERAL = re.compile(r'^"([^"]*)"$')
+_CYCLE_FROM_SETTING = re.compile(r'^"R(\d+)/"\s*\+\s*([A-Za-z_]\w*)$')
+_DECISION_TEST = re.compile(r'^decision\s*==\s*["\']([A-Za-z_]+)["\']$')
+
+
+def _value(key: str, value: str | None) -> str:
+    """A setting's value as a manager reads it: a timer as a period, a decision test as the decision's name."""
+    if value is None:
+        return "(无)"
+    if key in ("timeCycle", "timeDuration", "timeDate"):
+        return timer_in_words(value)
+    if key == "conditionExpression":
+        found = _DECISION_TEST.match(value.strip())
+        return f"办理决定为“{DECISION_WORDS.get(found.group(1), found.group(1))}”" if found else f"“{value}”"
+    if key == "cancelActivity":
+        return "是" if value == "true" else "否"
+    return value
+
+
+def timer_in_words(expression: str) -> str:
+    """A timer expression in words: "R2/PT3M" → 每 3分钟 一次, 共 2 次; "R2/" + handover_sla → 按系统默认时限, 共 2 次."""
+    text = expression.strip()
+    setting = _CYCLE_FROM_SETTING.match(text)
+    if setting:
+        return f"按系统默认时限, 共 {setting.group(1)} 次"
+    literal = _LITERAL.match(text)
+    if literal:
+        body = literal.group(1)
+        repeats, _sep, period = body.rpartition("/")
+        if repeats.startswith("R") and repeats[1:].isdigit():
+            return f"每 {_duration(period)} 一次, 共 {repeats[1:]} 次"
+        return _duration(body)
+    return f"“{text}”"
+
+
+def _duration(text: str) -> str:
+    found = _DURATION.match(text)
+    if not found or not any(found.groupdict().values()):
+        return text
+    return "".join(f"{int(found.group(unit))}{word}" for unit, word in _UNITS if found.group(unit))

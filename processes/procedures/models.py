@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine import Base, UTCDateTime
@@ -24,5 +24,7 @@ class DeploymentRequest(Base):
     decided_by: Mapped[str | None] = mapped_column(String(100))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     comment: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)  # the requester's change note (变更说明): what and why
+    trial: Mapped[dict | None] = mapped_column(JSON)  # the trial run's paths, kept so the approver need not re-run it
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"))
     definition_id: Mapped[int | None] = mapped_column(ForeignKey("process_definition.id"))

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from engine import DeploymentError, ProcessDefinition, ProcessInstance, Problem, Runtime, WorkItem, latest_definition
 
 from ..audit import service as audit
-from ..errors import Forbidden, NotFound
+from ..errors import WRITTEN_LIMIT, Forbidden, NotFound, ValidationFailed
 from ..org import service as org
 from ..org.models import User
 from . import approval
@@ -110,10 +110,25 @@ class Outcome:
     request: DeploymentRequest | None = None
 
 
-def deploy(session: Session, runtime: Runtime, config: dict, *, key: str, xml: str, actor: User,
+NOTE_MISSING = "请填写变更说明: 改了什么、为什么改 (审批人和审计日志都会看到)"
+
+
+def change_note(note: str | None) -> str:
+    """The change note (变更说明) every deployment carries: required, at most WRITTEN_LIMIT characters."""
+    text = (note or "").strip()
+    if not text:
+        raise ValidationFailed({"note": NOTE_MISSING}, message=NOTE_MISSING)
+    if len(text) > WRITTEN_LIMIT:
+        raise ValidationFailed({"note": f"变更说明最多 {WRITTEN_LIMIT} 字"}, message=f"变更说明最多 {WRITTEN_LIMIT} 字")
+    return text
+
+
+def deploy(session: Session, runtime: Runtime, config: dict, *, key: str, xml: str, note: str | None, actor: User,
            now: datetime) -> Outcome:
-    """Deploy as the newest version (management only), or file it for a second manager when the switch is on."""
+    """Deploy as the newest version (management only), or file it for a second manager when the switch is on;
+    either way with a change note saying what changes and why."""
     ensure_can_deploy(actor)
+    note = change_note(note)
     problems = problems_of(session, runtime, key, xml)
     if problems:
         raise DeploymentError(problems)
@@ -122,22 +137,23 @@ def deploy(session: Session, runtime: Runtime, config: dict, *, key: str, xml: s
         if latest is not None and latest.sha256 == hashlib.sha256(xml.encode("utf-8")).hexdigest():
             return Outcome(latest, False)
         name = latest.name if latest is not None else key
-        request = approval.request(session, runtime, key=key, xml=xml, name=name, actor=actor, now=now)
+        request = approval.request(session, runtime, key=key, xml=xml, name=name, note=note, actor=actor, now=now)
         audit.record(session, actor=actor.username, action="bpmn.deploy_requested", object_type="deployment_request",
-                     object_id=request.id, now=now, details={"key": key, "sha256": request.sha256})
+                     object_id=request.id, now=now, details={"key": key, "sha256": request.sha256, "note": note})
         return Outcome(None, False, request)
     definition, created = runtime.deploy(session, xml, actor=actor.username, now=now, expected_key=key)
     if created:
         audit.record(session, actor=actor.username, action="bpmn.deploy", object_type="process_definition",
                      object_id=definition.id, now=now,
-                     details={"key": key, "version": definition.version, "sha256": definition.sha256})
+                     details={"key": key, "version": definition.version, "sha256": definition.sha256, "note": note})
     return Outcome(definition, created)
 
 
-def rollback(session: Session, runtime: Runtime, config: dict, *, key: str, version: int, actor: User,
-             now: datetime) -> Outcome:
+def rollback(session: Session, runtime: Runtime, config: dict, *, key: str, version: int, note: str | None,
+             actor: User, now: datetime) -> Outcome:
     """Deploy an earlier version's diagram again, as the newest version (through approval when it is on)."""
-    return deploy(session, runtime, config, key=key, xml=get_version(session, key, version).xml, actor=actor, now=now)
+    return deploy(session, runtime, config, key=key, xml=get_version(session, key, version).xml, note=note,
+                  actor=actor, now=now)
 
 
 @dataclass

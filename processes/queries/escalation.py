@@ -1,7 +1,8 @@
-"""A late approval step's escalation item (逾期督办), as a late handover's: the superior urges or takes the step over.
+"""A late approval step's escalation item (逾期督办): the query stage's part in processes.inbox.escalations.
 
 The diagram reuses the internal transfer's `escalate` operation, which gives the superior the item; a query step
-has no handover record, so what the superior does is recorded here (audit chain) rather than on an Escalation.
+has no handover record, so what the superior does is recorded in the audit chain as `query.urge` … Who may be
+given a late step is who may decide it; nobody decides their own application.
 """
 from __future__ import annotations
 
@@ -9,43 +10,60 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from engine import Item
-from engine import Runtime
+from engine import Item, Runtime
 
-from ..audit import service as audit
-from ..errors import Conflict, Forbidden, Invalid
+from ..errors import Invalid
+from ..inbox import escalations
+from ..org import service as org
 from ..org.models import User
+from . import policy
 from .models import QueryRequest
 from .service import PROCESS_KEY
 
+PERSONAL_STEPS = ("head_review", "superior_report")  # routed to one person: taken over, never reassigned
 
-def late_step(session: Session, runtime: Runtime, *, item_id: str, actor: User) -> tuple[Item, Item, QueryRequest]:
-    """(escalation item, the late step's item, the application) for the superior the item was given to."""
-    item = runtime.get_item(session, item_id)
-    if item.kind != "escalation" or item.process_key != PROCESS_KEY:
+
+def _request(session: Session, step: Item) -> QueryRequest | None:
+    return session.get(QueryRequest, step.ref_id) if step.ref_id is not None else None
+
+
+def candidates(session: Session, step: Item) -> list[User]:
+    """Who a late step may be given to: compliance staff for the compliance review, managers for management's
+    steps, never the applicant; a step routed to the applicant's head has nobody else."""
+    request = _request(session, step)
+    if request is None or step.task_name in PERSONAL_STEPS:
+        return []
+    return [u for u in org.members_of(session, step.candidate_group or "")
+            if u.active and policy.may_decide_unassigned(u, request, step.task_name)]
+
+
+def forbids(session: Session, step: Item, actor: User, action: str) -> str | None:
+    """No one takes over their own application; a step meant for the applicant's head is not reassigned."""
+    request = _request(session, step)
+    if action == "take_over" and request is not None and actor.username == request.applicant:
+        return "不能审批自己的查询申请"
+    if action == "reassign" and step.task_name in PERSONAL_STEPS:
+        return "该环节由申请人的部门负责人(或上级)审批, 不能改派; 可催办或接办"
+    return None
+
+
+HOOKS = escalations.Hooks(candidates=candidates, forbids=forbids, audit_prefix="query")
+
+
+def _own(session: Session, runtime: Runtime, item_id: str, actor: User) -> None:
+    # The stage's own routes take only its escalation items (the generic task routes take every stage's).
+    item, _step = escalations.late_step(session, runtime, item_id=item_id, actor=actor)
+    if item.process_key != PROCESS_KEY:
         raise Invalid("该事项不是查询审批的督办事项", code="not_an_escalation")
-    if item.assignee != actor.username:
-        raise Forbidden("只有被督办的上级可以处理该督办事项")
-    step = runtime.get_item(session, item.parent_id, open_only=False) if item.parent_id else None
-    if step is None or step.status != "open":
-        raise Conflict("原审批事项已办结", code="task_closed")
-    return item, step, session.get(QueryRequest, step.ref_id)
 
 
 def urge(session: Session, runtime: Runtime, *, item_id: str, actor: User, now: datetime) -> Item:
-    """催办: remind whoever holds the late step (recorded in the audit chain)."""
-    _item, step, request = late_step(session, runtime, item_id=item_id, actor=actor)
-    audit.record(session, actor=actor.username, action="query.urge", object_type="query_request", object_id=request.id,
-                 now=now, details={"number": request.number, "step": step.task_name, "holder": step.assignee})
-    return step
+    """催办: remind whoever holds the late step (recorded in the audit chain); returns the step."""
+    _own(session, runtime, item_id, actor)
+    return escalations.urge(session, runtime, item_id=item_id, actor=actor, now=now)
 
 
 def take_over(session: Session, runtime: Runtime, *, item_id: str, actor: User, now: datetime) -> Item:
     """接办: the superior takes the late step and decides it (never on their own application)."""
-    _item, step, request = late_step(session, runtime, item_id=item_id, actor=actor)
-    if actor.username == request.applicant:
-        raise Forbidden("不能审批自己的查询申请")
-    runtime.update_item(session, step, assignee=actor.username, claimed_at=now)
-    audit.record(session, actor=actor.username, action="query.take_over", object_type="query_request",
-                 object_id=request.id, now=now, details={"number": request.number, "step": step.task_name})
-    return step
+    _own(session, runtime, item_id, actor)
+    return escalations.take_over(session, runtime, item_id=item_id, actor=actor, now=now)

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from engine import Runtime, ServiceCall
 
-from ..inbox import actions
+from ..inbox import actions, escalations
 from ..org import service as org
-from . import external, service
+from . import escalation, external, service
 from .models import QueryRequest
 
 
@@ -36,6 +36,7 @@ def register(runtime: Runtime, config: dict) -> None:
     org.register_role_lane("申请人部门负责人", "the head of the applicant's department (else the applicant's superior)")
     org.register_role_lane("登记人上级", "the superior of whoever registered the external request")
     actions.register(service.PROCESS_KEY, service.complete_item)
+    escalations.register(service.PROCESS_KEY, escalation.HOOKS)
     sla = config.get("queries", {}).get("approval_sla", "PT8H")
     runtime.declare_start_variables(  # what an internal (plain or special) and an external request start with
         service.PROCESS_KEY, {"request_id": 1, "kind": "internal", "special": False, "approval_sla": sla},

@@ -62,6 +62,16 @@ def ensure_may_decide(session: Session, actor: User, request: QueryRequest, step
         raise Forbidden("您不是该环节的审批人")
 
 
+def may_decide_unassigned(user: User, request: QueryRequest, step: str) -> bool:
+    """Whether the user could decide this step were it given to them (改派 of a late step): compliance staff the
+    compliance review, managers management's steps; never the applicant, nobody a step meant for one person."""
+    if user.username == request.applicant or step in ("head_review", "superior_report"):
+        return False
+    if step == "compliance_review":
+        return COMPLIANCE in user.groups
+    return user.role == "manager"
+
+
 def _deciders(session: Session, request: QueryRequest) -> set[str]:
     return set(session.scalars(select(QueryDecision.decided_by).where(QueryDecision.request_id == request.id)))
 

@@ -3,11 +3,15 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from engine import Runtime, ServiceCall, WorkCalendar, is_working_time_sla
+from engine import Runtime, ServiceCall, WorkCalendar, WorkingDays, is_working_time_sla
 
+from ..inbox import escalations
 from ..org import service as org
 from . import rows
-from .service import HOP_SLA
+from .service import HOP_SLA, escalation_recorded
+
+# 督办 of a late hop: any member of its queue may be chosen, nothing is forbidden, the Escalation row records it.
+ESCALATION_HOOKS = escalations.Hooks(recorded=escalation_recorded)
 
 LEVEL_NAMES = {1: "一级", 2: "二级", 3: "三级"}
 SAMPLE_START = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)  # a Monday morning: a working-time SLA as deploy checks see it
@@ -41,12 +45,15 @@ def register(runtime: Runtime, config: dict) -> None:
     """Register this stage's operations and what its process starts with (deploy checks evaluate timers with it);
     with an SLA in working time, `hop_sla(now)` counts it on the calendar and the process gets that ISO duration."""
     runtime.register_operation("escalate", escalate)
+    escalations.register_default(ESCALATION_HOOKS)  # a diagram managers deploy for hand-overs, too
+    escalations.register(config["transfer"].get("process", "internal_transfer"), ESCALATION_HOOKS)
     sla = config["transfer"]["handover_sla"]
     sample = sla
     if is_working_time_sla(sla):
-        calendar = WorkCalendar.from_config(config)
-        runtime.register_function(HOP_SLA, lambda now: calendar.duration(now, sla))
-        sample = calendar.duration(SAMPLE_START, sla)
+        days = runtime.working_days or WorkingDays(WorkCalendar.from_config(config))
+        # hop_sla(now, session): with a session, the days listed on the calendar page are read when stale
+        runtime.register_function(HOP_SLA, lambda now, session=None: days.calendar(session).duration(now, sla))
+        sample = days.base.duration(SAMPLE_START, sla)
     # The shipped internal_transfer.bpmn is deployed even when `[transfer] process` names another diagram
     # for the transfer to start (a bank's own, a benchmark's): both start with the same variables.
     for key in {"internal_transfer", config["transfer"].get("process", "internal_transfer")}:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from engine import Item, Runtime, StepResult
 
 from ..audit import service as audit
-from ..errors import Conflict, Forbidden, Invalid, NotFound, ValidationFailed, written
+from ..errors import Conflict, Forbidden, Invalid, ValidationFailed, written
 from ..forms import rows as form_rows
 from ..forms.models import Form
 from ..org import service as org
@@ -30,7 +30,7 @@ HOP_SLA = "hop_sla"
 
 def start_transfer(session: Session, runtime: Runtime, config: dict, *, form: Form, actor: User, now: datetime) -> StepResult:
     """Start the internal-transfer process for a submitted form; the first hop is a handover from the actor."""
-    sla = runtime.functions[HOP_SLA](now) if HOP_SLA in runtime.functions else config["transfer"]["handover_sla"]
+    sla = runtime.functions[HOP_SLA](now, session) if HOP_SLA in runtime.functions else config["transfer"]["handover_sla"]
     result = runtime.start(
         session, config["transfer"].get("process", PROCESS_KEY), data={"form_id": form.id, "handover_sla": sla},
         actor=actor.username, now=now, business_key=form.number, subject=form.subject, ref_type="form", ref_id=form.id,
@@ -114,7 +114,7 @@ def complete_hop(session: Session, runtime: Runtime, *, item: Item, actor: User,
     late = item.is_overdue(now)  # asked before the step closes the item
     step = {"decision": decision}
     if HOP_SLA in runtime.functions:  # a working-time SLA: the next hop's timer counts from now on the calendar
-        step["handover_sla"] = runtime.functions[HOP_SLA](now)
+        step["handover_sla"] = runtime.functions[HOP_SLA](now, session)
     result = runtime.complete(session, item, actor=actor.username, now=now, data=step)
     rows.finished(session, item, status="returned" if decision == "return" else "completed", actor=actor.username,
                      late=late, late_reason=late_reason or None, comment=comment or None, now=now)
@@ -176,44 +176,19 @@ def escalations_of(session: Session, form_id: int) -> list[Escalation]:
 
 
 # --- the superior's escalation item -----------------------------------------------------------
-def _escalation_for(session: Session, runtime: Runtime, item_id: str, actor: User) -> tuple[Item, Item, Escalation]:
-    item = runtime.get_item(session, item_id)
-    if item.assignee != actor.username:
-        raise Forbidden("只有被督办的上级可以处理该督办事项")
-    if item.kind != "escalation":
-        raise Invalid("该事项不是督办事项", code="not_an_escalation")
-    hop = runtime.get_item(session, item.parent_id, open_only=False) if item.parent_id else None
-    if hop is None or hop.status != "open":
-        raise Conflict("原事项已办结", code="task_closed")
+def escalation_recorded(session: Session, *, item: Item, step: Item, actor: User, action: str, target: User | None,
+                        now: datetime) -> None:
+    """The transfer's part in 催办 / 改派 / 接办 (processes.inbox.escalations does the rest): the hop's
+    `Escalation` row says what the superior did, and its handover now lies with whoever holds the hop."""
     esc = session.scalars(select(Escalation).where(Escalation.work_item_id == item.id)).first()
-    if esc is None:
-        raise NotFound("督办记录不存在")
-    return item, hop, esc
-
-
-def urge(session: Session, runtime: Runtime, *, item_id: str, actor: User, now: datetime) -> Escalation:
-    """催办: remind the holder of the late hop; shown on their item."""
-    _item, _hop, esc = _escalation_for(session, runtime, item_id, actor)
-    esc.urge_count += 1
-    esc.last_action, esc.last_action_at = f"{actor.display_name} 催办", now
-    return esc
-
-
-def reassign(session: Session, runtime: Runtime, *, item_id: str, actor: User, assignee: str, now: datetime) -> Item:
-    """改派: give the late hop to another member of its department."""
-    _item, hop, esc = _escalation_for(session, runtime, item_id, actor)
-    target = _member_of(session, hop.candidate_group, assignee, "改派")
-    _hand_to(session, runtime, hop, target, now)
-    esc.last_action, esc.last_action_at = f"{actor.display_name} 改派给 {target.display_name}", now
-    return hop
-
-
-def take_over(session: Session, runtime: Runtime, *, item_id: str, actor: User, now: datetime) -> Item:
-    """接办: the superior takes the late hop over."""
-    _item, hop, esc = _escalation_for(session, runtime, item_id, actor)
-    _hand_to(session, runtime, hop, actor, now)
-    esc.last_action, esc.last_action_at = f"{actor.display_name} 接办", now
-    return hop
+    if esc is not None:
+        if action == "urge":
+            esc.urge_count += 1
+        verb = {"urge": "催办", "reassign": "改派给", "take_over": "接办"}[action]
+        esc.last_action = f"{actor.display_name} {verb}" + (f" {target.display_name}" if action == "reassign" else "")
+        esc.last_action_at = now
+    if target is not None:
+        rows.received(session, step, target.username, now)
 
 
 def _hand_to(session: Session, runtime: Runtime, hop: Item, user: User, now: datetime) -> None:

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 import pytest
 from playwright.sync_api import expect
 from pypdf import PdfReader
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from engine.db import unit_of_work
 from engine.models import WorkItem
@@ -27,7 +27,8 @@ def open_step(services, new_page, username: str, batch_id: int):
     with services.sessions() as session:
         instance = session.scalar(select(Destruction.process_instance_id).where(Destruction.id == batch_id))
         item_id = session.scalar(select(WorkItem.id).where(WorkItem.instance_id == instance, WorkItem.status == "open",
-                                                           WorkItem.kind == "task"))
+                                                           WorkItem.kind == "task", or_(WorkItem.assignee == username,
+                                                                                         WorkItem.assignee.is_(None))))
     page = new_page(username)
     page.goto(f"/tasks/{item_id}")
     expect(page.get_by_role("link", name=f"查看销毁清单 XH-{batch_id}")).to_be_visible()
@@ -42,6 +43,9 @@ def approve(page, comment: str):
 
 def execute(page, batch_id: int, first: str, second: str, *, wrong: bool = False):
     page.goto(f"/destruction/{batch_id}")
+    for n, volume in enumerate(page.locator("table.paper-input select").all()):  # each paper volume: method, place
+        volume.select_option(["碎纸", "焚烧", "委托销毁"][n % 3])
+        page.locator("table.paper-input input[name^=place-]").nth(n).fill("本公司一号档案室")
     page.locator("input[name=supervisor1]").fill(first)
     page.locator("input[name=password1]").fill("guichet-demo")
     page.locator("input[name=supervisor2]").fill(second)
@@ -62,16 +66,34 @@ def test_retention_path_in_the_browser(new_page, live_server):
     expect(page.locator(".flash")).to_contain_text("已提交审批")
     batch_id = int(page.url.rstrip("/").rsplit("/", 1)[1])
     count = page.locator("dd.count").inner_text()
+    with services.sessions() as session:  # the archive head and each department appraise at the same time
+        instance = session.scalar(select(Destruction.process_instance_id).where(Destruction.id == batch_id))
+        assert sorted(session.scalars(select(WorkItem.assignee).where(
+            WorkItem.instance_id == instance, WorkItem.status == "open", WorkItem.kind == "task"))) == [
+            "archive_head", "head", "manager"]  # the demo's old forms are 营业部's and 信贷部's
+    diagram = new_page("manager")  # the diagram: the appraisals side by side, one per department
+    diagram.goto("/procedures/destruction_approval")
+    expect(diagram.locator('#heat[data-ready="1"]')).to_be_attached()
+    expect(diagram.locator('.heat-badge[data-step="appraise_department"]')).to_contain_text("等待 2")
+    shoot(diagram, "destruction-00-diagram")
     approve(open_step(services, new_page, "archive_head", batch_id), "经鉴定已无保存价值, 同意销毁")
-    approve(open_step(services, new_page, "manager", batch_id), "业务部门同意")
+    credit = open_step(services, new_page, "head", batch_id)
+    expect(credit.locator("h1")).to_contain_text("业务部门鉴定")
+    shoot(credit, "destruction-01b-department-appraisal")
+    approve(credit, "信贷部同意销毁")
+    department = open_step(services, new_page, "manager", batch_id)
+    expect(department.locator("h1")).to_contain_text("业务部门鉴定")
+    approve(department, "业务部门同意")
     step = open_step(services, new_page, "manager", batch_id)
     expect(step.locator("h1")).to_contain_text("公司管理层批准")
     approve(step, "批准销毁")
     execute(page, batch_id, "inspector", "manager2", wrong=True)
     expect(page.locator("p.error")).to_contain_text("密码不正确")
     shoot(page, "destruction-02-wrong-password")
+    shoot(page, "destruction-02b-execute-paper")
     execute(page, batch_id, "inspector", "manager2")
     expect(page.locator(".flash")).to_contain_text("已销毁")
+    expect(page.locator("table.paper")).to_contain_text("本公司一号档案室")
     expect(page.get_by_role("link", name="下载销毁清册 (PDF)")).to_be_visible()
     expect(page.locator("dd.count")).to_have_text(count)
     shoot(page, "destruction-03-executed")

@@ -154,7 +154,8 @@ def test_the_deployment_approver_sees_the_change_and_both_diagrams(new_page, liv
     with unit_of_work(services.sessions) as session:
         procedures.deploy(session, services.runtime, services.config, key="internal_transfer",
                           xml=with_review_hop(XML.replace('"R2/" + handover_sla', '"R2/PT3M"', 1)),
-                          actor=org.get_by_username(session, "manager"), now=services.clock())
+                          note="信贷部时限改为 3 分钟", actor=org.get_by_username(session, "manager"),
+                          now=services.clock())
     page = new_page("manager2")
     page.goto("/procedures")
     page.get_by_role("link", name="查看变更与审批").click()

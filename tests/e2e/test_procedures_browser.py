@@ -19,7 +19,7 @@ def click_element(page, element_id: str) -> None:
                       "m.get('selection').select(m.get('elementRegistry').get(id)); }", element_id)
     else:
         page.locator(f'#canvas [data-element-id="{element_id}"]').first.click(force=True)
-    expect(page.locator("#p-id")).to_have_text(element_id)
+    expect(page.locator("#p-id")).to_have_attribute("title", element_id)  # the id on hover; the name in words
 
 
 def test_manager_edits_validates_and_deploys(new_page):
@@ -39,9 +39,11 @@ def test_manager_edits_validates_and_deploys(new_page):
     page.locator("#p-sla-unit").select_option(label="小时")
     expect(page.locator("#p-sla-preview")).to_contain_text("每隔 2 小时 逐级上报一次, 共 2 次")
     shoot(page, "19-modeler-sla-number-and-unit")
-    expect(page.locator("#p-decisions")).to_have_value("complete,return")  # the decisions it declares
-    page.locator("#p-decisions").fill("complete")  # the gateway after it still tests "return"
-    page.locator("#p-decisions").dispatch_event("change")
+    expect(page.locator("#p-decisions")).to_have_value("complete,return")  # the decisions it declares, in words too
+    expect(page.locator('.p-decision[value="complete"]')).to_be_checked()
+    expect(page.locator('.p-decision[value="approve"]')).not_to_be_checked()
+    page.get_by_label("退回", exact=True).uncheck()  # the gateway after it still tests "return"
+    expect(page.locator("#p-decisions")).to_have_value("complete")
     page.get_by_role("button", name="校验").click()
     expect(page.locator('.problem-note[data-problem-for="hop_credit"]')).to_contain_text("未声明的决定 “return”")
     shoot(page, "20-modeler-undeclared-decision")
@@ -50,6 +52,7 @@ def test_manager_edits_validates_and_deploys(new_page):
                   "m.get('selection').select(m.get('elementRegistry').get('hop_credit')); }")
     page.locator("#p-decisions").fill("complete，return")  # a full-width comma is read as a comma
     page.locator("#p-decisions").dispatch_event("change")
+    expect(page.locator('.p-decision[value="return"]')).to_be_checked()
     click_element(page, "flow_credit_return")  # break the return condition
     page.locator("#p-condition").fill("decision ==")
     page.locator("#p-condition").dispatch_event("change")
@@ -66,6 +69,10 @@ def test_manager_edits_validates_and_deploys(new_page):
     page.get_by_role("button", name="校验").click()
     expect(page.locator("#status")).to_contain_text("校验通过")
     expect(note).to_have_count(0)
+    page.get_by_role("button", name="部署为新版本").click()  # without a change note: refused, in words
+    expect(page.locator("#note-error")).to_be_visible()
+    expect(page.locator("#status")).to_contain_text("请填写变更说明")
+    page.locator("#change-note").fill("信贷部并入风险合规部, 时限改为 2 小时")
     page.get_by_role("button", name="部署为新版本").click()
     page.wait_for_url(re.compile(r"/procedures/internal_transfer$"))
     expect(page.locator(".flash")).to_contain_text("已部署为版本 2")

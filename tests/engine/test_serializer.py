@@ -13,6 +13,7 @@ from SpiffWorkflow.util.task import TaskState
 from engine.config import ROOT
 from engine.expressions import SafeScriptEngine
 from engine.serializer import STATE_VERSION, dump_state, load_state
+from engine.workflow import Workflow
 
 STOCK = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(dict(SPIFF_CONFIG)))
 
@@ -93,3 +94,58 @@ def test_a_state_of_an_unknown_format_is_refused(version):
     _workflow, spec, subs = _transfer()
     with pytest.raises(ValueError, match="this build reads"):
         load_state(json.dumps({}), version, spec, subs)
+
+
+MULTI = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="defs" targetNamespace="http://guichet/test">
+  <bpmn:process id="each" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:subProcess id="per_department"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+      <bpmn:multiInstanceLoopCharacteristics>
+        <bpmn:loopDataInputRef>departments</bpmn:loopDataInputRef>
+        <bpmn:loopDataOutputRef>decisions</bpmn:loopDataOutputRef>
+        <bpmn:inputDataItem id="department" name="department" />
+        <bpmn:outputDataItem id="decision" name="decision" />
+      </bpmn:multiInstanceLoopCharacteristics>
+      <bpmn:startEvent id="inner_start"><bpmn:outgoing>i1</bpmn:outgoing></bpmn:startEvent>
+      <bpmn:userTask id="appraise"><bpmn:incoming>i1</bpmn:incoming><bpmn:outgoing>i2</bpmn:outgoing></bpmn:userTask>
+      <bpmn:endEvent id="inner_end"><bpmn:incoming>i2</bpmn:incoming></bpmn:endEvent>
+      <bpmn:sequenceFlow id="i1" sourceRef="inner_start" targetRef="appraise"/>
+      <bpmn:sequenceFlow id="i2" sourceRef="appraise" targetRef="inner_end"/>
+    </bpmn:subProcess>
+    <bpmn:userTask id="after"><bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing></bpmn:userTask>
+    <bpmn:endEvent id="end"><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="per_department"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="per_department" targetRef="after"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="after" targetRef="end"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_a_multi_instance_restored_on_a_spec_parsed_afterwards_still_hears_its_children_finish():
+    """SpiffWorkflow tells a multi-instance task its child finished only through a connection it makes when it
+    creates the child: a state restored in another process (a spec parsed later) must still merge them."""
+    from lxml import etree
+
+    from engine.validation import parse_stored
+
+    def parsed():
+        return parse_stored(etree.fromstring(MULTI.encode()))
+
+    first = parsed()
+    workflow = Workflow(first.spec, first.subprocess_specs, script_engine=SafeScriptEngine())
+    workflow.task_tree.data.update({"departments": [1, 2]})
+    workflow.engine_steps()
+    state = dump_state(workflow)
+    for _ in range(2):
+        later = parsed()  # as a restarted server parses the stored definition
+        workflow = load_state(state, STATE_VERSION, later.spec, later.subprocess_specs)
+        workflow.script_engine = SafeScriptEngine()
+        task = next(t for t in workflow.ready_tasks(manual=True) if t.task_spec.bpmn_id == "appraise")
+        task.data["decision"] = f"同意 {task.data['department']}"
+        task.run()
+        workflow.engine_steps()
+        state = dump_state(workflow)
+    (after,) = workflow.ready_tasks(manual=True)
+    assert after.task_spec.bpmn_id == "after" and sorted(after.data["decisions"]) == ["同意 1", "同意 2"]

@@ -13,6 +13,7 @@ from sqlalchemy import create_engine, insert, select
 from sqlalchemy.orm import Session
 
 import processes
+from engine import WorkItem
 from engine.db import unit_of_work
 from engine.runtime import Runtime
 from processes.archive import backups
@@ -359,6 +360,8 @@ def test_error_path_shreds_the_key_so_an_earlier_backup_cannot_be_read(client, a
     expire = datetime.fromisoformat(r.json["key_backups_expire_at"])
     assert expire == START + timedelta(days=keystore.keep_days(config))
     assert key_copy.exists()
+    later = expire + timedelta(days=30)  # a backup past its keeping and not yet pruned expires no earlier than now
+    assert keystore.last_backup_expiry(config, now=later) == later
     keystore.prune_key_backups(config, now=expire + timedelta(seconds=1))
     assert not key_copy.exists()  # the last copy holding the key is gone: nothing anywhere can read the form
     with services.sessions() as session:
@@ -394,4 +397,254 @@ def test_the_demo_has_old_forms_past_retention_one_held_and_a_proposal(services)
         assert proposal.status == "proposed" and hold.form_id in old and hold.form_id not in listed
         assert listed == {i for i, f in old.items() if f.retention == "D10"} - {hold.form_id} and listed
         assert all(f.volume_id for f in old.values())
+        assert len({f.department_id for f in old.values()}) == 2  # two departments appraise the proposal
     assert list(keystore.backup_folder(config).glob("keys-*.sqlite"))
+
+
+# --- paper volumes and the scan's index ----------------------------------------------------------------
+def _volume_of_due(services, filings) -> tuple[int, list[int]]:
+    """A volume holding the past-retention forms of one business type and year; (volume id, its forms)."""
+    from processes.archive import volumes
+
+    due = sorted(past_retention(filings, FUTURE))
+    kind, year = filings[due[0]].business_type, filings[due[0]].year
+    same = [i for i in due if filings[i].business_type == kind and filings[i].year == year]
+    with unit_of_work(services.sessions) as session:
+        archivist = org.get_by_username(session, "archivist")
+        volume = volumes.create_volume(session, actor=archivist, title="2016年 资料卷", business_type=kind, year=year,
+                                       now=START)
+        volumes.add_items(session, actor=archivist, volume=volume, form_ids=same, now=START)
+        return volume.id, same
+
+
+def test_paper_volumes_need_a_method_and_place_each_shown_on_the_batch_and_the_register(app, client, auth, services,
+                                                                                          clock):
+    filings = filed_history(services)
+    volume_id, in_volume = _volume_of_due(services, filings)
+    clock.advance(seconds=(FUTURE - START).total_seconds())
+    batch = client.post("/api/v1/destructions", headers=auth("archivist"),
+                        json={"kind": "retention", "form_ids": in_volume, "reason": "保管期满"}).json
+    for user in ("archive_head", "manager", "manager"):
+        assert decide(client, auth, user, comment="同意")[1].status_code == 200
+    execute = f"/api/v1/destructions/{batch['id']}/execute"
+    place = "本公司档案室碎纸间"
+    for paper, words in [(None, "未填写销毁方式"), ([], "未填写销毁方式"), ("碎纸", "须为列表"),
+                         ([{"volume_id": volume_id, "method": "丢弃", "place": place}], "碎纸、焚烧 或 委托销毁"),
+                         ([{"volume_id": volume_id, "method": "碎纸", "place": " "}], "销毁地点"),
+                         ([{"volume_id": volume_id, "method": "碎纸", "place": 5}], "销毁地点"),
+                         ([{"volume_id": volume_id + 99, "method": "碎纸", "place": place}], "不在本批次"),
+                         ([{"volume_id": True, "method": "碎纸", "place": place}], "不在本批次"),
+                         ([{"volume_id": volume_id, "method": "碎纸", "place": place}] * 2, "重复")]:
+        body = {"supervisors": SUPERVISORS} | ({} if paper is None else {"paper": paper})
+        r = client.post(execute, headers=auth("archivist"), json=body)
+        assert r.status_code == 422 and words in r.json["fields"]["paper"], (paper, r.json)
+    with services.sessions() as session:
+        assert session.scalar(select(Form.status).where(Form.id == in_volume[0])) == "closed"  # nothing half-done
+    r = client.post(execute, headers=auth("archivist"), json={
+        "supervisors": SUPERVISORS, "paper": [{"volume_id": volume_id, "method": "焚烧", "place": place}]})
+    assert r.status_code == 200, r.json
+    shown = client.get(f"/api/v1/destructions/{batch['id']}", headers=auth("inspector")).json["paper"]
+    assert shown == [{"volume_id": volume_id, "title": "2016年 资料卷", "method": "焚烧", "place": place}]
+    page = logged_in(app, "archivist").get(f"/destruction/{batch['id']}").get_data(as_text=True)
+    assert "纸质案卷销毁" in page and "焚烧" in page and place in page
+    pdf = client.get(f"/api/v1/destructions/{batch['id']}/register.pdf", headers=auth("inspector"))
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages)
+    assert "资料卷" in text and place in text and text.count("焚烧") == 1 + len(in_volume)  # the volume, each row
+
+
+def test_the_execute_page_asks_each_paper_volume_for_its_method_and_place(app, client, auth, services, clock):
+    filings = filed_history(services)
+    volume_id, in_volume = _volume_of_due(services, filings)
+    clock.advance(seconds=(FUTURE - START).total_seconds())
+    batch = client.post("/api/v1/destructions", headers=auth("archivist"),
+                        json={"kind": "retention", "form_ids": in_volume, "reason": "保管期满"}).json
+    for user in ("archive_head", "manager", "manager"):
+        assert decide(client, auth, user, comment="同意")[1].status_code == 200
+    from tests.webui.test_pages import csrf
+
+    browser = logged_in(app, "archivist")
+    page = browser.get(f"/destruction/{batch['id']}").get_data(as_text=True)
+    assert f'name="method-{volume_id}"' in page and f'name="place-{volume_id}"' in page
+    form = {"csrf_token": csrf(page), "supervisor1": "inspector", "password1": "guichet-demo",
+            "supervisor2": "manager2", "password2": "guichet-demo", "volume_id": str(volume_id)}
+    refused = browser.post(f"/destruction/{batch['id']}/execute", data=form | {f"method-{volume_id}": "碎纸"})
+    assert refused.status_code == 422 and "销毁地点" in refused.get_data(as_text=True)
+    done = browser.post(f"/destruction/{batch['id']}/execute",
+                        data=form | {f"method-{volume_id}": "委托销毁", f"place-{volume_id}": "某某销毁公司 (合同 2036-08)"})
+    assert done.status_code == 302
+    with services.sessions() as session:
+        from processes.destruction.models import Destruction
+
+        assert session.get(Destruction, batch["id"]).paper[0]["method"] == "委托销毁"
+
+
+def test_filing_records_when_retention_ends_and_the_scan_reads_it_off_its_index(services):
+    filings = filed_history(services)
+    assert all(f.retention_ends_on == retention.ends_on(f.retention, f.year) for f in filings.values())
+    with services.sessions() as session:
+        query = retention.due_query(session, FUTURE.date()).limit(10)
+        plan = " ".join(str(row) for row in session.execute(
+            __import__("sqlalchemy").text("EXPLAIN QUERY PLAN " + str(query.compile(
+                session.bind, compile_kwargs={"literal_binds": True}))))) \
+            if session.bind.dialect.name == "sqlite" else "ix_archive_filing_retention_ends_on"
+        assert "ix_archive_filing_retention_ends_on" in plan
+        due = list(session.scalars(retention.due_query(session, FUTURE.date())))
+        assert [f.retention_ends_on for f in due] == sorted(f.retention_ends_on for f in due)  # the oldest first
+
+
+# --- per-department appraisal, in parallel, with escalation ---------------------------------------------
+def _two_departments(services, filings) -> list[int]:
+    """The forms past retention, two of them moved to 信贷部 (head: `head`); the rest stay 营业部's (head: manager)."""
+    due = sorted(past_retention(filings, FUTURE))
+    with unit_of_work(services.sessions) as session:
+        credit = org.get_by_username(session, "head").department_id
+        for form_id in due[:2]:
+            session.get(Form, form_id).department_id = credit
+            session.scalars(select(Filing).where(Filing.form_id == form_id)).one().department_id = credit
+    return due
+
+
+def open_tasks(client, auth, user):
+    return client.get("/api/v1/tasks", headers=auth(user), query_string=PROCESS).json
+
+
+def test_each_department_appraises_in_parallel_with_the_archive_head_then_management(client, auth, services, clock,
+                                                                                     cold):
+    due = _two_departments(services, filed_history(services))
+    clock.advance(seconds=(FUTURE - START).total_seconds())
+    batch = client.post("/api/v1/destructions", headers=auth("archivist"),
+                        json={"kind": "retention", "form_ids": due, "reason": "保管期满"}).json
+    (archive,) = open_tasks(client, auth, "archive_head")
+    (counter,) = open_tasks(client, auth, "manager")
+    (credit,) = open_tasks(client, auth, "head")
+    assert archive["name"] == "档案室负责人鉴定"
+    assert (counter["name"], counter["queue"]) == ("业务部门鉴定", "营业部")
+    assert (credit["name"], credit["queue"]) == ("业务部门鉴定", "信贷部")
+    assert counter["due_at"] and credit["due_at"]  # each its own SLA
+    detail = client.get(f"/api/v1/tasks/{credit['id']}", headers=auth("head")).json  # a step inside the subprocess
+    assert detail["decisions"] == ["approve", "return"], detail
+    body = {"data": {"decision": "approve", "comment": "同意"}}
+    r = client.post(f"/api/v1/tasks/{counter['id']}/complete", headers=auth("head"), json=body)
+    assert r.status_code == 403  # another department's appraisal
+    cold()
+    assert decide(client, auth, "head", comment="信贷部同意")[1].status_code == 200
+    cold()
+    assert decide(client, auth, "archive_head", comment="无保存价值")[1].status_code == 200
+    assert client.get(f"/api/v1/destructions/{batch['id']}", headers=auth("manager")).json["status"] == "in_approval"
+    (still,) = open_tasks(client, auth, "manager")
+    assert still["id"] == counter["id"]  # management waits for every appraisal
+    cold()
+    assert decide(client, auth, "manager", comment="营业部同意")[1].status_code == 200
+    cold()
+    item, done = decide(client, auth, "manager", comment="批准")
+    assert item["name"] == "公司管理层批准" and done.status_code == 200
+    shown = client.get(f"/api/v1/destructions/{batch['id']}", headers=auth("manager")).json
+    assert shown["status"] == "approved"
+    assert sorted((s["step"], s["decided_by"]) for s in shown["steps"]) == sorted([
+        ("appraise_department", "head"), ("appraise_archive", "archive_head"), ("appraise_department", "manager"),
+        ("approve", "manager")])
+
+
+def test_one_department_returning_closes_the_other_appraisals(client, auth, services, clock, cold):
+    due = _two_departments(services, filed_history(services))
+    clock.advance(seconds=(FUTURE - START).total_seconds())
+    batch = client.post("/api/v1/destructions", headers=auth("archivist"),
+                        json={"kind": "retention", "form_ids": due, "reason": "保管期满"}).json
+    cold()
+    assert decide(client, auth, "head", "return", "仍有未结贷款")[1].status_code == 200
+    assert client.get(f"/api/v1/destructions/{batch['id']}", headers=auth("manager")).json["status"] == "returned"
+    assert open_tasks(client, auth, "archive_head") == [] and open_tasks(client, auth, "manager") == []
+    with services.sessions() as session:
+        from engine import ProcessInstance
+        from processes.destruction.models import Destruction
+
+        instance = session.get(ProcessInstance, session.get(Destruction, batch["id"]).process_instance_id)
+        assert instance.status == "completed"
+    assert {f["form_id"] for f in client.get("/api/v1/retention/due", headers=auth("archivist")).json} == set(due)
+
+
+def test_a_late_appraisal_escalates_to_the_superior_who_urges_or_takes_it_over(client, auth, services, clock):
+    from engine.scheduler import TimerScheduler
+    from processes.inbox import escalations as escalation
+
+    due = _two_departments(services, filed_history(services))
+    clock.advance(seconds=(FUTURE - START).total_seconds())
+    r = client.post("/api/v1/destructions", headers=auth("archivist"),
+                    json={"kind": "retention", "form_ids": due, "reason": "保管期满"})
+    assert r.status_code == 201
+    (late,) = open_tasks(client, auth, "head")
+    clock.advance(days=5, seconds=1)  # [destruction] approval_sla
+    TimerScheduler(services.runtime, services.sessions, clock=clock).tick()
+    with services.sessions() as session:
+        parents = dict(session.execute(select(WorkItem.id, WorkItem.parent_id)
+                                       .where(WorkItem.kind == "escalation")).all())
+    escalations = [t for t in client.get("/api/v1/tasks", headers=auth("manager")).json if t["kind"] == "escalation"]
+    mine = [t for t in escalations if parents[t["id"]] == late["id"]]
+    assert len(mine) == 1 and mine[0]["escalation_level"] == 1  # 信贷部's head's superior: manager
+    with unit_of_work(services.sessions) as session:
+        manager, head = org.get_by_username(session, "manager"), org.get_by_username(session, "head")
+        with pytest.raises(Exception) as refused:
+            escalation.urge(session, services.runtime, item_id=mine[0]["id"], actor=head, now=FUTURE)
+        assert refused.value.status == 403
+        step = escalation.urge(session, services.runtime, item_id=mine[0]["id"], actor=manager, now=FUTURE)
+        assert step.id == late["id"] and step.assignee == "head"
+        step = escalation.take_over(session, services.runtime, item_id=mine[0]["id"], actor=manager, now=FUTURE)
+        assert step.assignee == "manager"
+    r = client.post(f"/api/v1/tasks/{late['id']}/complete", headers=auth("head"),
+                    json={"data": {"decision": "approve", "comment": "同意"}})
+    assert r.status_code == 403  # no longer theirs
+    r = client.post(f"/api/v1/tasks/{late['id']}/complete", headers=auth("manager"),
+                    json={"data": {"decision": "approve", "comment": "接办后同意"}})
+    assert r.status_code == 200, r.json
+    with services.sessions() as session:
+        actions = [e.action for e in audit.list_events(session, audit.AuditFilter(object_type="destruction"))]
+        assert {"destruction.urge", "destruction.take_over"} <= set(actions)
+    assert mine[0]["id"] not in {t["id"] for t in client.get("/api/v1/tasks", headers=auth("manager")).json}
+    with services.sessions() as session:  # the escalation closed with its step
+        assert session.get(WorkItem, mine[0]["id"]).status != "open"
+
+
+# --- bad input through the API: a 4xx saying what is wrong, nothing written ------------------------------
+def test_malformed_requests_are_refused_in_words_and_write_nothing(client, auth, services, clock):
+    filings = filed_history(services)
+    due = sorted(past_retention(filings, FUTURE))
+    clock.advance(seconds=(FUTURE - START).total_seconds())
+    post = lambda body, user="archivist": client.post("/api/v1/destructions", headers=auth(user), json=body)  # noqa: E731
+    ok = {"kind": "retention", "form_ids": due[:1], "reason": "保管期满"}
+    for body, field, words in [
+            ({**ok, "kind": "burn"}, "kind", "销毁类型须为"),
+            ({**ok, "form_ids": []}, "form_ids", "请选择"),
+            ({**ok, "form_ids": "1,2"}, "form_ids", "业务单编号"),
+            ({**ok, "form_ids": [due[0], due[0]]}, "form_ids", "不能重复"),
+            ({**ok, "form_ids": [True]}, "form_ids", "业务单编号"),
+            ({**ok, "reason": ""}, "reason", "理由"),
+            ({**ok, "evidence": "附件"}, "evidence", "附件编号"),
+            ({**ok, "kind": "error"}, "evidence", "证明材料")]:
+        r = post(body)
+        assert r.status_code == 422 and words in r.json["fields"][field], (body, r.json)
+    assert post({**ok, "form_ids": [987654]}).status_code == 404
+    # a held form, named with its hold
+    hold = client.post("/api/v1/holds", headers=auth("inspector"), json={"form_id": due[0], "reason": "审计未结"}).json
+    r = post(ok)
+    assert r.status_code == 422 and filings[due[0]].archival_code in r.json["message"] and "审计未结" in r.json["message"]
+    # holds: both or neither target, an unknown form, a second live hold, a release twice
+    for body in ({"reason": "诉讼"}, {"form_id": due[1], "volume_id": 1, "reason": "诉讼"}, {"form_id": due[1]},
+                 {"form_id": "x", "reason": "诉讼"}):
+        assert client.post("/api/v1/holds", headers=auth("inspector"), json=body).status_code == 422, body
+    assert client.post("/api/v1/holds", headers=auth("inspector"),
+                       json={"form_id": 987654, "reason": "诉讼"}).status_code == 404
+    again = client.post("/api/v1/holds", headers=auth("inspector"), json={"form_id": due[0], "reason": "又一次"})
+    assert again.status_code == 409 and "审计未结" in again.json["message"]
+    release = f"/api/v1/holds/{hold['id']}/release"
+    assert client.post(release, headers=auth("inspector"), json={"reason": "审计结束"}).status_code == 200
+    assert client.post(release, headers=auth("inspector"), json={"reason": "审计结束"}).status_code == 409
+    assert client.post("/api/v1/holds/987654/release", headers=auth("inspector"), json={"reason": "x"}).status_code == 404
+    # rules: only management edits; a code that is no code
+    assert client.put("/api/v1/retention-rules/挂失补办", headers=auth("archivist"),
+                      json={"retention": "D30"}).status_code == 403
+    r = client.put("/api/v1/retention-rules/挂失补办", headers=auth("manager"), json={"retention": "十年"})
+    assert r.status_code == 422 and "D30" in r.json["fields"]["retention"]
+    with services.sessions() as session:
+        from processes.destruction.models import Destruction
+
+        assert session.scalars(select(Destruction)).all() == []  # nothing half-written

@@ -22,8 +22,11 @@ def with_review_hop(xml: str = XML) -> str:
                        "<bpmn:flowNodeRef>hop_credit</bpmn:flowNodeRef><bpmn:flowNodeRef>review_credit</bpmn:flowNodeRef>")
 
 
-def post_xml(client, url, headers, xml):
-    return client.post(url, headers={**headers, "Content-Type": "application/xml"}, data=xml.encode("utf-8"))
+def post_xml(client, url, headers, xml, note="增加信贷部复核环节"):
+    """POST a diagram; deployments carry a change note (a query parameter, the body being the XML)."""
+    query = {"note": note} if note is not None else {}
+    return client.post(url, headers={**headers, "Content-Type": "application/xml"}, data=xml.encode("utf-8"),
+                       query_string=query)
 
 
 def test_list_versions_and_xml(client, auth):
@@ -63,7 +66,7 @@ def test_a_new_hop_applies_to_new_forms_only(client, auth, submit_form):
     diff = client.get(f"{BASE}/compare?from=1&to=2", headers=auth("manager")).json
     assert {e["id"] for e in diff["added"]} == {"review_credit", "flow_reviewed"}
     assert [c["id"] for c in diff["changed"]] == ["Lane_credit", "flow_credit_ok"]
-    r = client.post(f"{BASE}/versions/1/rollback", headers=auth("manager"))
+    r = client.post(f"{BASE}/versions/1/rollback", headers=auth("manager"), query_string={"note": "复核环节拖慢了移交"})
     assert r.status_code == 201 and r.json["version"] == 3
     assert client.get(f"{BASE}/versions/3", headers=auth("manager")).get_data(as_text=True) == XML
 
@@ -153,7 +156,7 @@ def test_escape_payloads_are_refused_or_fail_harmlessly(client, auth, submit_for
                                       json={"data": {"decision": "return"}})
             assert created.status_code in (409, 422), (payload, created.status_code, created.json)
             outcomes["failed_harmlessly"] += 1
-            client.post(f"{BASE}/versions/1/rollback", headers=auth("manager"))
+            client.post(f"{BASE}/versions/1/rollback", headers=auth("manager"), query_string={"note": "回滚"})
         assert time.monotonic() - started < 5, payload
     assert client.get("/healthz").json["status"] == "ok"
     assert outcomes["refused"] >= 30

@@ -35,11 +35,12 @@ def test_modeler_validate_and_deploy(manager):
     r = manager.post("/procedures/internal_transfer/validate", data=bad.encode(), headers=headers)
     assert r.status_code == 422 and r.json["problems"][0]["element_id"] == "flow_credit_return"
     assert manager.post("/procedures/internal_transfer/validate", data=XML.encode(), headers=headers).json["valid"]
-    r = manager.post("/procedures/internal_transfer/deploy", data=with_review_hop().encode(), headers=headers)
+    r = manager.post("/procedures/internal_transfer/deploy", data=with_review_hop().encode(), headers=headers,
+                     query_string={"note": "增加信贷部复核"})
     assert r.status_code == 201 and r.json["version"] == 2 and r.json["redirect"] == "/procedures/internal_transfer"
     detail = manager.get("/procedures/internal_transfer?from=1&to=2").get_data(as_text=True)
     assert "已部署为版本 2" in detail and "review_credit" in detail and "新增" in detail
-    r = manager.post("/procedures/internal_transfer/versions/1/rollback", data={"csrf_token": token})
+    r = manager.post("/procedures/internal_transfer/versions/1/rollback", data={"csrf_token": token, "note": "撤销复核"})
     assert r.status_code == 302
     assert 'data-version="3"' in manager.get("/procedures/internal_transfer").get_data(as_text=True)
 

@@ -220,7 +220,8 @@ def test_an_sla_typed_without_quotes_deploys_and_every_new_form_still_starts(cli
     xml = SHIPPED.read_text("utf-8").replace('"R2/" + handover_sla', "R2/PT3M", 1)
     headers = {**auth("manager"), "Content-Type": "application/xml"}
     assert client.post("/api/v1/processes/internal_transfer/validate", data=xml, headers=headers).json["valid"]
-    assert client.post("/api/v1/processes/internal_transfer/versions", data=xml, headers=headers).status_code == 201
+    assert client.post("/api/v1/processes/internal_transfer/versions", data=xml, headers=headers,
+                       query_string={"note": "信贷部时限 3 分钟"}).status_code == 201
     r = client.post("/api/v1/forms", headers=auth("clerk"),
                     json={"template_id": general_template(client, auth), "data": GOOD_FORM, "submit": True})
     assert r.status_code == 201, r.json

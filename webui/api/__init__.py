@@ -28,11 +28,11 @@ def init_api(app, csrf) -> Api:
     from ..app import IdConverter, id_parameter_schema
 
     api.register_converter(IdConverter, id_parameter_schema)
-    from . import (archive, audit, auth, destruction, external, forms, health, kpis, processes, queries, supervision,
-                   tasks, templates)
+    from . import (archive, audit, auth, calendar, destruction, external, forms, health, kpis, processes, queries,
+                   supervision, tasks, templates)
 
     for module in (auth, templates, forms, tasks, processes, audit, queries, kpis, supervision, archive, external,
-                   destruction):
+                   destruction, calendar):
         csrf.exempt(module.blp)
         api.register_blueprint(module.blp)
     app.register_blueprint(health.bp)

@@ -73,10 +73,11 @@ def healthz():
 
 def _calendar(config: dict) -> dict:
     """Whether working-time SLAs can be counted next year: its holidays must be known (published or listed)."""
-    calendar = WorkCalendar.from_config(config)
+    days = guichet().runtime.working_days
+    calendar = days.calendar(db()) if days is not None else WorkCalendar.from_config(config)
     year = now().astimezone(calendar.zone).year
     report = {"this_year_covered": calendar.covers(year), "next_year_covered": calendar.covers(year + 1)}
     if not report["next_year_covered"]:
-        report["warning"] = (f"{year + 1} 年的法定节假日尚未收录: 请升级 chinese-calendar, 或在 [calendar] "
-                             f"extra_holidays / extra_workdays 中列出; 在此之前按周一至周五计算工作日")
+        report["warning"] = (f"{year + 1} 年的法定节假日尚未收录: 请升级 chinese-calendar, 或在“工作日历”页面 "
+                             f"(或 [calendar] extra_holidays / extra_workdays) 中列出; 在此之前按周一至周五计算工作日")
     return report

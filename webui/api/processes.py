@@ -29,6 +29,8 @@ def _deploy_responses() -> dict:
 blp = Blueprint("api_processes", __name__, url_prefix="/api/v1", description="流程管理 · Procedures")
 blp.before_request(require_bearer)
 XML_BODY = {"requestBody": {"required": True, "content": {"application/xml": {"schema": {"type": "string"}}}}}
+NOTE = {"parameters": [{"in": "query", "name": "note", "required": True, "schema": {"type": "string", "maxLength": 2000},
+                        "description": "变更说明: 改了什么、为什么改 · change note (what changes and why)"}]}
 
 
 def _xml_body() -> str:
@@ -78,23 +80,25 @@ def validate(key):
 
 @blp.route("/processes/<key>/versions", methods=["POST"])
 @blp.doc(**XML_BODY)
+@blp.doc(**NOTE)
 @blp.doc(**_deploy_responses())
 def deploy(key):
     """Deploy a diagram as the newest version (201); the same as the newest makes no version (200); with four-eyes
     deployment on, it waits for a second manager (202)."""
     services = guichet()
-    outcome = procedures.deploy(db(), services.runtime, services.config, key=key, xml=_xml_body(), actor=actor(),
-                                now=now())
+    outcome = procedures.deploy(db(), services.runtime, services.config, key=key, xml=_xml_body(),
+                                note=request.args.get("note"), actor=actor(), now=now())
     return _outcome(outcome)
 
 
 @blp.route("/processes/<key>/versions/<int:version>/rollback", methods=["POST"])
+@blp.doc(**NOTE)
 @blp.doc(**_deploy_responses())
 def rollback(key, version):
     """Deploy an earlier version again as the newest."""
     services = guichet()
-    outcome = procedures.rollback(db(), services.runtime, services.config, key=key, version=version, actor=actor(),
-                                  now=now())
+    outcome = procedures.rollback(db(), services.runtime, services.config, key=key, version=version,
+                                  note=request.args.get("note"), actor=actor(), now=now())
     return _outcome(outcome)
 
 

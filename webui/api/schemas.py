@@ -99,10 +99,21 @@ class TaskReadSchema(Schema):
         return now()
 
 
+class EscalationChoicesSchema(Schema):
+    """What the superior may do with an escalation item (督办)."""
+
+    step_id = fields.String(metadata={"description": "the late step the item escalates"})
+    reassign_to = fields.List(fields.String(), metadata={"description": "logins 改派 may choose"})
+    refused = fields.Dict(keys=fields.String(), values=fields.String(),
+                          metadata={"description": "action (reassign | take_over) -> why the stage refuses it"})
+    urged = fields.Integer(metadata={"description": "how often the step was urged"})
+
+
 class TaskDetailSchema(TaskReadSchema):
-    """One inbox item with the decisions its step offers."""
+    """One inbox item with the decisions its step offers (an escalation item: what its superior may do)."""
 
     decisions = fields.List(fields.String())
+    escalation = fields.Nested(EscalationChoicesSchema, allow_none=True)
 
 
 class TaskQuerySchema(Schema):

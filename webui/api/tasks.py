@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
-from processes.inbox import actions, paging
+from processes.inbox import actions, escalations, paging
 from processes.inbox import service as inbox
 from processes.transfer import policy
 from processes.transfer import service as transfer
@@ -50,12 +50,29 @@ def list_tasks(query):
 @blp.route("/<item_id>", methods=["GET"])
 @blp.response(200, TaskDetailSchema)
 def read(item_id):
-    """One open item, with the decisions its step offers."""
-    services = guichet()
+    """One open item, with the decisions its step offers; an escalation item, to its superior, with who 改派 may
+    choose and what the stage refuses."""
+    services, user = guichet(), actor()
     item = services.runtime.get_item(db(), item_id)
-    policy.ensure_may_view_item(actor(), item)
+    policy.ensure_may_view_item(user, item)
     item.decisions = actions.decisions(db(), services.runtime, item)
-    return item
+    if item.kind != "escalation" or item.assignee != user.username:
+        return item
+    _esc, step = escalations.late_step(db(), services.runtime, item_id=item_id, actor=user)
+    found = escalations.choices(db(), item, step, user)
+    return _WithEscalation(item, {"step_id": step.id, "reassign_to": [u.username for u in found.candidates],
+                                  "refused": found.refused,
+                                  "urged": escalations.urge_counts(db(), [step.id]).get(step.id, 0)})
+
+
+class _WithEscalation:
+    """An item (its columns read through) with what its superior may do."""
+
+    def __init__(self, item, escalation: dict):
+        self._item, self.escalation = item, escalation
+
+    def __getattr__(self, name):
+        return getattr(self._item, name)
 
 
 @blp.route("/<item_id>/claim", methods=["POST"])
@@ -95,20 +112,20 @@ def complete(body, item_id):
 @blp.route("/<item_id>/urge", methods=["POST"])
 @blp.response(204)
 def urge(item_id):
-    """催办: the superior urges the holder of a late hop."""
-    transfer.urge(db(), guichet().runtime, item_id=item_id, actor=actor(), now=now())
+    """催办: the superior an escalation item went to urges whoever holds the late step (any stage)."""
+    escalations.urge(db(), guichet().runtime, item_id=item_id, actor=actor(), now=now())
 
 
 @blp.route("/<item_id>/reassign", methods=["POST"])
 @blp.arguments(ReassignSchema())
 @blp.response(200, TaskReadSchema)
 def reassign(body, item_id):
-    """改派: the superior gives a late hop to another member of its department."""
-    return transfer.reassign(db(), guichet().runtime, item_id=item_id, actor=actor(), assignee=body["assignee"], now=now())
+    """改派: the superior gives the late step to another person the stage allows to complete it (any stage)."""
+    return escalations.reassign(db(), guichet().runtime, item_id=item_id, actor=actor(), assignee=body["assignee"], now=now())
 
 
 @blp.route("/<item_id>/take-over", methods=["POST"])
 @blp.response(200, TaskReadSchema)
 def take_over(item_id):
-    """接办: the superior takes a late hop over."""
-    return transfer.take_over(db(), guichet().runtime, item_id=item_id, actor=actor(), now=now())
+    """接办: the superior takes the late step over, unless its stage forbids (any stage)."""
+    return escalations.take_over(db(), guichet().runtime, item_id=item_id, actor=actor(), now=now())

@@ -10,11 +10,11 @@ from .. import errors
 
 def init_pages(app) -> None:
     """Register the page blueprints and the vendored front-end packages."""
-    from . import (archive, audit, auth, destruction, external, forms, inbox, inspections, procedures, public, queries,
-                   supervision, tasks, templates, users)
+    from . import (archive, audit, auth, calendar, destruction, external, forms, inbox, inspections, procedures, public,
+                   queries, supervision, tasks, templates, users)
 
     for module in (auth, inbox, forms, tasks, procedures, templates, audit, queries, supervision, inspections, archive,
-                   external, public, destruction, users):
+                   external, public, destruction, users, calendar):
         app.register_blueprint(module.bp)
     app.add_url_rule("/vendor/<path:filename>", "vendor", _vendor)
     app.context_processor(_globals)

@@ -18,6 +18,7 @@ from ..api.archive import archive_filter, int_arg
 from ..auth import actor
 from ..context import db, guichet, now
 from ..downloads import attachment_response
+from .task_panels import Panel, task_panel
 
 bp = Blueprint("archive", __name__, url_prefix="/archive")
 
@@ -234,3 +235,15 @@ def backup_now():
     made = backups.backup_now(db(), guichet().config, actor=actor().username, now=now())
     flash(_("备份完成: %(file)s", file=made.filename) + " · " + (_("已校验") if made.verified else _("校验失败")))
     return redirect(url_for("archive.storage"))
+
+
+@task_panel("archive_loan")
+def _task_panel(session, item, user) -> Panel:
+    """A loan's return: which volume, to whom, until when."""
+    from processes.archive.models import Loan, Volume
+
+    loan = session.get(Loan, item.ref_id)
+    if loan is None:
+        return Panel(None)
+    return Panel("_task_loan.html", {"loan": loan, "volume": session.get(Volume, loan.volume_id),
+                                     "may_read_archive": policy.may_read(user)})

@@ -9,10 +9,12 @@ from flask_login import login_required
 from engine.errors import EngineError
 from processes.destruction import execution, holds, policy, register, retention
 from processes.destruction import service as destruction
+from processes.destruction.models import Destruction
 
 from ..auth import actor
 from ..context import db, guichet, now
 from ..downloads import attachment_response
+from .task_panels import Panel, task_panel
 
 bp = Blueprint("destruction", __name__, url_prefix="/destruction")
 
@@ -34,7 +36,9 @@ def _batch_page(batch, *, message=None, status=200):
     return render_template("destruction/batch.html", batch=batch, items=items,
                            count=destruction.count_items(session, batch.id), steps=destruction.steps_of(session, batch.id),
                            problems=execution.check(session, batch, now=now()) if batch.status == "approved" else [],
-                           message=message, user=actor()), status
+                           volumes=execution.paper_volumes(session, batch) if batch.status == "approved" else [],
+                           methods=execution.PAPER_METHODS, step_labels=destruction.STEPS, message=message,
+                           user=actor()), status
 
 
 @bp.route("/<int:destruction_id>")
@@ -76,9 +80,12 @@ def execute(destruction_id: int):
     """Execute with the two supervisors' passwords; a refusal shows on the batch page."""
     supervisors = [{"username": request.form.get(f"supervisor{n}", "").strip(),
                     "password": request.form.get(f"password{n}", "")} for n in (1, 2)]
+    volume_ids = [int(v) for v in request.form.getlist("volume_id") if v.isdigit()]
+    paper = [{"volume_id": v, "method": request.form.get(f"method-{v}", ""), "place": request.form.get(f"place-{v}", "")}
+             for v in volume_ids]
     try:
         execution.execute(db(), guichet().config, actor=actor(), destruction_id=destruction_id, now=now(),
-                          body={"supervisors": supervisors})
+                          body={"supervisors": supervisors, "paper": paper})
     except EngineError as exc:
         if exc.status not in (403, 409, 422):
             raise
@@ -98,3 +105,10 @@ def register_pdf(destruction_id: int):
     batch = destruction.get(db(), destruction_id)
     pdf = register.register_pdf(db(), guichet().config, batch, now=now())
     return attachment_response(f"destruction-register-{batch.id}.pdf", "application/pdf", pdf)
+
+
+@task_panel("destruction")
+def _task_panel(session, item, user) -> Panel:
+    """An approval step of a destruction batch: a link to its list (档号 and titles only)."""
+    batch = session.get(Destruction, item.ref_id)
+    return Panel("_task_destruction.html", {"batch": batch}) if batch is not None else Panel(None)

@@ -13,6 +13,7 @@ from processes.forms import service as forms
 from ..auth import actor
 from ..context import db, guichet, now
 from ..downloads import attachment_response, pdf_response
+from .task_panels import Panel, task_panel
 
 bp = Blueprint("external", __name__)
 
@@ -151,3 +152,18 @@ def package_download(transfer_id: int, fmt: str):
         data = package.as_json(db(), guichet().config, transfer=transfer, actor=actor(), verify_url=url, now=now())
         return attachment_response(f"对外移交-WY{transfer.id:06d}.json", "application/json", data)
     raise NotFound("不支持的格式: 请选择 PDF 或 JSON")
+
+
+@task_panel("external_transfer")
+def _task_panel(session, item, user) -> Panel:
+    """A step of an external transfer: what is sent to whom; the wait for the receipt offers no decision (only
+    the receiving unit's receipt ends it)."""
+    from processes.external.models import ExternalTransfer
+
+    sending = session.get(ExternalTransfer, item.ref_id)
+    if sending is None:
+        return Panel(None)
+    context = {"sending": sending}
+    if item.task_name == external.RECEIPT_STEP:
+        context["decisions"] = []
+    return Panel("_task_external.html", context)

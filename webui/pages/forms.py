@@ -35,6 +35,7 @@ from ..context import db, guichet, now
 from ..downloads import attachment_response
 from ..permissions import ensure_can_view_form, form_access
 from . import queries as query_pages
+from .task_panels import Panel, task_panel
 
 bp = Blueprint("forms", __name__)
 
@@ -292,3 +293,19 @@ def diagram(form_id: int):
     done = sorted({h.step for h in transfer.handovers_of(session, form.id) if h.status in ("completed", "returned")})
     return jsonify({"xml": definition.xml, "current": current, "done": done, "process": definition.key,
                     "version": definition.version, "status": instance.status})
+
+
+@task_panel("form")
+def _task_panel(session, item, user) -> Panel:
+    """A hop of a form: the form, its diagram and handovers; a 补正 step carries the return reason and the
+    correction form."""
+    from processes.forms.models import Form
+
+    form = session.get(Form, item.ref_id)
+    if form is None:
+        return Panel(None)
+    returned = transfer.returned_by(session, item) if item.kind == "task" else None
+    may_correct = (returned is not None and item.status == "open" and form.status == "in_transfer"
+                   and item.assignee == user.username)
+    return Panel("_task_form.html", {"form": form, "returned": returned, "may_correct": may_correct,
+                                     "handovers": transfer.handovers_of(session, form.id)})

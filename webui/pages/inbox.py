@@ -5,8 +5,8 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import login_required
 
 from processes.forms import service as forms
+from processes.inbox import escalations
 from processes.inbox import service as inbox
-from processes.transfer import service as transfer
 
 from ..auth import actor
 from ..context import db, now
@@ -36,7 +36,7 @@ def index():
         items, more = inbox.done_by(session, actor=user, page=page, limit=PER_PAGE)
     else:
         items, more = inbox.list_page(session, actor=user, now=now(), f=f)
-    urged = transfer.urge_counts(session, [i.id for i in items if i.kind == "task" and i.status == "open"])
+    urged = escalations.urge_counts(session, [i.id for i in items if i.kind == "task" and i.status == "open"])
     context = {"items": items, "urged": urged, "f": f, "scope": scope, "page": page, "more": more, "now": now(),
                "me": user, "counts": inbox.counts(session, actor=user, now=now())}
     if request.headers.get("HX-Request"):

@@ -15,11 +15,12 @@ from processes.errors import ValidationFailed
 from processes.inputs import id_or_none
 from processes.org.models import Department
 from processes.supervision import inspections, policy, rectification
-from processes.supervision.models import STAGES, RectificationEvidence
+from processes.supervision.models import STAGES, RectificationEvidence, RectificationNotice
 
 from ..auth import actor
 from ..context import db, guichet, now
 from ..downloads import attachment_response
+from .task_panels import Panel, task_panel
 
 bp = Blueprint("inspections", __name__, url_prefix="/supervision")
 
@@ -208,3 +209,10 @@ def notice_pdf(notice_id: int):
     found = _notice(notice_id)
     return attachment_response(f"整改通知书-{found.number}.pdf", "application/pdf",
                                render_pdf("supervision_notice.html", **_document(found)))
+
+
+@task_panel("rectification")
+def _task_panel(session, item, user) -> Panel:
+    """A rectification notice (its steps are worked on the notice's page; its 督办 item on the task page)."""
+    found = session.get(RectificationNotice, item.ref_id)
+    return Panel("_task_rectification.html", {"notice": found}) if found is not None else Panel(None)

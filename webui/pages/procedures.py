@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from sqlalchemy import select
 
-from engine import incidents
+from engine import EngineError, incidents
 from engine.deploy import DeploymentError
 from engine.models import WorkItem
 from processes.inputs import id_or_none
@@ -83,7 +83,7 @@ def modeler(key: str):
     versions = procedures.versions_of(db(), key)
     version = request.args.get("version", versions[0]["version"], type=int)
     departments = [d.name for d in db().scalars(select(Department).order_by(Department.id))]
-    return render_template("modeler.html", key=key, version=version, departments=departments,
+    return render_template("modeler.html", key=key, name=versions[0]["name"], version=version, departments=departments,
                            operations=sorted(guichet().runtime.operations))
 
 
@@ -122,10 +122,15 @@ def deploy(key: str):
     services = guichet()
     try:
         outcome = procedures.deploy(db(), services.runtime, services.config, key=key,
-                                    xml=request.get_data(as_text=True), actor=actor(), now=now())
+                                    xml=request.get_data(as_text=True), note=request.args.get("note"), actor=actor(),
+                                    now=now())
     except DeploymentError as exc:
         return jsonify({"valid": False, "problems": [{"element_id": p.element_id, "message": p.message}
                                                      for p in exc.problems]}), 422
+    except EngineError as exc:  # the change note is missing or too long
+        if exc.status != 422:
+            raise
+        return jsonify({"valid": True, "message": exc.message, "fields": (exc.details or {}).get("fields", {})}), 422
     redirect_to = url_for("procedures.detail", key=key)
     if outcome.request is not None:
         flash(_("已提交部署审批, 待另一位管理层成员批准"))
@@ -139,10 +144,17 @@ def deploy(key: str):
 @bp.route("/procedures/<key>/versions/<int:version>/rollback", methods=["POST"])
 @login_required
 def rollback(key: str, version: int):
-    """Deploy an earlier version again as the newest."""
+    """Deploy an earlier version again as the newest (with a change note saying why)."""
     services = guichet()
-    outcome = procedures.rollback(db(), services.runtime, services.config, key=key, version=version, actor=actor(),
-                                  now=now())
+    try:
+        outcome = procedures.rollback(db(), services.runtime, services.config, key=key, version=version,
+                                      note=request.form.get("note"), actor=actor(), now=now())
+    except EngineError as exc:
+        if exc.status != 422:
+            raise
+        db().rollback()
+        flash(exc.message)
+        return redirect(url_for("procedures.detail", key=key))
     if outcome.request is not None:
         flash(_("已提交部署审批, 待另一位管理层成员批准"))
     else:

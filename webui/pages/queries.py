@@ -15,6 +15,7 @@ from processes.queries.models import AUTHORITIES, STATUSES
 from ..auth import actor
 from ..context import db, guichet, now, writing
 from ..downloads import attachment_response
+from .task_panels import Panel, task_panel
 
 bp = Blueprint("queries", __name__)
 
@@ -237,3 +238,17 @@ def granted_form_page(form, grant):
         links[_("打印 / 下载 PDF")] = url_for("queries.form_pdf", request_id=grant.request_id, form_id=form.id)
     html = prints.form_page(db(), guichet().config, form=form, given=grant, actor=actor(), now=now(), links=links)
     return html, 200, {"Cache-Control": "no-store"}
+
+
+@task_panel("query_request")
+def _task_panel(session, item, user) -> Panel:
+    """An approval step of a query: what is asked, of which forms and fields, with the authority's documents."""
+    from processes.queries.models import QueryRequest
+
+    query = session.get(QueryRequest, item.ref_id)
+    if query is None:
+        return Panel(None)
+    query_forms = queries.forms_of(session, query)
+    return Panel("_task_query.html", {"query": query, "query_forms": query_forms,
+                                      "query_field_labels": queries.field_labels(query_forms, query.fields),
+                                      "query_scans": scans.scans_of(session, query)})

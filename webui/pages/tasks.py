@@ -6,60 +6,47 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from engine import EngineError, Item
-from processes.external import service as external
-from processes.external.models import ExternalTransfer
 from processes.forms import amendments
-from processes.forms.models import Form, TemplateVersion
-from processes.inbox import actions
+from processes.forms.models import Form
+from processes.inbox import actions, escalations
 from processes.org import service as org
-from processes.procedures import changes
+from processes.procedures import review as deployment_review
 from processes.procedures.models import DeploymentRequest
-from processes.queries import scans
-from processes.queries import service as queries
-from processes.queries.models import QueryRequest
-from processes.templates import service as templates
 from processes.transfer import policy
 from processes.transfer import service as transfer
 
 from ..auth import actor
 from ..context import db, guichet, now
+from .task_panels import panel_for
 
 bp = Blueprint("tasks", __name__)
 
 
-def _page(item: Item, *, errors=None, message=None, values=None, status=200, correction=None):
+def _page(item: Item, *, errors=None, message=None, values=None, status=200, correction=None, esc_message=None):
+    """The task page: the item's actions (its step's, or a superior's 督办 actions) above the panel its stage
+    registered for the item's reference (task_panels)."""
     session, services, user = db(), guichet(), actor()
-    form = session.get(Form, item.ref_id) if item.ref_type == "form" else None
-    returned = transfer.returned_by(session, item) if form is not None and item.kind == "task" else None
-    # A 补正 step is where the form is corrected: its page carries the return reason and the correction form.
-    may_correct = (returned is not None and item.status == "open" and form.status == "in_transfer"
-                   and item.assignee == user.username)
-    version = session.get(TemplateVersion, item.ref_id) if item.ref_type == "template_version" else None
-    reviews = templates.reviews_of(session, [version.id])[version.id] if version else []
     hop = services.runtime.get_item(session, item.parent_id, open_only=False) if item.parent_id else None
-    query = session.get(QueryRequest, item.ref_id) if item.ref_type == "query_request" else None
-    query_forms = queries.forms_of(session, query) if query else []
     decisions = actions.decisions(session, services.runtime, item) if item.status == "open" else []
-    sending = session.get(ExternalTransfer, item.ref_id) if item.ref_type == "external_transfer" else None
-    if sending is not None and item.task_name == external.RECEIPT_STEP:
-        decisions = []  # only the receiving unit's receipt ends this wait
     closes = item.status == "open" and item.kind == "task" and services.runtime.closes(session, item)
-    # 改派 offers the department's other staff: not the superior (接办 is for that), not who holds it now.
-    colleagues = ([m for m in actions.assignable(session, hop) if m.username not in (user.username, hop.assignee)]
-                  if item.kind == "escalation" and hop is not None else [])
+    # A superior's escalation item: who 改派 may choose and what the stage refuses, from the stage's hooks.
+    esc = (escalations.choices(session, item, hop, user)
+           if item.kind == "escalation" and item.status == "open" and hop is not None and hop.status == "open"
+           and item.assignee == user.username else None)
     can_assign = policy.may_assign(session, user, item) and item.assignee is None
     members = actions.assignable(session, item) if can_assign else []
     pending = session.get(DeploymentRequest, item.ref_id) if item.ref_type == "deployment" else None
-    change = changes.of_request(session, pending) if pending is not None else None
-    return render_template("task.html", item=item, form=form, hop=hop, decisions=decisions, colleagues=colleagues,
-                           pending=pending, change=change,
-                           can_assign=can_assign, members=members,
-                           version=version, reviews=reviews, sending=sending, query=query,
-                           query_forms=query_forms, query_field_labels=queries.field_labels(query_forms, query.fields)
-                           if query else [], query_scans=scans.scans_of(session, query) if query else [],
-                           handovers=transfer.handovers_of(session, form.id) if form else [], errors=errors or {},
-                           message=message, values=values or {}, now=now(), user=user, returned=returned,
-                           may_correct=may_correct, correction=correction or {}, closes=closes), status
+    deployment = deployment_review.of_request(session, pending) if pending is not None else None
+    context = dict(item=item, hop=hop, decisions=decisions, esc=esc, esc_message=esc_message,
+                   esc_actions=escalations.actions_on(session, [hop.id]) if esc else [],
+                   deployment=deployment, can_assign=can_assign, members=members,
+                   form=None, returned=None, may_correct=False, query=None,
+                   errors=errors or {}, message=message, values=values or {}, now=now(), user=user,
+                   correction=correction or {}, closes=closes)
+    panel = panel_for(session, item, user)
+    if panel is not None:
+        context.update(panel.context)
+    return render_template("task.html", panel=panel, **context), status
 
 
 def _item(item_id: str) -> Item:
@@ -73,9 +60,9 @@ def _item(item_id: str) -> Item:
 @bp.route("/tasks/<item_id>")
 @login_required
 def detail(item_id: str):
-    """The task page; a rectification step is worked on its notice's page."""
+    """The task page; a rectification step is worked on its notice's page (its 督办 item here)."""
     item = _item(item_id)
-    if item.ref_type == "rectification":
+    if item.ref_type == "rectification" and item.kind == "task":
         return redirect(url_for("inspections.notice", notice_id=item.ref_id))
     return _page(item)
 
@@ -155,8 +142,8 @@ def release(item_id: str):
 @bp.route("/tasks/<item_id>/urge", methods=["POST"])
 @login_required
 def urge(item_id: str):
-    """催办."""
-    transfer.urge(db(), guichet().runtime, item_id=item_id, actor=actor(), now=now())
+    """催办, on the escalation item of any stage."""
+    escalations.urge(db(), guichet().runtime, item_id=item_id, actor=actor(), now=now())
     flash(_("已催办"))
     return redirect(url_for("tasks.detail", item_id=item_id))
 
@@ -164,17 +151,24 @@ def urge(item_id: str):
 @bp.route("/tasks/<item_id>/reassign", methods=["POST"])
 @login_required
 def reassign(item_id: str):
-    """改派."""
-    transfer.reassign(db(), guichet().runtime, item_id=item_id, actor=actor(), assignee=request.form.get("assignee", ""),
-                      now=now())
-    flash(_("已改派"))
+    """改派, on the escalation item of any stage; a person who may not be chosen re-shows the page with why."""
+    try:
+        step = escalations.reassign(db(), guichet().runtime, item_id=item_id, actor=actor(),
+                                    assignee=request.form.get("assignee", ""), now=now())
+    except EngineError as exc:
+        if exc.status != 422:
+            raise
+        db().rollback()
+        fields = (exc.details or {}).get("fields", {})
+        return _page(_item(item_id), esc_message=fields.get("assignee") or exc.message, status=422)
+    flash(_("已改派给 %(who)s", who=org.display_name(db(), step.assignee)))
     return redirect(url_for("tasks.detail", item_id=item_id))
 
 
 @bp.route("/tasks/<item_id>/take-over", methods=["POST"])
 @login_required
 def take_over(item_id: str):
-    """接办."""
-    hop = transfer.take_over(db(), guichet().runtime, item_id=item_id, actor=actor(), now=now())
+    """接办, on the escalation item of any stage: the late step opens in the superior's hands."""
+    step = escalations.take_over(db(), guichet().runtime, item_id=item_id, actor=actor(), now=now())
     flash(_("已接办, 该事项已转入您的待办"))
-    return redirect(url_for("tasks.detail", item_id=hop.id))
+    return redirect(url_for("tasks.detail", item_id=step.id))

@@ -18,6 +18,7 @@ from processes.templates import service as templates
 
 from ..auth import actor
 from ..context import db, guichet, now
+from .task_panels import Panel, task_panel
 
 bp = Blueprint("templates", __name__)
 STATUS = {"draft": "草稿", "in_review": "审批中", "active": "已启用", "superseded": "已被替代", "rejected": "已退回"}
@@ -150,3 +151,13 @@ def submit(template_id: int, number: int):
     templates.submit_version(db(), guichet().runtime, version=version, actor=actor(), now=now())
     flash(_("模板已提交审批: 部门负责人审核后由公司管理层批准"))
     return redirect(url_for("templates.detail", template_id=template_id))
+
+
+@task_panel("template_version")
+def _task_panel(session, item, user) -> Panel:
+    """A template review: the version's fields and its reviews so far."""
+    version = session.get(TemplateVersion, item.ref_id)
+    if version is None:
+        return Panel(None)
+    return Panel("_task_template.html", {"version": version,
+                                         "reviews": templates.reviews_of(session, [version.id])[version.id]})

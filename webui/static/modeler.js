@@ -109,14 +109,23 @@
     return null;
   }
 
+  var KINDS = { "bpmn:UserTask": "人工环节", "bpmn:ServiceTask": "自动操作", "bpmn:ScriptTask": "脚本",
+    "bpmn:ExclusiveGateway": "分支", "bpmn:ParallelGateway": "并行分支", "bpmn:SequenceFlow": "连线",
+    "bpmn:BoundaryEvent": "时限事件", "bpmn:StartEvent": "开始", "bpmn:EndEvent": "结束", "bpmn:Lane": "泳道(部门)",
+    "bpmn:Participant": "参与方", "bpmn:IntermediateCatchEvent": "等待事件", "bpmn:CallActivity": "子流程",
+    "bpmn:Task": "环节", "bpmn:TextAnnotation": "注释" };
+
   function select(element) {
     selected = element && element.type !== "bpmn:Process" && element.type !== "bpmn:Collaboration" ? element : null;
     $("props-form").hidden = !selected;
     $("props-empty").hidden = !!selected;
     if (!selected) return;
     var bo = selected.businessObject;
-    $("p-id").textContent = bo.id;
-    $("p-type").textContent = selected.type.replace("bpmn:", "");
+    // In words: 人工环节 “信贷部办理”; the element's id and BPMN type stay on hover, for whoever needs them.
+    $("p-id").textContent = bo.name || "";
+    $("p-id").title = bo.id;
+    $("p-type").textContent = KINDS[selected.type] || "其他元素";
+    $("p-type").title = selected.type.replace("bpmn:", "") + " · " + bo.id;
     $("p-name").value = bo.name || "";
     var isLane = selected.type === "bpmn:Lane", op = operatorOf(bo);
     // A user task's SLA is the timer on its boundary: edit it from the task itself.
@@ -129,7 +138,8 @@
     if (timer) showSla(timer);
     show("operation", selected.type === "bpmn:ServiceTask"); if (op) $("p-operation").value = op.id;
     var isUserTask = selected.type === "bpmn:UserTask", declared = isUserTask && decisionsOf(bo);
-    show("decisions", isUserTask); if (isUserTask) $("p-decisions").value = declared ? declared.value : "";
+    show("decisions", isUserTask);
+    if (isUserTask) { $("p-decisions").value = declared ? declared.value : ""; tickDecisions(); }
     var isFlow = selected.type === "bpmn:SequenceFlow";
     show("condition", isFlow); if (isFlow) $("p-condition").value = bo.conditionExpression ? bo.conditionExpression.body : "";
     $("p-problem").hidden = !problems[bo.id];
@@ -159,7 +169,25 @@
     ext.get("values").push(moddle.create("spiffworkflow:ServiceTaskOperator", { id: this.value, resultVariable: "" }));
     modeling.updateProperties(selected, { extensionElements: ext });
   });
+  // The decisions in words (checkboxes) and as codes (the text box) are one setting: each follows the other.
+  var ticks = Array.prototype.slice.call(document.querySelectorAll(".p-decision"));
+  function tickDecisions() {
+    var codes = $("p-decisions").value.split(/[,，\s]+/).filter(Boolean);
+    ticks.forEach(function (box) { box.checked = codes.indexOf(box.value) >= 0; });
+  }
+  ticks.forEach(function (box) {
+    box.addEventListener("change", function () {
+      var others = $("p-decisions").value.split(/[,，\s]+/).filter(function (c) {
+        return c && !ticks.some(function (t) { return t.value === c; });
+      });
+      $("p-decisions").value = ticks.filter(function (t) { return t.checked; }).map(function (t) { return t.value; })
+        .concat(others).join(",");
+      $("p-decisions").dispatchEvent(new Event("change"));
+    });
+  });
+  $("p-decisions").addEventListener("input", tickDecisions);
   $("p-decisions").addEventListener("change", function () {
+    tickDecisions();
     var bo = selected.businessObject, value = this.value.split(/[,，\s]+/).filter(Boolean).join(",");
     var existing = decisionsOf(bo);
     if (existing) { modeling.updateModdleProperties(selected, existing, { value: value }); return; }
@@ -203,8 +231,15 @@
     });
   });
   $("btn-deploy").addEventListener("click", function () {
+    var note = $("change-note").value.trim();
+    if (!note) {  // the server refuses it too; saying so here keeps the manager on the note
+      $("note-error").hidden = false; $("change-note").focus();
+      $("status").textContent = $("note-error").textContent; $("status").className = "error";
+      return;
+    }
+    $("note-error").hidden = true;
     $("status").textContent = "…";
-    send(canvasBox.getAttribute("data-deploy")).then(function (r) {
+    send(canvasBox.getAttribute("data-deploy") + "?note=" + encodeURIComponent(note)).then(function (r) {
       if (r.status === 201 || r.status === 200 || r.status === 202) { window.location = r.body.redirect; return; }
       mark(r.body.problems || []);
       $("status").textContent = r.body.message || "部署被拒绝: 请先修正标出的问题";
@@ -212,10 +247,22 @@
     });
   });
 
+  // Fit the diagram into the canvas right of the palette, which would otherwise cover the lane labels.
+  function fitBesidePalette() {
+    var canvas = modeler.get("canvas"), palette = canvasBox.querySelector(".djs-palette");
+    canvas.zoom("fit-viewport");
+    if (!palette) return;
+    var box = canvasBox.getBoundingClientRect(), inner = canvas.viewbox().inner, margin = 12;
+    var left = palette.getBoundingClientRect().right - box.left + margin;
+    var scale = Math.min((box.width - left - margin) / inner.width, (box.height - 2 * margin) / inner.height, 1);
+    canvas.viewbox({ x: inner.x - left / scale, y: inner.y - margin / scale, width: box.width / scale,
+                     height: box.height / scale });
+  }
+
   fetch(canvasBox.getAttribute("data-xml"), { credentials: "same-origin" })
     .then(function (r) { return r.text(); })
     .then(function (xml) { return modeler.importXML(xml); })
-    .then(function () { modeler.get("canvas").zoom("fit-viewport"); canvasBox.setAttribute("data-ready", "1"); })
+    .then(function () { fitBesidePalette(); canvasBox.setAttribute("data-ready", "1"); })
     .catch(function (err) { $("status").textContent = "流程图加载失败 / failed to load: " + err; });
   window.guichetModeler = modeler;  // for browser tests and power users
 })();
