@@ -152,18 +152,57 @@ def _protect(app: Flask, server: dict) -> None:
     if proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     https = bool(server.get("https", False))
-    Talisman(app, force_https=False, strict_transport_security=https, session_cookie_secure=https,
+    _SecurityHeaders(app, force_https=False, strict_transport_security=https, session_cookie_secure=https,
              content_security_policy=CSP, frame_options="DENY", referrer_policy="same-origin")
+
+
+class _SecurityHeaders(Talisman):
+    """Talisman with the options of views that have none of their own (every view here) gathered once, and the
+    CSP header, which has no nonce, written once: Talisman rebuilt both several times per request."""
+
+    _shared_options: dict | None = None
+    _csp_header: str | None = None
+
+    def _get_local_options(self):
+        view = self.app.view_functions.get(request.endpoint)
+        if getattr(view, "talisman_view_options", None) is not None:
+            return super()._get_local_options()
+        if self._shared_options is None:
+            self._shared_options = super()._get_local_options()
+        return self._shared_options
+
+    def _parse_policy(self, policy):
+        if policy is not self.content_security_policy or self.content_security_policy_nonce_in:
+            return super()._parse_policy(policy)
+        if self._csp_header is None:
+            self._csp_header = super()._parse_policy(policy)
+        return self._csp_header
 
 
 def _limit_logins(app: Flask, security: dict) -> None:
     """Per-client rate limits on the two ways to sign in (flask-limiter; one Limiter per app, so each app counts
     on its own). The per-account delay and lockout (processes/org/access.py) hold whatever the client address."""
-    limiter = Limiter(get_remote_address, app=app, storage_uri=security.get("rate_limit_storage", "memory://"),
+    limiter = _SignInLimiter(get_remote_address, app=app, storage_uri=security.get("rate_limit_storage", "memory://"),
                       headers_enabled=True)
     rate = security.get("login_rate_limit", "30 per minute")
     for endpoint in ("auth.login", "api_auth.token"):
         app.view_functions[endpoint] = limiter.limit(rate, methods=["POST"])(app.view_functions[endpoint])
+
+
+class _SignInLimiter(Limiter):
+    """A Limiter whose only limits sit on the sign-in views, where their decorators check them. Its before-request
+    pass over every request looks for default, application, blueprint and meta limits; with none set it finds
+    nothing, so it is skipped (it cost more than the bearer token's check on each API call)."""
+
+    def _check_request_limit(self, callable_name: str | None = None, in_middleware: bool = True) -> None:
+        if in_middleware and not self._limits_beyond_views():
+            return
+        super()._check_request_limit(callable_name, in_middleware)
+
+    def _limits_beyond_views(self) -> bool:
+        manager = self.limit_manager
+        return bool(manager.default_limits or manager.application_limits or manager._blueprint_limits
+                    or self._meta_limits)
 
 
 def _select_locale() -> str:

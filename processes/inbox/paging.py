@@ -10,19 +10,14 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, case, func, literal, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from engine import Item
 
 from ..errors import ValidationFailed
 from ..org.models import User
-from .rows import ITEM, contains_pattern
+from .rows import api_page_queries, contains_pattern
 from .service import InboxFilter
-
-# Escalations (督办) come before everything else; then tasks by due time (sort_due: overdue first).
-_RANK = case((ITEM.c.kind == "escalation", 0), else_=1)
-
 
 @dataclass
 class Page:
@@ -31,20 +26,6 @@ class Page:
     items: list[Item]
     next_cursor: str | None
     counts: dict[str, int]
-
-
-def _where(actor: User, f: InboxFilter, now: datetime):
-    c = ITEM.c
-    mine = c.assignee == actor.username
-    queue = and_(c.assignee.is_(None), c.candidate_group.in_(list(actor.groups) or [""]))
-    cond = and_(c.status == "open", {"mine": mine, "queue": queue}.get(f.scope, or_(mine, queue)))
-    if f.process:
-        cond = and_(cond, c.process_key == f.process)
-    if f.overdue_only:
-        cond = and_(cond, c.sort_due <= now)
-    if f.text:
-        cond = and_(cond, c.subject.like(contains_pattern(f.text), escape="/"))
-    return cond
 
 
 def encode_cursor(item: Item) -> str:
@@ -67,18 +48,26 @@ def decode_cursor(cursor: str) -> tuple[int, datetime, str]:
 
 def page(session: Session, *, actor: User, now: datetime, f: InboxFilter, cursor: str | None = None) -> Page:
     """The actor's open items after `cursor`: escalations first, then by due time; at most f.limit."""
-    where = _where(actor, f, now)
-    query = select(ITEM).where(where)
+    groups = list(actor.groups) or [""]  # no queues: a group no item has
+    params = {"b_user": actor.username, **{f"b_group{i}": group for i, group in enumerate(groups)}}
+    if f.process:
+        params["b_process"] = f.process
+    if f.overdue_only:
+        params["b_now"] = now
+    if f.text:
+        params["b_text"] = contains_pattern(f.text)
+    if f.scope == "mine":  # the queues are not asked about
+        params = {k: v for k, v in params.items() if not k.startswith("b_group")}
+    elif f.scope == "queue":
+        del params["b_user"]
+    page_query, count_query = api_page_queries(f.scope, bool(f.process), f.overdue_only, bool(f.text),
+                                       0 if f.scope == "mine" else len(groups), bool(cursor))
+    page_params = {**params, "b_limit": f.limit + 1}
     if cursor:
-        rank, due, item_id = decode_cursor(cursor)
-        query = query.where(tuple_(_RANK, ITEM.c.sort_due, ITEM.c.id) > tuple_(literal(rank), literal(due, ITEM.c.sort_due.type),
-                                                                                 literal(item_id, ITEM.c.id.type)))
-    rows = session.execute(query.order_by(_RANK, ITEM.c.sort_due, ITEM.c.id).limit(f.limit + 1)).all()
+        page_params["b_rank"], page_params["b_due"], page_params["b_id"] = decode_cursor(cursor)
+    rows = page_query.all(session, page_params)
     items = [Item.from_tuple(r) for r in rows[: f.limit]]
     more = len(rows) > f.limit
-    counted = session.execute(select(
-        func.count(), func.sum(case((ITEM.c.kind == "escalation", 1), else_=0)),
-        # overdue work: tasks past due (a 督办 item sorts with its late task but is not itself late work)
-        func.sum(case(((ITEM.c.kind == "task") & (ITEM.c.sort_due <= now), 1), else_=0))).where(where)).one()
+    counted = count_query.first(session, {**params, "b_count_now": now})
     counts = {"total": counted[0] or 0, "escalations": int(counted[1] or 0), "overdue": int(counted[2] or 0)}
     return Page(items=items, next_cursor=encode_cursor(items[-1]) if more and items else None, counts=counts)
