@@ -33,8 +33,9 @@ def compose(config: dict | None = None, *, background_checkpoints: bool = False)
     from .forms import personal
 
     config = config or load_config()
-    personal.keyring(config)  # the master key file is created on first run, outside the database
+    ring = personal.keyring(config)  # the master key file is created on first run, outside the database
     engine = make_engine(config["database"]["url"], background_checkpoints=background_checkpoints)
     runtime = Runtime(limits=Limits.from_config(config))  # the [engine] step budget
     register_all(runtime, config)
-    return Services(config=config, engine=engine, sessions=make_session_factory(engine), runtime=runtime)
+    sessions = make_session_factory(engine, info={"keyring": ring})  # sealed values are opened with it
+    return Services(config=config, engine=engine, sessions=sessions, runtime=runtime)

@@ -51,6 +51,19 @@ def _move_keys(config: dict) -> None:
         moved = personal.move_keys_to_store(session, personal.keyring(config))
     if moved:
         _say(f"数据密钥已移入密钥库 / {moved} data keys moved to the key store")
+    _seal_values(config, sessions)
+
+
+def _seal_values(config: dict, sessions) -> None:
+    """Seal the form values still stored in clear from before sealing (archive seals kept true)."""
+    from processes.archive import service as archive
+    from processes.forms import personal
+
+    with unit_of_work(sessions) as session:
+        sealed = archive.seal_stored_values(session, personal.keyring(config), now=utcnow(),
+                                            progress=lambda n: _say(f"  已加密 {n} 份业务单 / {n} forms sealed"))
+    if sealed:
+        _say(f"业务单内容已加密 / {sealed} forms' values sealed under their data keys")
 
 
 @main.command()
