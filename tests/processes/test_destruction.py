@@ -366,7 +366,7 @@ def test_error_path_shreds_the_key_so_an_earlier_backup_cannot_be_read(client, a
     assert not key_copy.exists()  # the last copy holding the key is gone: nothing anywhere can read the form
     with services.sessions() as session:
         row = session.get(Form, wrong)
-        assert row.status == "destroyed" and row.data == {} and row.wrapped_key is None
+        assert row.status == "destroyed" and row.data == {} and row.sealed_data is None and row.search is None and row.wrapped_key is None
     assert client.get(f"/api/v1/forms/{wrong}", headers=auth("clerk")).status_code == 410
 
 

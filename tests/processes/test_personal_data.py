@@ -40,7 +40,7 @@ def test_values_are_encrypted_under_a_wrapped_data_key(client, auth, kyc_templat
     with unit_of_work(services.sessions) as s:
         row = s.get(Form, form["id"])
         sealed = s.scalars(select(SensitiveValue).where(SensitiveValue.form_id == form["id"])).all()
-        assert row.data["customer_id"] == "110105********002X" and row.key_id == personal.keyring(services.config).primary_id
+        assert row.values["customer_id"] == "110105********002X" and row.key_id == personal.keyring(services.config).primary_id
         assert {v.field for v in sealed} == {"customer_id", "card_no", "mobile"}
         assert all(v.ciphertext.startswith("v1:") and "1101051949" not in v.ciphertext for v in sealed)
         assert personal.load(s, personal.keyring(services.config), row, "customer_id") == "11010519491231002X"
