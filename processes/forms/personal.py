@@ -301,7 +301,7 @@ def rotate(session: Session, old: Keyring, new_key: bytes) -> int:
             if form.id in new_ids:
                 form.key_id = new_ids[form.id]
         session.flush()
-        return len(rows)
+        return sum(1 for form_id, _w, _k in rows if form_id != SEARCH_KEY_ROW)  # the search key is no form's
     for form in session.scalars(select(Form).where(Form.wrapped_key.is_not(None))).yield_per(500):
         key = old.unwrap(form.wrapped_key, form.key_id)
         form.wrapped_key, form.key_id = new_ring.wrap(key)
