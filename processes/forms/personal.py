@@ -98,6 +98,7 @@ class Keyring:
 
 
 _cache: dict[tuple, Keyring] = {}
+_latest: Keyring | None = None  # the keyring asked for last (ring_of's fallback)
 _lock = Lock()
 
 
@@ -114,8 +115,10 @@ def keyring(config: dict) -> Keyring:
     # The settings the paths come from: building the paths on every form costs more than the lookup.
     cache_key = (env_key, security.get("master_key_file") or "", config.get("app", {}).get("instance_path"),
                  config.get("keys", {}).get("path") or "")
+    global _latest
     found = _cache.get(cache_key)
     if found is not None:
+        _latest = found
         return found
     path, keys = key_path(config), store_path(config)
     with _lock:
@@ -126,7 +129,7 @@ def keyring(config: dict) -> Keyring:
         else:
             ring = Keyring(_read_or_create(path), _older_keys(path))
         ring.store = KeyStore(keys)
-        _cache[cache_key] = ring
+        _cache[cache_key] = _latest = ring
         return ring
 
 
@@ -137,6 +140,8 @@ def forget_keyrings() -> None:
             if ring.store is not None:
                 ring.store.close()
         _cache.clear()
+        global _latest
+        _latest = None
     with _data_keys_lock:
         _data_keys.clear()
 
@@ -312,10 +317,10 @@ def rotate(session: Session, old: Keyring, new_key: bytes) -> int:
 
 # --- the rest of a form's content, sealed under the same data key -----------------------------------------------
 def _last_ring() -> Keyring:
-    """The keyring built last in this process: for objects read outside the services' sessions (scripts, tests)."""
-    if not _cache:
+    """The keyring asked for last in this process: for objects read outside the services' sessions (scripts)."""
+    if _latest is None:
         raise Conflict("加密主密钥不可用, 请联系管理员", code="master_key_missing")
-    return next(reversed(_cache.values()))
+    return _latest
 
 
 def ring_of(obj) -> Keyring:
