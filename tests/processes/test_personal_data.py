@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 
 from engine.db import unit_of_work
 from engine.models import ProcessInstance
 from processes.forms import personal
-from processes.forms.models import Form, SensitiveValue
+from processes.forms.models import Attachment, Correction, Form, SensitiveValue
 from processes.forms.validators import mask
 from tests.conftest import GOOD_FORM, KYC_FORM, PG_URL
 from webui.cli import main
@@ -149,3 +149,56 @@ def test_no_plaintext_anywhere(client, auth, kyc_template, services, caplog):
     secrets = IDS + CARDS + BAD + ["13812345678"]
     hits = {(place, secret) for place, content in places.items() for secret in secrets if secret in content}
     assert hits == set()
+
+
+def test_migrate_seals_what_older_versions_stored_in_clear_and_keeps_archive_seals_true(client, auth, kyc_template,
+                                                                                          services):
+    """A database from before sealing: values, a correction and an attachment name in clear, the forms filed. `guichet
+    migrate` seals them; a seal that matched is made anew (the integrity check still passes), one that did not
+    match stays as it was (the form still shows as altered)."""
+    from processes.archive import service as archive
+    from processes.archive.models import Filing
+    from processes.org import service as org
+    from tests.processes.test_destruction import START, close
+
+    ids = [post(client, auth, kyc_template, KYC_FORM).json["id"] for _ in range(2)]
+    r = client.post(f"/api/v1/forms/{ids[0]}/corrections", headers=auth("clerk"),
+                    json={"field": "customer_name", "new_value": "李四", "reason": "姓名抄错", "password": "guichet-demo"})
+    assert r.status_code == 201, r.json
+    for form_id in ids:
+        close(services, form_id, START)
+    with unit_of_work(services.sessions) as s:
+        shown = {i: s.get(Form, i).values for i in ids}
+        correction = s.scalars(select(Correction).where(Correction.form_id == ids[0])).one()
+        clear = (correction.old_value, correction.new_value, correction.reason)
+        # as an older version stored them: in clear
+        s.execute(update(Form).where(Form.id.in_(ids)).values(sealed_data=None))
+        for i in ids:
+            s.execute(update(Form).where(Form.id == i).values(data=shown[i]))
+        s.execute(update(Correction).where(Correction.id == correction.id).values(
+            old_value=clear[0], new_value=clear[1], reason=clear[2]))
+        s.add(Attachment(form_id=ids[1], field_code="proof", filename_sealed="旧附件.pdf", content_type="application/pdf",
+                         size=1, sealed=b"x", uploaded_by="clerk", uploaded_at=START))
+        s.flush()
+        archive.file_forms(s, services.config, actor=org.get_by_username(s, "archivist"), form_ids=ids, now=START)
+        tampered = s.scalars(select(Filing).where(Filing.form_id == ids[1])).one()
+        tampered.seal = "0" * 64  # altered before the upgrade: must stay visible after it
+    env = {"GUICHET_DATABASE_URL": services.config["database"]["url"],
+           "GUICHET_APP_INSTANCE_PATH": services.config["app"]["instance_path"]}
+    r = CliRunner().invoke(main, ["migrate"], env=env, catch_exceptions=False)
+    assert r.exit_code == 0 and "2 forms' values sealed" in r.output, r.output
+    with unit_of_work(services.sessions) as s:
+        forms = {i: s.get(Form, i) for i in ids}
+        assert all(f.data == {} and f.sealed_data.startswith(personal.SEALED) for f in forms.values())
+        assert {i: f.values for i, f in forms.items()} == shown
+        correction = s.scalars(select(Correction).where(Correction.form_id == ids[0])).one()
+        assert (correction.old_value, correction.new_value, correction.reason) == clear
+        assert all(v.startswith(personal.SEALED) for v in (correction.old_sealed, correction.new_sealed,
+                                                            correction.reason_sealed))
+        (attachment,) = s.scalars(select(Attachment).where(Attachment.form_id == ids[1])).all()
+        assert attachment.filename == "旧附件.pdf" and attachment.filename_sealed.startswith(personal.SEALED)
+        seals = archive.seals_of(s, ids)
+        filings = {f.form_id: f.seal for f in s.scalars(select(Filing).where(Filing.form_id.in_(ids)))}
+        assert filings[ids[0]] == seals[ids[0]] and filings[ids[1]] == "0" * 64
+    r = CliRunner().invoke(main, ["migrate"], env=env, catch_exceptions=False)  # again: nothing left to seal
+    assert r.exit_code == 0 and "values sealed" not in r.output
