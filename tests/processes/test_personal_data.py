@@ -175,7 +175,7 @@ def test_migrate_seals_what_older_versions_stored_in_clear_and_keeps_archive_sea
         s.execute(update(Form).where(Form.id.in_(ids)).values(sealed_data=None))
         for i in ids:
             s.execute(update(Form).where(Form.id == i).values(data=shown[i]))
-        s.execute(update(Correction).where(Correction.id == correction.id).values(
+        s.execute(update(Correction.__table__).where(Correction.id == correction.id).values(
             old_value=clear[0], new_value=clear[1], reason=clear[2]))
         s.add(Attachment(form_id=ids[1], field_code="proof", filename_sealed="旧附件.pdf", content_type="application/pdf",
                          size=1, sealed=b"x", uploaded_by="clerk", uploaded_at=START))
