@@ -59,11 +59,16 @@ def _seal_values(config: dict, sessions) -> None:
     from processes.archive import service as archive
     from processes.forms import personal
 
+    from processes.external import snapshot
+
     with unit_of_work(sessions) as session:
         sealed = archive.seal_stored_values(session, personal.keyring(config), now=utcnow(),
                                             progress=lambda n: _say(f"  已加密 {n} 份业务单 / {n} forms sealed"))
+        wrapped = snapshot.wrap_older_keys(session, personal.keyring(config))
     if sealed:
         _say(f"业务单内容已加密 / {sealed} forms' values sealed under their data keys")
+    if wrapped:
+        _say(f"对外移交快照密钥已改由业务单密钥保护 / {wrapped} transfer keys wrapped under their forms' keys")
 
 
 @main.command()
