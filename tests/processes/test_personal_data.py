@@ -202,3 +202,22 @@ def test_migrate_seals_what_older_versions_stored_in_clear_and_keeps_archive_sea
         assert filings[ids[0]] == seals[ids[0]] and filings[ids[1]] == "0" * 64
     r = CliRunner().invoke(main, ["migrate"], env=env, catch_exceptions=False)  # again: nothing left to seal
     assert r.exit_code == 0 and "values sealed" not in r.output
+
+
+def test_the_search_index_holds_no_text_and_is_emptied_when_the_form_closes(client, auth, kyc_template, services):
+    from processes.forms import service as forms
+    from tests.processes.test_destruction import START, close
+
+    form_id = post(client, auth, kyc_template, KYC_FORM).json["id"]
+    config = services.config
+    with unit_of_work(services.sessions) as s:
+        row = s.get(Form, form_id)
+        assert row.search and KYC_FORM["customer_name"] not in row.search and "张" not in row.search
+        assert forms.ids_mentioning(s, config, KYC_FORM["customer_name"]) == (form_id,)
+        assert forms.ids_mentioning(s, config, f"  {KYC_FORM['customer_name']} ") == (form_id,)  # trimmed
+        assert forms.ids_mentioning(s, config, "110105********002X") == ()  # sensitive values are not indexed
+        assert forms.ids_mentioning(s, config, "%") == ()
+    close(services, form_id, START)
+    with unit_of_work(services.sessions) as s:
+        assert s.get(Form, form_id).search is None
+        assert forms.ids_mentioning(s, config, KYC_FORM["customer_name"]) == ()
