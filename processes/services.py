@@ -33,9 +33,9 @@ def compose(config: dict | None = None, *, background_checkpoints: bool = False)
     from .forms import personal
 
     config = config or load_config()
-    ring = personal.keyring(config)  # the master key file is created on first run, outside the database
+    personal.keyring(config)  # the master key file is created on first run, outside the database
     engine = make_engine(config["database"]["url"], background_checkpoints=background_checkpoints)
     runtime = Runtime(limits=Limits.from_config(config))  # the [engine] step budget
     register_all(runtime, config)
-    sessions = make_session_factory(engine, info={"keyring": ring})  # sealed values are opened with it
+    sessions = make_session_factory(engine, info={"config": config})  # whose keyring opens sealed values
     return Services(config=config, engine=engine, sessions=sessions, runtime=runtime)

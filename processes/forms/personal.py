@@ -324,10 +324,11 @@ def _last_ring() -> Keyring:
 
 
 def ring_of(obj) -> Keyring:
-    """The keyring of the session an object belongs to (`compose` puts it in the session factory's info)."""
+    """The keyring of the session an object belongs to (`compose` puts the settings it is built from in the
+    session factory's info)."""
     session = object_session(obj)
-    ring = session.info.get("keyring") if session is not None else None
-    return ring if ring is not None else _last_ring()
+    config = session.info.get("config") if session is not None else None
+    return keyring(config) if config is not None else _last_ring()
 
 
 def seal_text(key: bytes, form_id: int, purpose: str, text: str) -> str:

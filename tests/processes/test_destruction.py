@@ -396,7 +396,7 @@ def read_content_from(url: str, config: dict, form_id: int) -> tuple:
     none of them is stored in clear there."""
     engine = create_engine(url)
     try:
-        with Session(engine, info={"keyring": personal.keyring(config)}) as session:
+        with Session(engine, info={"config": config}) as session:
             form = session.get(Form, form_id)
             assert form.data == {} and form.sealed_data.startswith(personal.SEALED)
             corrections = session.scalars(select(Correction).where(Correction.form_id == form_id)).all()
