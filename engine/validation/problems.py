@@ -33,8 +33,9 @@ class DeploymentError(ValueError):
     """The diagram was refused; `problems` says where and why."""
 
     def __init__(self, problems: list[Problem]):
-        super().__init__("; ".join(p.message if p.element_id in p.message else f"{p.element_id}: {p.message}"
-                                   for p in problems))
+        super().__init__("; ".join(p.message if p.element_id in p.message or (p.element_name and p.element_name in
+                                                                               p.message)
+                                   else f"{p.element_id}: {p.message}" for p in problems))
         self.problems = problems
 
 
