@@ -68,7 +68,7 @@ def test_archivist_files_binds_prints_and_moves_a_volume(new_page, live_server):
     expect(moves.nth(1)).to_contain_text("一号档案室 · B02柜 · 2层 · 3盒")
     shoot(page, "archive-03-volume")
 
-    with page.expect_download() as info:
+    with page.expect_download(timeout=30000) as info:  # a loaded machine serves the file slowly
         page.get_by_role("link", name="打印卷内目录 (PDF)").click()
     pdf = open(info.value.path(), "rb").read()
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)

@@ -38,7 +38,7 @@ def test_clerk_attaches_a_file(new_page, live_server, tmp_path):
     link = page.locator("a[data-attachment]")
     expect(page.locator("ul.attachments")).to_contain_text("合同扫描件.pdf")
     shoot(page, "37-form-with-attachment")
-    with page.expect_download() as info:
+    with page.expect_download(timeout=30000) as info:  # a loaded machine serves the file slowly
         link.click()
     assert info.value.suggested_filename == "合同扫描件.pdf"
     assert open(info.value.path(), "rb").read() == SCAN
