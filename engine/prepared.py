@@ -16,7 +16,6 @@ an expanding IN are not supported (run them once per value, or through the sessi
 """
 from __future__ import annotations
 
-import itertools
 from contextlib import contextmanager
 from dataclasses import dataclass
 from threading import Lock
@@ -186,7 +185,10 @@ def _run(held: _Held, plan: _Plan, values, *, many: bool):
     return cursor
 
 
-_savepoints = itertools.count(1)
+# One name for every savepoint: they strictly nest, and on both databases ROLLBACK TO / RELEASE act on the newest
+# savepoint of a name. A name per savepoint made each SAVEPOINT a statement text never seen before, which the
+# drivers parse (and psycopg counts for preparing) anew every time.
+_SAVEPOINT, _ROLLBACK_TO, _RELEASE = "SAVEPOINT guichet_sp", "ROLLBACK TO SAVEPOINT guichet_sp", "RELEASE SAVEPOINT guichet_sp"
 
 
 @contextmanager
@@ -202,21 +204,20 @@ def savepoint(session: Session):
     """
     if session._new or session._deleted or session.identity_map._modified:
         session.flush()
-    name = f"guichet_sp_{next(_savepoints)}"
     held = _connection(session)
     known = set(session.identity_map.keys())
-    _run_sql(held, f"SAVEPOINT {name}")
+    _run_sql(held, _SAVEPOINT)
     try:
         yield
     except BaseException:
-        _run_sql(held, f"ROLLBACK TO SAVEPOINT {name}")
-        _run_sql(held, f"RELEASE SAVEPOINT {name}")
+        _run_sql(held, _ROLLBACK_TO)
+        _run_sql(held, _RELEASE)
         context = transaction(session)
         context.read_ahead.clear()
         context.stage.clear()
         _forget_orm_changes(session, known)
         raise
-    _run_sql(held, f"RELEASE SAVEPOINT {name}")
+    _run_sql(held, _RELEASE)
 
 
 def _forget_orm_changes(session: Session, known: set) -> None:
