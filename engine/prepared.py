@@ -208,10 +208,12 @@ def savepoint(session: Session):
     savepoint of the session rolls back, engine/context.py), ORM objects added inside are expunged and the others
     expired (read again on use), and the exception passes on.
 
-    A block that succeeds does not RELEASE its savepoint (on PostgreSQL a round trip): what it wrote is the
-    transaction's either way, and the transaction's end releases it. Both databases roll back to, and release, the
-    newest savepoint of a name, and a savepoint's name is its depth: a later block at the same depth makes a newer
-    one, an enclosing block's is older and rolling back to it drops the ones inside.
+    On PostgreSQL a block that succeeds does not RELEASE its savepoint (a round trip): what it wrote is the
+    transaction's either way, and the transaction's end releases it. (SQLite releases it: there a statement costs
+    next to nothing, and while a savepoint is open every page a write first touches is copied to a sub-journal.)
+    Both databases roll back to, and release, the newest savepoint of a name, and a savepoint's name is its depth: a
+    later block at the same depth makes a newer one, an enclosing block's is older and rolling back to it drops the
+    ones inside.
     """
     if session._new or session._deleted or session.identity_map._modified:
         session.flush()
@@ -230,6 +232,9 @@ def savepoint(session: Session):
         context.stage.clear()
         _forget_orm_changes(session, known)
         raise
+    else:
+        if held.dialect.name != "postgresql":
+            _run_sql(held, release)
     finally:
         context.savepoints -= 1
 
