@@ -156,9 +156,10 @@ def _tune_sqlite(engine: Engine, autocheckpoint: int | None) -> None:
         conn.connection.driver_connection.execute("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    """A session factory whose sessions keep loaded objects usable after commit."""
-    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
+def make_session_factory(engine: Engine, info: dict | None = None) -> sessionmaker[Session]:
+    """A session factory whose sessions keep loaded objects usable after commit; `info` is given to each session
+    (the stages keep what their records need to be read there, e.g. the keyring that opens sealed values)."""
+    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False, info=info)
 
 
 @contextmanager

@@ -37,4 +37,5 @@ def compose(config: dict | None = None, *, background_checkpoints: bool = False)
     engine = make_engine(config["database"]["url"], background_checkpoints=background_checkpoints)
     runtime = Runtime(limits=Limits.from_config(config))  # the [engine] step budget
     register_all(runtime, config)
-    return Services(config=config, engine=engine, sessions=make_session_factory(engine), runtime=runtime)
+    sessions = make_session_factory(engine, info={"config": config})  # whose keyring opens sealed values
+    return Services(config=config, engine=engine, sessions=sessions, runtime=runtime)

@@ -51,6 +51,24 @@ def _move_keys(config: dict) -> None:
         moved = personal.move_keys_to_store(session, personal.keyring(config))
     if moved:
         _say(f"数据密钥已移入密钥库 / {moved} data keys moved to the key store")
+    _seal_values(config, sessions)
+
+
+def _seal_values(config: dict, sessions) -> None:
+    """Seal the form values still stored in clear from before sealing (archive seals kept true)."""
+    from processes.archive import service as archive
+    from processes.forms import personal
+
+    from processes.external import snapshot
+
+    with unit_of_work(sessions) as session:
+        sealed = archive.seal_stored_values(session, personal.keyring(config), now=utcnow(),
+                                            progress=lambda n: _say(f"  已加密 {n} 份业务单 / {n} forms sealed"))
+        wrapped = snapshot.wrap_older_keys(session, personal.keyring(config))
+    if sealed:
+        _say(f"业务单内容已加密 / {sealed} forms' values sealed under their data keys")
+    if wrapped:
+        _say(f"对外移交快照密钥已改由业务单密钥保护 / {wrapped} transfer keys wrapped under their forms' keys")
 
 
 @main.command()

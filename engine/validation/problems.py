@@ -33,8 +33,9 @@ class DeploymentError(ValueError):
     """The diagram was refused; `problems` says where and why."""
 
     def __init__(self, problems: list[Problem]):
-        super().__init__("; ".join(p.message if p.element_id in p.message else f"{p.element_id}: {p.message}"
-                                   for p in problems))
+        super().__init__("; ".join(p.message if p.element_id in p.message or (p.element_name and p.element_name in
+                                                                               p.message)
+                                   else f"{p.element_id}: {p.message}" for p in problems))
         self.problems = problems
 
 
@@ -44,12 +45,14 @@ def local(tag) -> str:
 
 
 def label(node) -> str:
-    """How a message names an element: 用户任务“信贷部办理”(hop_credit)."""
+    """How a message names an element, as the modeler shows it: 用户任务“信贷部办理”; by its id only when it has no
+    name: 用户任务(hop_credit). The id travels beside the message (Problem.element_id) to mark the element."""
     kind = KINDS.get(local(node.tag), local(node.tag))
     name = (node.get("name") or "").strip()
     ident = node.get("id") or ""
-    named = f"“{name}”" if name else ""
-    return f"{kind}{named}({ident})" if ident else f"{kind}{named}"
+    if name:
+        return f"{kind}“{name}”"
+    return f"{kind}({ident})" if ident else kind
 
 
 def on(node, message: str) -> Problem:

@@ -139,8 +139,9 @@ def seal_of(session: Session, form_id: int) -> str:
 
 def seals_of(session: Session, form_ids: list[int]) -> dict[int, str]:
     """seal_of for several forms, in four statements whatever their number."""
-    forms = session.execute(select(*(c for c in FORM.c if c.name != "status")).where(FORM.c.id.in_(form_ids))).all()
-    parts = {f.id: {"form": _plain(f._asdict()), "sensitive": [], "corrections": [], "attachments": []} for f in forms}
+    forms = session.execute(select(*(c for c in FORM.c if c.name not in _UNSEALED)).where(FORM.c.id.in_(form_ids))).all()
+    parts = {f.id: {"form": _plain(_form_part(f._asdict())), "sensitive": [], "corrections": [], "attachments": []}
+             for f in forms}
     for r in session.execute(select(SensitiveValue.form_id, SensitiveValue.field, SensitiveValue.seq,
                                     SensitiveValue.ciphertext).where(SensitiveValue.form_id.in_(form_ids))
                              .order_by(SensitiveValue.form_id, SensitiveValue.field, SensitiveValue.seq)):
@@ -148,12 +149,24 @@ def seals_of(session: Session, form_ids: list[int]) -> dict[int, str]:
     for r in session.execute(select(*Correction.__table__.c).where(Correction.form_id.in_(form_ids))
                              .order_by(Correction.form_id, Correction.seq)):
         parts[r.form_id]["corrections"].append(_plain(r._asdict()))
-    for a in session.execute(select(Attachment.form_id, Attachment.id, Attachment.field_code, Attachment.filename,
+    for a in session.execute(select(Attachment.form_id, Attachment.id, Attachment.field_code, Attachment.filename_sealed,
                                     Attachment.size, Attachment.sealed).where(Attachment.form_id.in_(form_ids))
                              .order_by(Attachment.form_id, Attachment.id)):
-        parts[a.form_id]["attachments"].append([a.id, a.field_code, a.filename, a.size,
+        parts[a.form_id]["attachments"].append([a.id, a.field_code, a.filename_sealed, a.size,
                                                 hashlib.sha256(a.sealed).hexdigest()])
     return {form_id: content_sha256(content) for form_id, content in parts.items()}
+
+
+# Not covered by the seal: the status changes after filing (destroyed), the search index is emptied at closing.
+_UNSEALED = ("status", "search")
+
+
+def _form_part(row: dict) -> dict:
+    """The form row as sealed; a form stored before its values were sealed has no sealed_data (the seal of those
+    forms reads as it did)."""
+    if row.get("sealed_data") is None:
+        row.pop("sealed_data", None)
+    return row
 
 
 def _plain(row: dict) -> dict:
@@ -231,3 +244,32 @@ def facets(session: Session, config: dict) -> dict:
     types = set(config["archive"].get("retention", {})) | set(session.scalars(select(FormTemplate.business_type)))
     return {"years": list(years), "retentions": list(retentions), "business_types": sorted(types),
             "departments": list(session.scalars(select(Department).order_by(Department.id)))}
+
+
+def seal_stored_values(session: Session, ring, *, now: datetime, batch: int = 500, progress=None) -> int:
+    """Seal the values forms still hold in clear (personal.seal_stored), keeping their archive seals true: a filed
+    form whose seal matched what was stored is sealed anew over what is stored now (and the audit chain says so);
+    one whose seal did not match keeps it, and so still shows as altered. How many forms were sealed."""
+    from ..forms import personal
+
+    done, last = 0, 0
+    while True:
+        forms = list(session.scalars(select(Form).where(Form.sealed_data.is_(None), Form.status != "destroyed",
+                                                        Form.id > last).order_by(Form.id).limit(batch)))
+        if not forms:
+            return done
+        ids = [f.id for f in forms]
+        filings = {f.form_id: f for f in session.scalars(select(Filing).where(Filing.form_id.in_(ids)))}
+        before = seals_of(session, list(filings)) if filings else {}
+        personal.seal_stored(session, ring, forms)
+        after = seals_of(session, list(filings)) if filings else {}
+        resealed = [form_id for form_id, filing in filings.items() if filing.seal == before.get(form_id)]
+        for form_id in resealed:
+            filings[form_id].seal = after[form_id]
+        session.flush()
+        if resealed:
+            audit.record(session, actor="system", action="archive.reseal", object_type="form", object_id=resealed[0],
+                         now=now, details={"forms": len(resealed), "reason": "存量内容加密"})
+        done, last = done + len(forms), ids[-1]
+        if progress is not None:
+            progress(done)

@@ -67,6 +67,7 @@ ACTIONS = {
     "archive.backup_verify": N_("备份校验"),
     "archive.backup_delete": N_("删除旧备份"),
     "archive.integrity_check": N_("完整性校验"),
+    "archive.reseal": N_("加密存量内容后重新固化"),
     "query.apply": N_("申请查询"),
     "query.head_review": N_("查询申请部门负责人审核"),
     "query.superior_report": N_("查询申请上报上级"),

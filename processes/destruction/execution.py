@@ -147,7 +147,8 @@ def execute(session: Session, config: dict, *, actor: User, destruction_id: int,
         session.execute(delete(SensitiveValue).where(SensitiveValue.form_id.in_(ids)))
         session.execute(delete(Attachment).where(Attachment.form_id.in_(ids)))
         session.execute(delete(Correction).where(Correction.form_id.in_(ids)))
-        session.execute(update(Form).where(Form.id.in_(ids)).values(status="destroyed", data={}, wrapped_key=None)
+        session.execute(update(Form).where(Form.id.in_(ids)).values(status="destroyed", data={}, sealed_data=None, search=None,
+                                                                wrapped_key=None)
                         .execution_options(synchronize_session=False))
     tombstones = [dict(form_id=i, number=numbers[i], archival_code=items[i].archival_code,
                        business_type=items[i].business_type, year=items[i].year, destruction_id=batch.id,
@@ -176,6 +177,7 @@ def execute(session: Session, config: dict, *, actor: User, destruction_id: int,
     ring = personal.keyring(config)
     if ring.store is not None:
         ring.store.destroy(form_ids)
+        personal.forget_data_keys(ring, form_ids)
     return batch
 
 

@@ -48,8 +48,8 @@ class ExternalTransfer(Base):
     received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
     snapshot_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
-    # The snapshot's own data key, wrapped by the master key: not the form's, so that destroying the form's key
-    # (crypto-shredding) leaves what was sent readable for as long as the transfer record is kept.
+    # The snapshot's own data key, wrapped under the form's data key (key_id "form"; older ones by the master key
+    # `key_id`): destroying the form (crypto-shredding) destroys the copy that was sent too.
     wrapped_key: Mapped[str | None] = mapped_column(Text)
     key_id: Mapped[str | None] = mapped_column(String(16))
 

@@ -2,12 +2,14 @@
 
 The snapshot is the canonical JSON of what was sent (values as sent, the corrections of those fields, the list of
 attachments with their hashes); its SHA-256 is what the package, the receipt and the verification page name.
-It is sealed with AES-GCM under the transfer's own data key (wrapped by the master key, as a form's is), not the
-form's key: a later correction changes nothing in it, and destroying the form (its key) leaves it readable.
+It is sealed with AES-GCM under the transfer's own data key, which is wrapped under the form's data key: a later
+correction changes nothing in it, and destroying the form (its key) destroys it too, in every backup: it is a copy
+of the form. The transfer's record (recipient, times, hashes, receipt) stays.
 The audit chain records both hashes when it is taken, so `guichet audit verify` reports an altered row.
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -70,14 +72,45 @@ def _aad(transfer_id: int, what: str) -> bytes:
     return f"external_transfer:{transfer_id}:{what}".encode()
 
 
+UNDER_FORM_KEY = "form"  # key_id of a transfer key wrapped under its form's data key (older ones: a master key's id)
+
+
 def transfer_key(session: Session, config: dict, transfer: ExternalTransfer) -> bytes:
-    """The transfer's own data key, created and wrapped by the master key on first use."""
+    """The transfer's own data key, made on first use and wrapped under the form's data key; KeyDestroyed once the
+    form is destroyed."""
     ring = personal.keyring(config)
     if transfer.wrapped_key is None:
         key = AESGCM.generate_key(bit_length=256)
-        transfer.wrapped_key, transfer.key_id = ring.wrap(key)
+        wrap_under_form(session, ring, transfer, key)
         return key
+    if transfer.key_id == UNDER_FORM_KEY:
+        form = session.get(Form, transfer.form_id)
+        sealed = transfer.wrapped_key
+        return base64.b64decode(personal.open_text(transfer, form.id, "external-transfer-key", sealed))
     return ring.unwrap(transfer.wrapped_key, transfer.key_id)
+
+
+def wrap_under_form(session: Session, ring: personal.Keyring, transfer: ExternalTransfer, key: bytes) -> None:
+    """Keep the transfer's key wrapped under its form's data key."""
+    form = session.get(Form, transfer.form_id)
+    personal.seal_into(ring, form, transfer, "wrapped_key", "external-transfer-key",
+                       base64.b64encode(key).decode("ascii"))
+    transfer.key_id = UNDER_FORM_KEY
+
+
+def wrap_older_keys(session: Session, ring: personal.Keyring) -> int:
+    """Re-wrap transfer keys an older version wrapped by the master key under their forms' data keys (`guichet
+    migrate`); how many."""
+    count = 0
+    for transfer in session.scalars(select(ExternalTransfer).where(ExternalTransfer.wrapped_key.is_not(None),
+                                                                   ExternalTransfer.key_id != UNDER_FORM_KEY)):
+        form = session.get(Form, transfer.form_id)
+        if form is None or form.status == "destroyed":
+            continue
+        wrap_under_form(session, ring, transfer, ring.unwrap(transfer.wrapped_key, transfer.key_id))
+        count += 1
+    session.flush()
+    return count
 
 
 def seal(session: Session, config: dict, transfer: ExternalTransfer, data: bytes, what: str) -> bytes:
@@ -135,6 +168,8 @@ def check_all(session: Session, config: dict | None = None) -> list[str]:
         elif config is not None:
             try:
                 data = unseal(session, config, transfer, snap.sealed, "snapshot")
+            except personal.KeyDestroyed:  # destroyed with its form: its hashes above are what is left to check
+                continue
             except Exception:  # noqa: BLE001 - any failure to open is the finding itself
                 problems.append(f"{name}: 无法解密 (密钥缺失或内容被修改)")
                 continue
@@ -146,7 +181,8 @@ def check_all(session: Session, config: dict | None = None) -> list[str]:
 def rotate(session: Session, old: personal.Keyring, new_key: bytes) -> int:
     """Re-wrap every transfer's data key under `new_key` (with the forms' keys, by `guichet rotate-key`)."""
     new_ring, count = personal.Keyring(new_key), 0
-    for transfer in session.scalars(select(ExternalTransfer).where(ExternalTransfer.wrapped_key.is_not(None))):
+    for transfer in session.scalars(select(ExternalTransfer).where(ExternalTransfer.wrapped_key.is_not(None),
+                                                                   ExternalTransfer.key_id != UNDER_FORM_KEY)):
         transfer.wrapped_key, transfer.key_id = new_ring.wrap(old.unwrap(transfer.wrapped_key, transfer.key_id))
         count += 1
     session.flush()

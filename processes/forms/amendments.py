@@ -107,9 +107,13 @@ def correct(session: Session, config: dict, *, form: Form, actor: User, field: s
     if sensitive:
         personal.store(session, personal.keyring(config), form, field, cleaned, seq=seq)
         session.flush()
-    correction = Correction(form_id=form.id, seq=seq, field=field, old_value=None if old_shown is None else str(old_shown),
-                            new_value=new_shown, reason=reason, corrected_by=actor.username,
-                            corrected_at=now, signature="")
+    ring = personal.keyring(config)
+    correction = Correction(form_id=form.id, seq=seq, field=field, corrected_by=actor.username, corrected_at=now,
+                            signature="")
+    personal.seal_into(ring, form, correction, "old_sealed", "correction-old",
+                       None if old_shown is None else str(old_shown))
+    personal.seal_into(ring, form, correction, "new_sealed", "correction-new", new_shown)
+    personal.seal_into(ring, form, correction, "reason_sealed", "correction-reason", reason)
     correction.signature = sign(session, config, form, correction)
     session.add(correction)
     session.flush()

@@ -42,15 +42,17 @@ def add(session: Session, config: dict, *, form: Form, actor: User, field: str, 
     if len(content) > MAX_BYTES:
         raise ValidationFailed({field: f"文件过大: 上限 {MAX_BYTES // 1000} KB"})
     session.flush()  # the form's id for the key binding
-    key = personal.data_key(session, personal.keyring(config), form)
+    ring = personal.keyring(config)
+    key = personal.data_key(session, ring, form)
     nonce = os.urandom(12)
     sealed = nonce + AESGCM(key).encrypt(nonce, content, f"{form.id}:{field}:attachment".encode())
-    attachment = Attachment(form_id=form.id, field_code=field, filename=name, content_type=content_type[:100] or
+    attachment = Attachment(form_id=form.id, field_code=field, content_type=content_type[:100] or
                             "application/octet-stream", size=len(content), sealed=sealed, uploaded_by=actor.username,
                             uploaded_at=now)
+    personal.seal_into(ring, form, attachment, "filename_sealed", "attachment-name", name)
     session.add(attachment)
     session.flush()
-    form.data = {**form.data, field: f"附件#{attachment.id} {name}"}
+    personal.seal_values(ring, form, {**form.values, field: f"附件#{attachment.id} {name}"})
     audit.record(session, actor=actor.username, action="form.attach", object_type="form", object_id=form.id, now=now,
                  details={"number": form.number, "field": field, "attachment": attachment.id, "size": len(content)})
     return attachment
@@ -60,7 +62,7 @@ def check_references(session: Session, form: Form) -> None:
     """Before submitting: an attachment reference in a field must name a file of this form and this field."""
     problems = {}
     for spec in form.template_version.fields:
-        match = _REFERENCE.match(str(form.data.get(spec["code"]) or "")) if spec.get("type") == "attachment" else None
+        match = _REFERENCE.match(str(form.values.get(spec["code"]) or "")) if spec.get("type") == "attachment" else None
         if match:
             found = session.get(Attachment, int(match.group(1)))
             if found is None or found.form_id != form.id or found.field_code != spec["code"]:

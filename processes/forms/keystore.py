@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -17,56 +19,88 @@ SCHEMA = ("CREATE TABLE IF NOT EXISTS data_key (form_id INTEGER PRIMARY KEY, wra
 
 
 class KeyStore:
-    """Wrapped data keys by form id, in one SQLite file; each call is its own short transaction."""
+    """Wrapped data keys by form id, in one SQLite file; each call is its own short transaction.
+
+    Every form has a key, so a key is read or written on every form's path: the store keeps one connection per
+    process (opened anew after a fork, guarded by a lock across threads) rather than one per call. Each write
+    is committed (and synced) before the form that needs the key is, so no committed form lacks its key.
+    """
 
     def __init__(self, path: Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as conn:
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+        self._pid = 0
+        with self._connected() as conn:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(SCHEMA)
 
-    def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
+    @contextmanager
+    def _connected(self):
+        """The process's connection, held under the lock for one call."""
+        with self._lock:
+            if self._conn is None or self._pid != os.getpid():
+                self._conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None,
+                                             check_same_thread=False)
+                self._pid = os.getpid()
+            yield self._conn
+
+    def close(self) -> None:
+        """Close the process's connection (it is opened again on the next call)."""
+        with self._lock:
+            if self._conn is not None and self._pid == os.getpid():
+                self._conn.close()
+            self._conn = None
 
     def get(self, form_id: int) -> tuple[str, str] | None:
         """(wrapped key, master key id) of a form, or None."""
-        with self._connect() as conn:
+        with self._connected() as conn:
             row = conn.execute("SELECT wrapped, key_id FROM data_key WHERE form_id = ?", (form_id,)).fetchone()
         return (row[0], row[1]) if row else None
 
     def put(self, form_id: int, wrapped: str, kid: str) -> None:
         """Keep (or replace) a form's wrapped key."""
-        with self._connect() as conn:
-            conn.execute("INSERT INTO data_key (form_id, wrapped, key_id) VALUES (?, ?, ?) ON CONFLICT(form_id) "
-                         "DO UPDATE SET wrapped = excluded.wrapped, key_id = excluded.key_id", (form_id, wrapped, kid))
+        with self._connected() as conn:
+            conn.execute(_UPSERT, (form_id, wrapped, kid))
 
     def put_many(self, rows: list[tuple[int, str, str]]) -> None:
         """Keep several wrapped keys in one transaction."""
-        with self._connect() as conn:
+        with self._connected() as conn:
             conn.execute("BEGIN IMMEDIATE")
-            conn.executemany("INSERT INTO data_key (form_id, wrapped, key_id) VALUES (?, ?, ?) ON CONFLICT(form_id) "
-                             "DO UPDATE SET wrapped = excluded.wrapped, key_id = excluded.key_id", rows)
+            try:
+                conn.executemany(_UPSERT, rows)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
             conn.execute("COMMIT")
 
     def all(self) -> list[tuple[int, str, str]]:
         """Every (form id, wrapped key, master key id) (for a master-key rotation)."""
-        with self._connect() as conn:
+        with self._connected() as conn:
             return conn.execute("SELECT form_id, wrapped, key_id FROM data_key ORDER BY form_id").fetchall()
 
     def destroy(self, form_ids: list[int]) -> int:
         """Destroy the keys of these forms for good (the freed pages are overwritten); how many there were."""
-        with self._connect() as conn:
+        with self._connected() as conn:
             conn.execute("PRAGMA secure_delete=ON")
             conn.execute("BEGIN IMMEDIATE")
             gone = 0
-            for start in range(0, len(form_ids), 500):
-                chunk = form_ids[start:start + 500]
-                gone += conn.execute(f"DELETE FROM data_key WHERE form_id IN ({','.join('?' * len(chunk))})",
-                                     chunk).rowcount
+            try:
+                for start in range(0, len(form_ids), 500):
+                    chunk = form_ids[start:start + 500]
+                    gone += conn.execute(f"DELETE FROM data_key WHERE form_id IN ({','.join('?' * len(chunk))})",
+                                         chunk).rowcount
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
             conn.execute("COMMIT")
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return gone
+
+
+_UPSERT = ("INSERT INTO data_key (form_id, wrapped, key_id) VALUES (?, ?, ?) ON CONFLICT(form_id) "
+           "DO UPDATE SET wrapped = excluded.wrapped, key_id = excluded.key_id")
 
 
 def store_path(config: dict) -> Path:

@@ -63,8 +63,14 @@ class Form(Base):
     number: Mapped[str] = mapped_column(String(40), unique=True)
     template_version_id: Mapped[int] = mapped_column(ForeignKey("template_version.id"))
     business_type: Mapped[str] = mapped_column(String(100))
-    status: Mapped[str] = mapped_column(String(20))  # draft | in_transfer | closed
+    status: Mapped[str] = mapped_column(String(20))  # draft | in_transfer | closed | destroyed
+    # The values as shown (sensitive ones masked), sealed under the form's data key (personal.seal_values): read
+    # them as `values`. `data` held them in clear before sealing; `guichet migrate` seals what is left there.
     data: Mapped[dict] = mapped_column(JSON)
+    sealed_data: Mapped[str | None] = mapped_column(Text)
+    # Blind index of the values the inbox search finds a form by (keyed hashes, no text), while the form is live:
+    # emptied when it closes.
+    search: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[str] = mapped_column(String(100))
     department_id: Mapped[int] = mapped_column(ForeignKey("department.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -83,9 +89,14 @@ class Form(Base):
                                                            viewonly=True)
 
     @property
+    def values(self) -> dict:
+        """The values as filled (sensitive ones masked), opened with the form's data key."""
+        return _opener().values_of(self)
+
+    @property
     def current_data(self) -> dict:
         """The values as they stand after every correction (sensitive ones masked)."""
-        data = dict(self.data or {})
+        data = dict(self.values)
         for correction in self.corrections:
             data[correction.field] = correction.new_value
         return data
@@ -129,12 +140,29 @@ class Correction(Base):
     form_id: Mapped[int] = mapped_column(ForeignKey("form.id"), index=True)
     seq: Mapped[int] = mapped_column(Integer)
     field: Mapped[str] = mapped_column(String(50))
-    old_value: Mapped[str | None] = mapped_column(Text)  # masked when the field is sensitive
-    new_value: Mapped[str | None] = mapped_column(Text)  # masked when the field is sensitive
-    reason: Mapped[str] = mapped_column(Text)
+    # The values (masked when the field is sensitive) and the reason, sealed under the form's data key; read them
+    # as old_value, new_value and reason.
+    old_sealed: Mapped[str | None] = mapped_column("old_value", Text)
+    new_sealed: Mapped[str | None] = mapped_column("new_value", Text)
+    reason_sealed: Mapped[str] = mapped_column("reason", Text)
     corrected_by: Mapped[str] = mapped_column(String(100))
     corrected_at: Mapped[datetime] = mapped_column(UTCDateTime)
     signature: Mapped[str] = mapped_column(String(64))
+
+    @property
+    def old_value(self) -> str | None:
+        """The value before (masked when the field is sensitive)."""
+        return _opener().open_text(self, self.form_id, "correction-old", self.old_sealed)
+
+    @property
+    def new_value(self) -> str | None:
+        """The value the correction brought (masked when the field is sensitive)."""
+        return _opener().open_text(self, self.form_id, "correction-new", self.new_sealed)
+
+    @property
+    def reason(self) -> str:
+        """Why it was corrected."""
+        return _opener().open_text(self, self.form_id, "correction-reason", self.reason_sealed)
 
     @property
     def stamp(self) -> str:
@@ -150,9 +178,21 @@ class Attachment(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     form_id: Mapped[int] = mapped_column(ForeignKey("form.id"), index=True)
     field_code: Mapped[str] = mapped_column(String(100))
-    filename: Mapped[str] = mapped_column(String(200))
+    filename_sealed: Mapped[str] = mapped_column("filename", Text)  # sealed like the file: read it as filename
     content_type: Mapped[str] = mapped_column(String(100))
     size: Mapped[int] = mapped_column(Integer)
     sealed: Mapped[bytes] = mapped_column(LargeBinary)
     uploaded_by: Mapped[str] = mapped_column(String(100))
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    @property
+    def filename(self) -> str:
+        """The file's name as uploaded."""
+        return _opener().open_text(self, self.form_id, "attachment-name", self.filename_sealed)
+
+
+def _opener():
+    """personal.py, which opens sealed values (imported here late: it imports these models)."""
+    from . import personal
+
+    return personal

@@ -1,4 +1,10 @@
-"""Personal information at rest (R4.1.4, R6.2): AES-GCM under a per-form data key wrapped by a master key.
+"""A form's content at rest (R4.1.4, R6.2): AES-GCM under a per-form data key wrapped by a master key.
+
+Every value a form holds is sealed under its data key: the personal values one by one (sensitive_value rows,
+revealed on request), the shown values as one blob (`form.sealed_data`), the corrections' values and reasons and
+the attachments' names and files. Destroying the key (crypto-shredding) makes all of it unreadable, in every
+backup of the database too. The inbox search finds a live form through a blind index: keyed hashes of whole
+values under a search key of the key store, emptied when the form closes.
 
 The master key lives outside the database: the environment (GUICHET_SECURITY_MASTER_KEY, base64 of 32 bytes)
 or a key file under instance/ created on first use. Rotating it re-wraps the data keys only. The wrapped data
@@ -9,22 +15,27 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
+import json
 import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from threading import Lock
 
+from cachetools import LRUCache
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from ..errors import Conflict
 from .keystore import KeyStore, store_path
-from .models import Form, SensitiveValue
+from .models import Attachment, Correction, Form, SensitiveValue
 
 KEY_FILE = "master.key"
 _PREFIX = "v1:"
+SEALED = "s1:"  # a sealed text value (a correction's values and reason, an attachment's name)
+SEARCH_KEY_ROW = -1  # the key store's row holding the search index key (no form has this id)
 
 
 def _b64(data: bytes) -> str:
@@ -67,8 +78,27 @@ class Keyring:
         raw = base64.b64decode(wrapped[len(_PREFIX):])
         return AESGCM(self.key(kid)).decrypt(raw[:12], raw[12:], b"guichet-data-key")
 
+    def search_key(self) -> bytes:
+        """The key of the search index's hashes: kept in the key store beside the data keys (rotated with them),
+        made on first use."""
+        found = self.__dict__.get("_search_key")
+        if found is not None:
+            return found
+        if self.store is None:
+            key = hmac.new(self.primary, b"guichet-search-index", hashlib.sha256).digest()
+        else:
+            row = self.store.get(SEARCH_KEY_ROW)
+            if row is None:
+                key = AESGCM.generate_key(bit_length=256)
+                self.store.put(SEARCH_KEY_ROW, *self.wrap(key))
+            else:
+                key = self.unwrap(*row)
+        self.__dict__["_search_key"] = key
+        return key
+
 
 _cache: dict[tuple, Keyring] = {}
+_latest: Keyring | None = None  # the keyring asked for last (ring_of's fallback)
 _lock = Lock()
 
 
@@ -85,8 +115,10 @@ def keyring(config: dict) -> Keyring:
     # The settings the paths come from: building the paths on every form costs more than the lookup.
     cache_key = (env_key, security.get("master_key_file") or "", config.get("app", {}).get("instance_path"),
                  config.get("keys", {}).get("path") or "")
+    global _latest
     found = _cache.get(cache_key)
     if found is not None:
+        _latest = found
         return found
     path, keys = key_path(config), store_path(config)
     with _lock:
@@ -97,14 +129,21 @@ def keyring(config: dict) -> Keyring:
         else:
             ring = Keyring(_read_or_create(path), _older_keys(path))
         ring.store = KeyStore(keys)
-        _cache[cache_key] = ring
+        _cache[cache_key] = _latest = ring
         return ring
 
 
 def forget_keyrings() -> None:
-    """Drop cached keyrings (after a rotation)."""
+    """Drop cached keyrings and data keys (after a rotation)."""
     with _lock:
+        for ring in _cache.values():
+            if ring.store is not None:
+                ring.store.close()
         _cache.clear()
+        global _latest
+        _latest = None
+    with _data_keys_lock:
+        _data_keys.clear()
 
 
 def _read_or_create(path: Path) -> bytes:
@@ -146,6 +185,32 @@ def data_key(session: Session, ring: Keyring, form: Form) -> bytes:
             form.wrapped_key, form.key_id = ring.wrap(key)
             return key
         return ring.unwrap(form.wrapped_key, form.key_id)
+    with _data_keys_lock:
+        cached = _data_keys.get((ring.store.path, form.id))
+    if cached is not None:
+        return cached
+    key = _stored_data_key(ring, form)
+    with _data_keys_lock:
+        _data_keys[(ring.store.path, form.id)] = key
+    return key
+
+
+# Data keys already unwrapped, by (key store, form id): a form's values are opened several times a request and
+# its key is in the key store, outside the database. A destroyed key is dropped here by the process destroying it;
+# another process may still hold it, but the form's sealed content is gone from the database by then.
+_data_keys: LRUCache = LRUCache(maxsize=4096)
+_data_keys_lock = Lock()
+
+
+def forget_data_keys(ring: Keyring, form_ids: list[int]) -> None:
+    """Drop destroyed forms' keys from this process's cache."""
+    if ring.store is not None:
+        with _data_keys_lock:
+            for form_id in form_ids:
+                _data_keys.pop((ring.store.path, form_id), None)
+
+
+def _stored_data_key(ring: Keyring, form: Form) -> bytes:
     found = ring.store.get(form.id)
     if found is None and form.wrapped_key is not None:  # a key not moved yet: move it now
         found = (form.wrapped_key, form.key_id)
@@ -219,7 +284,7 @@ def load(session: Session, ring: Keyring, form: Form, field_code: str, seq: int 
 
 def plain_values(session: Session, ring: Keyring, form: Form) -> dict:
     """A draft's data with its sensitive values decrypted (to validate it on submit)."""
-    data = dict(form.data or {})
+    data = values_of(form)
     for code in form.sensitive_fields:
         if code in data:
             data[code] = load(session, ring, form, code, seq=0)
@@ -241,10 +306,125 @@ def rotate(session: Session, old: Keyring, new_key: bytes) -> int:
             if form.id in new_ids:
                 form.key_id = new_ids[form.id]
         session.flush()
-        return len(rows)
+        return sum(1 for form_id, _w, _k in rows if form_id != SEARCH_KEY_ROW)  # the search key is no form's
     for form in session.scalars(select(Form).where(Form.wrapped_key.is_not(None))).yield_per(500):
         key = old.unwrap(form.wrapped_key, form.key_id)
         form.wrapped_key, form.key_id = new_ring.wrap(key)
         count += 1
     session.flush()
     return count
+
+
+# --- the rest of a form's content, sealed under the same data key -----------------------------------------------
+def _last_ring() -> Keyring:
+    """The keyring asked for last in this process: for objects read outside the services' sessions (scripts)."""
+    if _latest is None:
+        raise Conflict("加密主密钥不可用, 请联系管理员", code="master_key_missing")
+    return _latest
+
+
+def ring_of(obj) -> Keyring:
+    """The keyring of the session an object belongs to (`compose` puts the settings it is built from in the
+    session factory's info)."""
+    session = object_session(obj)
+    config = session.info.get("config") if session is not None else None
+    return keyring(config) if config is not None else _last_ring()
+
+
+def seal_text(key: bytes, form_id: int, purpose: str, text: str) -> str:
+    """A text sealed with the form's data key, bound to its form and purpose ("s1:" + base64)."""
+    nonce = os.urandom(12)
+    return SEALED + _b64(nonce + AESGCM(key).encrypt(nonce, text.encode("utf-8"), f"{form_id}:{purpose}".encode()))
+
+
+def _open_sealed(key: bytes, form_id: int, purpose: str, sealed: str) -> str:
+    raw = base64.b64decode(sealed[len(SEALED):])
+    return AESGCM(key).decrypt(raw[:12], raw[12:], f"{form_id}:{purpose}".encode()).decode("utf-8")
+
+
+def seal_into(ring: Keyring, form: Form, obj, attribute: str, purpose: str, text: str | None) -> None:
+    """Set a sealed column of a form's record (a correction, an attachment) to `text`, sealed; None stays None."""
+    sealed = None if text is None else seal_text(data_key(None, ring, form), form.id, purpose, text)
+    setattr(obj, attribute, sealed)
+    if sealed is not None:
+        obj.__dict__.setdefault("_opened", {})[sealed] = text
+
+
+def open_text(obj, form_id: int, purpose: str, sealed: str | None) -> str | None:
+    """The clear text of a sealed column of `obj` (a record of form `form_id`); a value stored before sealing
+    (no "s1:") is returned as it is."""
+    if sealed is None or not sealed.startswith(SEALED):
+        return sealed
+    opened = obj.__dict__.setdefault("_opened", {})
+    if sealed not in opened:
+        session = object_session(obj)
+        form = session.get(Form, form_id) if session is not None else None
+        if form is None:
+            raise KeyDestroyed("业务单内容无法解密", code="data_key_destroyed")
+        opened[sealed] = _open_sealed(data_key(session, ring_of(obj), form), form_id, purpose, sealed)
+    return opened[sealed]
+
+
+def seal_values(ring: Keyring, form: Form, values: dict) -> None:
+    """Keep a form's shown values (sensitive ones already masked) sealed; a live form's search index with them."""
+    key = data_key(None, ring, form)
+    form.sealed_data = seal_text(key, form.id, "values", json.dumps(values, ensure_ascii=False, sort_keys=True))
+    form.data = {}
+    sensitive = set(form.sensitive_fields)
+    form.search = (None if form.status in ("closed", "destroyed")
+                   else index_of(ring, [v for k, v in values.items() if k not in sensitive]))
+    form.__dict__["_values"] = (form.sealed_data, dict(values))
+
+
+def values_of(form: Form) -> dict:
+    """A form's shown values (sensitive ones masked): opened from sealed_data, or the clear values of a form stored
+    before sealing."""
+    if form.sealed_data is None:
+        return dict(form.data or {})
+    held = form.__dict__.get("_values")
+    if held is None or held[0] != form.sealed_data:
+        key = data_key(object_session(form), ring_of(form), form)
+        held = (form.sealed_data, json.loads(_open_sealed(key, form.id, "values", form.sealed_data)))
+        form.__dict__["_values"] = held
+    return dict(held[1])
+
+
+SEARCHABLE = 100  # characters: longer values (a description) are not indexed
+
+
+def search_token(ring: Keyring, value) -> str | None:
+    """The blind index's token for one whole value (trimmed, case-folded): 16 hex digits of an HMAC."""
+    if value is None or isinstance(value, bool):
+        return None
+    text = str(value).strip().casefold()
+    if not text or len(text) > SEARCHABLE:
+        return None
+    return hmac.new(ring.search_key(), text.encode("utf-8"), hashlib.sha256).hexdigest()[:16]
+
+
+def index_of(ring: Keyring, values) -> str | None:
+    """The search column of a form with these (non-sensitive) values."""
+    tokens = sorted({t for t in (search_token(ring, v) for v in values) if t})
+    return " ".join(tokens) or None
+
+
+def seal_stored(session: Session, ring: Keyring, forms: list[Form]) -> None:
+    """Seal what these forms still hold in clear from before sealing: their values, their corrections' values and
+    reasons, their attachments' names (`guichet migrate`)."""
+    ids = [f.id for f in forms]
+    by_id = {f.id: f for f in forms}
+    for form in forms:
+        if form.sealed_data is None:
+            seal_values(ring, form, dict(form.data or {}))
+    for correction in session.scalars(select(Correction).where(Correction.form_id.in_(ids))):
+        form = by_id[correction.form_id]
+        for attribute, purpose in (("old_sealed", "correction-old"), ("new_sealed", "correction-new"),
+                                   ("reason_sealed", "correction-reason")):
+            value = getattr(correction, attribute)
+            if value is not None and not value.startswith(SEALED):
+                seal_into(ring, form, correction, attribute, purpose, value)
+    for attachment in session.scalars(select(Attachment).where(Attachment.form_id.in_(ids))):
+        if not attachment.filename_sealed.startswith(SEALED):
+            seal_into(ring, by_id[attachment.form_id], attachment, "filename_sealed", "attachment-name",
+                      attachment.filename_sealed)
+    session.flush()

@@ -1,4 +1,4 @@
-"""The form table's writes on every lifecycle's path, with prepared statements rather than unit-of-work flushes,
+"""The form table's writes on every lifecycle's path (closing one also empties its search index), with prepared statements rather than unit-of-work flushes,
 which cost several times as much (see engine/rows.py); and the read of a template's active version."""
 from __future__ import annotations
 
@@ -41,8 +41,9 @@ def update_form(session: Session, form_id: int, changed: dict) -> None:
 
 def close_form(session: Session, form_id: int, now: datetime) -> None:
     """The form's process ended: the form is closed (办结)."""
-    _UPDATE_FORM.execute(session, {"b_id": form_id, "status": "closed", "closed_at": now})
+    _UPDATE_FORM.execute(session, {"b_id": form_id, "status": "closed", "closed_at": now, "search": None})
     held = session.identity_map.get(session.identity_key(Form, form_id))
     if held is not None:  # a copy this transaction already loaded must not contradict the row
         set_committed_value(held, "status", "closed")
         set_committed_value(held, "closed_at", now)
+        set_committed_value(held, "search", None)

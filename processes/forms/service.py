@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from cachetools import LRUCache
 from marshmallow import ValidationError
-from sqlalchemy import String, cast, inspect, select
+from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -175,6 +175,7 @@ def _insert_form(session: Session, version: TemplateVersion, *, actor: User, now
     values = dict(number=f"tmp-{uuid.uuid4().hex}", template_version_id=version.id, business_type="", status="draft",
                   data={}, created_by=actor.username, department_id=actor.department_id, created_at=now,
                   submitted_at=None, closed_at=None, process_instance_id=None, wrapped_key=None, key_id=None,
+                  sealed_data=None, search=None,
                   submission_key=submission_key)
     form_id = rows.insert_form(session, values)
     form = Form(id=form_id, **values)
@@ -227,7 +228,7 @@ def _keep(session: Session, config: dict, form: Form, cleaned: dict) -> None:
             shown[code] = mask(kinds.get(code, "text"), str(value))
         else:
             shown[code] = value
-    form.data = shown
+    personal.seal_values(ring, form, shown)
     form.business_type = str(shown.get("business_type") or form.template_version.template.business_type)[:100]
 
 
@@ -316,13 +317,13 @@ def get_form(session: Session, form_id: int) -> Form:
     return form
 
 
-def ids_mentioning(session: Session, text: str, limit: int = 200) -> tuple[int, ...]:
-    """The newest forms whose shown values (sensitive ones masked) contain `text`: the inbox finds a form by its
-    customer. Values are stored as JSON with non-ASCII escaped, so the text is looked for the same way."""
-    needle = json.dumps(text)[1:-1]
-    pattern = "%" + needle.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
-    return tuple(session.scalars(select(Form.id).where(Form.status != "draft",
-                                                       cast(Form.data, String).like(pattern, escape="/"))
+def ids_mentioning(session: Session, config: dict, text: str, limit: int = 200) -> tuple[int, ...]:
+    """The newest live forms with a value that is `text` (whole, trimmed, any case; sensitive values excepted): the
+    inbox finds a form by its customer. Values are sealed, so this looks `text` up in the forms' blind index."""
+    token = personal.search_token(personal.keyring(config), text)
+    if token is None:
+        return ()
+    return tuple(session.scalars(select(Form.id).where(Form.status != "draft", Form.search.like(f"%{token}%"))
                                  .order_by(Form.id.desc()).limit(limit)))
 
 

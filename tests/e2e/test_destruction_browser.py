@@ -119,7 +119,7 @@ def test_duplicate_path_in_the_browser(new_page, live_server):
         held = select(Hold.form_id).where(Hold.form_id.is_not(None))
         duplicate, original = session.scalars(select(Form).where(Form.status == "closed", Form.id.not_in(held))
                                               .order_by(Form.id).limit(2)).all()
-        evidence = Attachment(form_id=original.id, field_code="proof", filename="原单.pdf", content_type="application/pdf",
+        evidence = Attachment(form_id=original.id, field_code="proof", filename_sealed="原单.pdf", content_type="application/pdf",
                               size=1, sealed=b"x", uploaded_by="clerk", uploaded_at=datetime.now(timezone.utc))
         session.add(evidence)
         session.flush()

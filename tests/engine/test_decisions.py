@@ -20,8 +20,8 @@ DECLARED = '<spiffworkflow:property name="decisions" value="complete,return" />'
 def _problems(xml: str) -> list[str]:
     with pytest.raises(DeploymentError) as info:
         parse(xml, operations={"escalate"})
-    # A problem's message names its element first (e.g. 用户任务“信贷部办理”(hop_credit): …); what follows is compared.
-    return [f"{p.element_id}: {p.message.split('): ', 1)[-1]}" for p in info.value.problems]
+    # A problem's message names its element first (e.g. 用户任务“信贷部办理”: …); what follows is compared.
+    return [f"{p.element_id}: {p.message.split('”: ', 1)[-1]}" for p in info.value.problems]
 
 
 def _deploy_and_start(services, runtime: Runtime, xml: str):

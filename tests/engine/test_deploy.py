@@ -40,7 +40,7 @@ def test_xml_entities_are_not_expanded():
 
 def test_unregistered_service_operation():
     found = problems(XML.replace('serviceTaskOperator id="escalate"', 'serviceTaskOperator id="send_mail"', 1))
-    assert ("escalate_credit", "服务任务“逐级上报”(escalate_credit): 未注册的服务操作 send_mail; 可用: escalate") in found
+    assert ("escalate_credit", "服务任务“逐级上报”: 未注册的服务操作 send_mail; 可用: escalate") in found
 
 
 def test_condition_outside_the_whitelist():
@@ -64,7 +64,7 @@ def test_time_date_without_zone():
 def test_user_task_outside_any_lane():
     xml = XML.replace("<bpmn:flowNodeRef>hop_credit</bpmn:flowNodeRef>", "", 1)
     found = problems(xml)
-    assert found[0][0] == "hop_credit" and "用户任务“信贷部办理”(hop_credit): 用户任务必须位于一个泳道" in found[0][1]
+    assert found[0][0] == "hop_credit" and "用户任务“信贷部办理”: 用户任务必须位于一个泳道" in found[0][1]
 
 
 def test_no_executable_process():

@@ -25,7 +25,7 @@ from processes.destruction import retention
 from processes.destruction import service as destruction
 from processes.destruction.models import DestructionItem
 from processes.forms import keystore, personal
-from processes.forms.models import Attachment, Form
+from processes.forms.models import Attachment, Correction, Form
 from processes.org import service as org
 from tests.conftest import KYC_FORM, START
 
@@ -322,11 +322,16 @@ def test_error_path_shreds_the_key_so_an_earlier_backup_cannot_be_read(client, a
         return r.json["id"]
 
     wrong, original = post(), post()
+    r = client.post(f"/api/v1/forms/{wrong}/corrections", headers=auth("clerk"),
+                    json={"field": "customer_name", "new_value": "李四", "reason": "姓名抄错", "password": "guichet-demo"})
+    assert r.status_code == 201, r.json
     close(services, wrong, START)
     close(services, original, START)
     with unit_of_work(services.sessions) as session:
-        evidence = Attachment(form_id=original, field_code="proof", filename="原单.pdf", content_type="application/pdf",
+        evidence = Attachment(form_id=original, field_code="proof", content_type="application/pdf",
                               size=1, sealed=b"x", uploaded_by="clerk", uploaded_at=START)
+        personal.seal_into(personal.keyring(services.config), session.get(Form, original), evidence,
+                           "filename_sealed", "attachment-name", "原单.pdf")
         session.add(evidence)
         session.flush()
         evidence_id = evidence.id
@@ -350,12 +355,16 @@ def test_error_path_shreds_the_key_so_an_earlier_backup_cannot_be_read(client, a
     with backups._scratch_database(config) as url:
         backups.restore(backups.backup_dir(config) / manifest["file"], url)
         assert read_id_from(url, config, wrong) == "11010519491231002X"  # beside the current key store: readable
+        assert read_content_from(url, config, wrong) == (KYC_FORM["content"], "李四", "姓名抄错")
         r = client.post(f"/api/v1/destructions/{batch['id']}/execute", headers=auth("archivist"),
                         json={"supervisors": [{"username": "inspector", "password": "guichet-demo"},
                                               {"username": "archive_head", "password": "guichet-demo"}]})
         assert r.status_code == 200, r.json
         with pytest.raises(personal.KeyDestroyed):
             read_id_from(url, config, wrong)  # the same backup, now that the key is gone
+        with pytest.raises(personal.KeyDestroyed):  # and every other value, correction and reason with it
+            read_content_from(url, config, wrong)
+        assert read_content_from(url, config, original)[0] == KYC_FORM["content"]
         assert read_id_from(url, config, original) == "11010519491231002X"
     expire = datetime.fromisoformat(r.json["key_backups_expire_at"])
     assert expire == START + timedelta(days=keystore.keep_days(config))
@@ -366,7 +375,7 @@ def test_error_path_shreds_the_key_so_an_earlier_backup_cannot_be_read(client, a
     assert not key_copy.exists()  # the last copy holding the key is gone: nothing anywhere can read the form
     with services.sessions() as session:
         row = session.get(Form, wrong)
-        assert row.status == "destroyed" and row.data == {} and row.wrapped_key is None
+        assert row.status == "destroyed" and row.data == {} and row.sealed_data is None and row.search is None and row.wrapped_key is None
     assert client.get(f"/api/v1/forms/{wrong}", headers=auth("clerk")).status_code == 410
 
 
@@ -378,6 +387,22 @@ def read_id_from(url: str, config: dict, form_id: int) -> str | None:
             form = session.get(Form, form_id)
             assert form.wrapped_key is None  # no key in the backup
             return personal.load(session, personal.keyring(config), form, "customer_id")
+    finally:
+        engine.dispose()
+
+
+def read_content_from(url: str, config: dict, form_id: int) -> tuple:
+    """(a value, the last correction's value and reason) of a form in a restored database, with the current key store;
+    none of them is stored in clear there."""
+    engine = create_engine(url)
+    try:
+        with Session(engine, info={"config": config}) as session:
+            form = session.get(Form, form_id)
+            assert form.data == {} and form.sealed_data.startswith(personal.SEALED)
+            corrections = session.scalars(select(Correction).where(Correction.form_id == form_id)).all()
+            assert all(c.reason_sealed.startswith(personal.SEALED) for c in corrections)
+            last = corrections[-1] if corrections else None
+            return form.values["content"], last and last.new_value, last and last.reason
     finally:
         engine.dispose()
 

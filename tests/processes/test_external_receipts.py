@@ -237,7 +237,7 @@ def test_demo_one_transfer_awaits_its_receipt_and_one_is_signed(services, client
     assert [i["name"] for i in listed] == ["等待接收单位签收"]
 
 
-def test_key_rotation_rewraps_the_snapshot_key_too(client, auth, submit_form, services):
+def test_key_rotation_keeps_the_snapshot_readable(client, auth, submit_form, services):
     from pathlib import Path
 
     from processes.external import snapshot
@@ -248,7 +248,7 @@ def test_key_rotation_rewraps_the_snapshot_key_too(client, auth, submit_form, se
     env = {"GUICHET_DATABASE_URL": services.config["database"]["url"],
            "GUICHET_APP_INSTANCE_PATH": services.config["app"]["instance_path"]}
     r = CliRunner().invoke(main, ["rotate-key"], env=env, catch_exceptions=False)
-    assert r.exit_code == 0 and "1 data keys re-wrapped" in r.output  # the transfer's (this form holds no personal data)
+    assert r.exit_code == 0 and "1 data keys re-wrapped" in r.output  # the form's; the transfer's key is wrapped under it
     personal.forget_keyrings()
     (Path(services.config["app"]["instance_path"]) / "master.key.previous").unlink()
     with unit_of_work(services.sessions) as session:

@@ -209,9 +209,13 @@ def test_package_pdf_holds_the_chinese_text_and_the_hash(client, auth, submit_fo
     assert len(downloads) == 1 and downloads[0]["details"]["format"] == "pdf"
 
 
-def test_the_snapshot_outlives_the_forms_data_key(client, auth, kyc_template, services):
-    """Destroying a form is crypto-shredding its data key; what was sent stays readable under the transfer's key."""
-    from processes.forms.models import Form, SensitiveValue
+def test_the_snapshot_goes_with_the_forms_data_key(client, auth, kyc_template, services):
+    """What was sent is a copy of the form: its key is wrapped under the form's data key, so destroying the form
+    (crypto-shredding its key) leaves the snapshot unreadable everywhere; the record and its hashes stay."""
+    from processes import record_checks
+    from processes.external.models import ExternalTransfer
+    from processes.forms import personal
+    from processes.forms.models import Form
 
     form = client.post("/api/v1/forms", headers=auth("clerk"),
                        json={"template_id": kyc_template, "data": KYC_FORM, "submit": True}).json
@@ -221,8 +225,15 @@ def test_the_snapshot_outlives_the_forms_data_key(client, auth, kyc_template, se
     (approval,) = items(client, auth, "manager")
     decide(client, auth, "manager", approval["id"], "approve")
     before = client.get(f"/api/v1/external-transfers/{transfer_id}/package.json", headers=auth("handler")).json
+    assert KYC_FORM["customer_id"] in str(before["content"]["fields"])
     with unit_of_work(services.sessions) as session:
-        session.execute(update(Form).values(wrapped_key=None, key_id=None))
-        session.execute(SensitiveValue.__table__.delete())
-    after = client.get(f"/api/v1/external-transfers/{transfer_id}/package.json", headers=auth("handler")).json
-    assert after == before and KYC_FORM["customer_id"] in str(after["content"]["fields"])
+        transfer = session.get(ExternalTransfer, transfer_id)
+        assert transfer.key_id == "form" and transfer.wrapped_key.startswith(personal.SEALED)
+        session.execute(update(Form).where(Form.id == form["id"]).values(status="destroyed", sealed_data=None))
+    ring = personal.keyring(services.config)
+    ring.store.destroy([form["id"]])
+    personal.forget_data_keys(ring, [form["id"]])
+    after = client.get(f"/api/v1/external-transfers/{transfer_id}/package.json", headers=auth("handler"))
+    assert after.status_code == 409 and after.json["code"] == "data_key_destroyed" and "销毁" in after.json["message"]
+    with unit_of_work(services.sessions) as session:
+        assert record_checks(session, services.config) == []  # shredded, not altered

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 
 from engine.db import unit_of_work
 from engine.models import ProcessInstance
 from processes.forms import personal
-from processes.forms.models import Form, SensitiveValue
+from processes.forms.models import Attachment, Correction, Form, SensitiveValue
 from processes.forms.validators import mask
-from tests.conftest import KYC_FORM, PG_URL
+from tests.conftest import GOOD_FORM, KYC_FORM, PG_URL
 from webui.cli import main
 
 IDS = ["11010519491231002X", "320102198805061230", "510107197511204569"]
@@ -40,7 +40,7 @@ def test_values_are_encrypted_under_a_wrapped_data_key(client, auth, kyc_templat
     with unit_of_work(services.sessions) as s:
         row = s.get(Form, form["id"])
         sealed = s.scalars(select(SensitiveValue).where(SensitiveValue.form_id == form["id"])).all()
-        assert row.data["customer_id"] == "110105********002X" and row.key_id == personal.keyring(services.config).primary_id
+        assert row.values["customer_id"] == "110105********002X" and row.key_id == personal.keyring(services.config).primary_id
         assert {v.field for v in sealed} == {"customer_id", "card_no", "mobile"}
         assert all(v.ciphertext.startswith("v1:") and "1101051949" not in v.ciphertext for v in sealed)
         assert personal.load(s, personal.keyring(services.config), row, "customer_id") == "11010519491231002X"
@@ -139,10 +139,85 @@ def test_no_plaintext_anywhere(client, auth, kyc_template, services, caplog):
         assert wal.exists()
         places["sqlite file"] = db_file.read_bytes().decode("latin-1")
         places["sqlite wal"] = wal.read_bytes().decode("latin-1")
-    # the scan does see the data: the masked values are there
-    assert "110105********002X" in places["api"] and "110105********002X" in places["tables"]
-    if not PG_URL:
-        assert "110105********002X" in places["sqlite file"] + places["sqlite wal"]
+    # the scan does see the data where it is shown: the masked values are in the API's answers
+    assert "110105********002X" in places["api"] and GOOD_FORM["content"] in places["api"] and "抄错" in places["api"]
+    # ...and nowhere stored: the masked values, the other values and the corrections' reasons are sealed too
+    stored = {place: content for place, content in places.items() if place not in ("api", "log")}
+    for word in ("110105********002X", GOOD_FORM["content"], GOOD_FORM["customer_name"], "抄错"):
+        for form in {word, json.dumps(word)[1:-1]}:  # as it is, and as JSON escapes it
+            assert not {place for place, content in stored.items() if form in content}, word
     secrets = IDS + CARDS + BAD + ["13812345678"]
     hits = {(place, secret) for place, content in places.items() for secret in secrets if secret in content}
     assert hits == set()
+
+
+def test_migrate_seals_what_older_versions_stored_in_clear_and_keeps_archive_seals_true(client, auth, kyc_template,
+                                                                                          services):
+    """A database from before sealing: values, a correction and an attachment name in clear, the forms filed. `guichet
+    migrate` seals them; a seal that matched is made anew (the integrity check still passes), one that did not
+    match stays as it was (the form still shows as altered)."""
+    from processes.archive import service as archive
+    from processes.archive.models import Filing
+    from processes.org import service as org
+    from tests.processes.test_destruction import START, close
+
+    ids = [post(client, auth, kyc_template, KYC_FORM).json["id"] for _ in range(2)]
+    r = client.post(f"/api/v1/forms/{ids[0]}/corrections", headers=auth("clerk"),
+                    json={"field": "customer_name", "new_value": "李四", "reason": "姓名抄错", "password": "guichet-demo"})
+    assert r.status_code == 201, r.json
+    for form_id in ids:
+        close(services, form_id, START)
+    with unit_of_work(services.sessions) as s:
+        shown = {i: s.get(Form, i).values for i in ids}
+        correction = s.scalars(select(Correction).where(Correction.form_id == ids[0])).one()
+        clear = (correction.old_value, correction.new_value, correction.reason)
+        # as an older version stored them: in clear
+        s.execute(update(Form).where(Form.id.in_(ids)).values(sealed_data=None))
+        for i in ids:
+            s.execute(update(Form).where(Form.id == i).values(data=shown[i]))
+        s.execute(update(Correction.__table__).where(Correction.id == correction.id).values(
+            old_value=clear[0], new_value=clear[1], reason=clear[2]))
+        s.add(Attachment(form_id=ids[1], field_code="proof", filename_sealed="旧附件.pdf", content_type="application/pdf",
+                         size=1, sealed=b"x", uploaded_by="clerk", uploaded_at=START))
+        s.flush()
+        archive.file_forms(s, services.config, actor=org.get_by_username(s, "archivist"), form_ids=ids, now=START)
+        tampered = s.scalars(select(Filing).where(Filing.form_id == ids[1])).one()
+        tampered.seal = "0" * 64  # altered before the upgrade: must stay visible after it
+    env = {"GUICHET_DATABASE_URL": services.config["database"]["url"],
+           "GUICHET_APP_INSTANCE_PATH": services.config["app"]["instance_path"]}
+    r = CliRunner().invoke(main, ["migrate"], env=env, catch_exceptions=False)
+    assert r.exit_code == 0 and "2 forms' values sealed" in r.output, r.output
+    with unit_of_work(services.sessions) as s:
+        forms = {i: s.get(Form, i) for i in ids}
+        assert all(f.data == {} and f.sealed_data.startswith(personal.SEALED) for f in forms.values())
+        assert {i: f.values for i, f in forms.items()} == shown
+        correction = s.scalars(select(Correction).where(Correction.form_id == ids[0])).one()
+        assert (correction.old_value, correction.new_value, correction.reason) == clear
+        assert all(v.startswith(personal.SEALED) for v in (correction.old_sealed, correction.new_sealed,
+                                                            correction.reason_sealed))
+        (attachment,) = s.scalars(select(Attachment).where(Attachment.form_id == ids[1])).all()
+        assert attachment.filename == "旧附件.pdf" and attachment.filename_sealed.startswith(personal.SEALED)
+        seals = archive.seals_of(s, ids)
+        filings = {f.form_id: f.seal for f in s.scalars(select(Filing).where(Filing.form_id.in_(ids)))}
+        assert filings[ids[0]] == seals[ids[0]] and filings[ids[1]] == "0" * 64
+    r = CliRunner().invoke(main, ["migrate"], env=env, catch_exceptions=False)  # again: nothing left to seal
+    assert r.exit_code == 0 and "values sealed" not in r.output
+
+
+def test_the_search_index_holds_no_text_and_is_emptied_when_the_form_closes(client, auth, kyc_template, services):
+    from processes.forms import service as forms
+    from tests.processes.test_destruction import START, close
+
+    form_id = post(client, auth, kyc_template, KYC_FORM).json["id"]
+    config = services.config
+    with unit_of_work(services.sessions) as s:
+        row = s.get(Form, form_id)
+        assert row.search and KYC_FORM["customer_name"] not in row.search and "张" not in row.search
+        assert forms.ids_mentioning(s, config, KYC_FORM["customer_name"]) == (form_id,)
+        assert forms.ids_mentioning(s, config, f"  {KYC_FORM['customer_name']} ") == (form_id,)  # trimmed
+        assert forms.ids_mentioning(s, config, "110105********002X") == ()  # sensitive values are not indexed
+        assert forms.ids_mentioning(s, config, "%") == ()
+    close(services, form_id, START)
+    with unit_of_work(services.sessions) as s:
+        assert s.get(Form, form_id).search is None
+        assert forms.ids_mentioning(s, config, KYC_FORM["customer_name"]) == ()

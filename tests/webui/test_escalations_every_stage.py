@@ -221,7 +221,7 @@ def test_destruction_approval(client, auth, login, services, clock, submit_form)
             assert client.post(f"/api/v1/tasks/{item['id']}/complete", headers=auth(user),
                                json={"data": {"decision": "complete"}}).status_code == 200
     with unit_of_work(services.sessions) as session:
-        evidence = Attachment(form_id=ids[1], field_code="content", filename="原单.pdf", content_type="application/pdf",
+        evidence = Attachment(form_id=ids[1], field_code="content", filename_sealed="原单.pdf", content_type="application/pdf",
                               size=1, sealed=b"x", uploaded_by="clerk", uploaded_at=START)
         session.add(evidence)
         session.flush()

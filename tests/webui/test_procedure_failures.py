@@ -50,7 +50,7 @@ def test_a_procedure_that_fails_to_start_keeps_the_clerks_input_as_a_draft(clien
     assert "已保存为草稿" in r.json["message"] and "管理层" in r.json["message"] and "超出单步预算" in r.json["message"]
     with unit_of_work(services.sessions) as s:
         (form,) = s.scalars(select(Form)).all()
-        assert form.status == "draft" and form.data["customer_name"] == "张三" and form.process_instance_id is None
+        assert form.status == "draft" and form.values["customer_name"] == "张三" and form.process_instance_id is None
         assert s.scalar(select(func.count()).select_from(ProcessInstance)) == 0  # the step was rolled back
         (incident,) = incidents.open_incidents(s)
         assert incident.kind == "start_failed" and "超出单步预算" in incident.message and "Traceback" in incident.detail

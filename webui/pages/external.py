@@ -61,9 +61,12 @@ def _detail_page(transfer, *, issued=None, errors=None, message=None, status=200
     session, services, user = db(), guichet(), actor()
     item = external.receipt_item(session, services.runtime, transfer) if transfer.status in ("sent", "overdue") else None
     sent = transfer.snapshot_sha256 is not None
-    preview = snapshot.read(session, services.config, transfer) if sent else None
     form = forms.get_form(session, transfer.form_id)
-    if preview is None:  # before the check passes: what would be sent now
+    if form.status == "destroyed":  # what was sent went with the form (its key); the record and hashes stay
+        preview = {"fields": [], "corrections": [], "attachments": [], "destroyed": True}
+    elif sent:
+        preview = snapshot.read(session, services.config, transfer)
+    else:  # before the check passes: what would be sent now
         preview = snapshot.content_of(session, services.config, transfer, form, now()) \
             if not transfer.full_fields else _masked_preview(transfer, form)
     return render_template(

@@ -126,10 +126,10 @@ def edit(form_id: int):
         return _already_done(form) if request.method == "POST" else redirect(url_for("forms.detail", form_id=form.id))
     version = form.template_version
     if request.method == "GET":
-        values = {k: v for k, v in form.data.items() if k not in form.sensitive_fields}
+        values = {k: v for k, v in form.values.items() if k not in form.sensitive_fields}
         return _fill_page([version], version, values=values, draft=form)
     files = _uploaded(version)
-    values = {f["code"]: request.form.get(f["code"], "") or (form.data.get(f["code"], "")
+    values = {f["code"]: request.form.get(f["code"], "") or (form.values.get(f["code"], "")
               if f.get("type") == "attachment" else "") for f in version.fields}
     submit = request.form.get("action") != "draft"
     services = guichet()
@@ -262,7 +262,7 @@ def submit(form_id: int):
     except ValidationFailed as exc:  # an incomplete draft: back to its form, each message beside its field
         db().rollback()
         form = forms.get_form(db(), form_id)
-        values = {k: v for k, v in form.data.items() if k not in form.sensitive_fields}
+        values = {k: v for k, v in form.values.items() if k not in form.sensitive_fields}
         return _fill_page([form.template_version], form.template_version, values=values, errors=exc.details["fields"],
                           message=exc.message, draft=form, status=422)
     except ProcedureFailed as exc:

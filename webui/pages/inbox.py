@@ -9,7 +9,7 @@ from processes.inbox import escalations
 from processes.inbox import service as inbox
 
 from ..auth import actor
-from ..context import db, now
+from ..context import db, guichet, now
 
 bp = Blueprint("inbox", __name__)
 
@@ -31,7 +31,7 @@ def index():
     f = inbox.InboxFilter(scope="all" if scope == "done" else scope, process=request.args.get("process") or None,
                           overdue_only=request.args.get("overdue") == "1", text=text, limit=PER_PAGE, page=page,
                           people=inbox.people_named(session, text) if text else (),
-                          forms=forms.ids_mentioning(session, text) if text else ())
+                          forms=forms.ids_mentioning(session, guichet().config, text) if text else ())
     if scope == "done":
         items, more = inbox.done_by(session, actor=user, page=page, limit=PER_PAGE)
     else:
