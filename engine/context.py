@@ -13,7 +13,8 @@ only once the transaction that saved it has committed. Both are per transaction,
 - `connection`: the session's connection and driver connection for prepared statements
   (engine/prepared.py checks it against the current transaction and savepoint before each use);
 - `stage`: what a stage keeps for the rest of the transaction, under a key of its own (the audit
-  chain's head, org lookups), instead of loose keys in `session.info`.
+  chain's head, org lookups), instead of loose keys in `session.info`;
+- `savepoints`: how deep the savepoints of engine/prepared.py's `savepoint()` are nested now (their names).
 
 Lifecycle (the listeners below are the only code that ends a context):
 - begin: created by the first `transaction(session)` of a transaction;
@@ -45,6 +46,7 @@ class TransactionContext:
     warm: list = field(default_factory=list)
     connection: object = None
     stage: dict = field(default_factory=dict)
+    savepoints: int = 0
 
 
 def transaction(session: Session) -> TransactionContext:

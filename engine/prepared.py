@@ -16,9 +16,9 @@ an expanding IN are not supported (run them once per value, or through the sessi
 """
 from __future__ import annotations
 
-import itertools
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from threading import Lock
 
 from sqlalchemy import exc, inspect, select
@@ -64,7 +64,10 @@ class Prepared:
             return
         held = _connection(session)
         plan = self._plan(held.dialect, param_list[0])
-        _run(held, plan, [_values(plan, p) for p in param_list], many=True)
+        if len(param_list) == 1:  # most steps write one row: psycopg's executemany (a pipeline) costs twice an execute
+            _run(held, plan, _values(plan, param_list[0]), many=False)
+        else:
+            _run(held, plan, [_values(plan, p) for p in param_list], many=True)
 
     def all(self, session: Session, params: dict | None = None) -> list[tuple]:
         """All result rows as tuples of converted values."""
@@ -186,7 +189,12 @@ def _run(held: _Held, plan: _Plan, values, *, many: bool):
     return cursor
 
 
-_savepoints = itertools.count(1)
+@lru_cache(maxsize=None)
+def _savepoint_sql(depth: int) -> tuple[str, str, str]:
+    """SAVEPOINT, ROLLBACK TO and RELEASE of the savepoint `depth` deep: one name per depth, so the statements are
+    the same few texts every time (a name per savepoint made each one a text the driver parsed anew)."""
+    name = f"guichet_sp_{depth}"
+    return f"SAVEPOINT {name}", f"ROLLBACK TO SAVEPOINT {name}", f"RELEASE SAVEPOINT {name}"
 
 
 @contextmanager
@@ -199,24 +207,36 @@ def savepoint(session: Session):
     to the savepoint, the transaction context forgets what it read ahead and what stages kept (as when a
     savepoint of the session rolls back, engine/context.py), ORM objects added inside are expunged and the others
     expired (read again on use), and the exception passes on.
+
+    On PostgreSQL a block that succeeds does not RELEASE its savepoint (a round trip): what it wrote is the
+    transaction's either way, and the transaction's end releases it. (SQLite releases it: there a statement costs
+    next to nothing, and while a savepoint is open every page a write first touches is copied to a sub-journal.)
+    Both databases roll back to, and release, the newest savepoint of a name, and a savepoint's name is its depth: a
+    later block at the same depth makes a newer one, an enclosing block's is older and rolling back to it drops the
+    ones inside.
     """
     if session._new or session._deleted or session.identity_map._modified:
         session.flush()
-    name = f"guichet_sp_{next(_savepoints)}"
     held = _connection(session)
     known = set(session.identity_map.keys())
-    _run_sql(held, f"SAVEPOINT {name}")
+    context = transaction(session)
+    context.savepoints += 1
+    create, back, release = _savepoint_sql(context.savepoints)
     try:
+        _run_sql(held, create)
         yield
     except BaseException:
-        _run_sql(held, f"ROLLBACK TO SAVEPOINT {name}")
-        _run_sql(held, f"RELEASE SAVEPOINT {name}")
-        context = transaction(session)
+        _run_sql(held, back)
+        _run_sql(held, release)
         context.read_ahead.clear()
         context.stage.clear()
         _forget_orm_changes(session, known)
         raise
-    _run_sql(held, f"RELEASE SAVEPOINT {name}")
+    else:
+        if held.dialect.name != "postgresql":
+            _run_sql(held, release)
+    finally:
+        context.savepoints -= 1
 
 
 def _forget_orm_changes(session: Session, known: set) -> None:

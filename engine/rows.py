@@ -92,6 +92,10 @@ _CLOSE_FOLLOW_UPS = Prepared(ITEM.update().where(ITEM.c.parent_id == bindparam("
 _SELECT_TIMERS = Prepared(select(TIMER.c.id, TIMER.c.task_id, TIMER.c.fire_at, TIMER.c.lease_owner).where(
     TIMER.c.instance_id == bindparam("b_instance")))
 _RESET_TIMER = Prepared(TIMER.update().where(TIMER.c.id == bindparam("b_id")).values(fence=TIMER.c.fence + 1))
+# The same by the row's key (instance, task): for a step that knows which rows its instance has.
+_OF_TASK = (TIMER.c.instance_id == bindparam("b_instance"), TIMER.c.task_id == bindparam("b_task"))
+_RESET_TIMER_OF = Prepared(TIMER.update().where(*_OF_TASK).values(fence=TIMER.c.fence + 1))
+_DELETE_TIMER_OF = Prepared(TIMER.delete().where(*_OF_TASK))
 _STATES = select(INSTANCE.c.id, INSTANCE.c.definition_id, INSTANCE.c.state, INSTANCE.c.serializer_version,
                  INSTANCE.c.lock_version).where(INSTANCE.c.id.in_(bindparam("b_ids", expanding=True)),
                                                 INSTANCE.c.status == "running")
@@ -227,6 +231,20 @@ def reset_timer(session: Session, timer_id: int, *, task_id: str, task_name: str
     _RESET_TIMER.execute(session, {
         "b_id": timer_id, "task_id": task_id, "task_name": task_name, "fire_at": fire_at, "status": "waiting",
         "lease_owner": None, "lease_until": None, "last_error": None, "attempts": 0})
+
+
+def reset_timer_of(session: Session, instance_id: int, old_task_id: str, *, task_id: str, task_name: str,
+                   fire_at: datetime) -> bool:
+    """reset_timer for the instance's row of task `old_task_id`; False when there is no such row."""
+    return _RESET_TIMER_OF.execute(session, {
+        "b_instance": instance_id, "b_task": old_task_id, "task_id": task_id, "task_name": task_name,
+        "fire_at": fire_at, "status": "waiting", "lease_owner": None, "lease_until": None, "last_error": None,
+        "attempts": 0}).rowcount == 1
+
+
+def delete_timer_of(session: Session, instance_id: int, task_id: str) -> bool:
+    """Delete the instance's row of task `task_id`; False when there is no such row."""
+    return _DELETE_TIMER_OF.execute(session, {"b_instance": instance_id, "b_task": task_id}).rowcount == 1
 
 
 def insert_timers(session: Session, rows: list[dict]) -> None:

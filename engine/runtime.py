@@ -324,7 +324,7 @@ class Runtime:
         workflow = load_state(state, version, parsed.spec, parsed.subprocess_specs)
         workflow.script_engine = self.script_engine
         setattr(workflow, _OPEN_TASKS, frozenset(str(t.id) for t in workflow.ready_tasks(manual=True)))
-        setattr(workflow, _HAS_TIMERS, bool(waiting_timers(workflow)))
+        setattr(workflow, _TIMERS, waiting_timers(workflow))
         return workflow
 
     def _save(self, session, instance: Instance, workflow, now, ready: list, completed: Item | None = None,
@@ -341,8 +341,8 @@ class Runtime:
         result = StepResult(instance=instance, completed=completed)
         items.sync(session, instance, ready, now, result, new=new, open_before=getattr(workflow, _OPEN_TASKS, None))
         setattr(workflow, _OPEN_TASKS, frozenset(str(t.id) for t in ready))
-        no_rows = new or not getattr(workflow, _HAS_TIMERS, True)
-        setattr(workflow, _HAS_TIMERS, sync_timers(session, instance, workflow, new=no_rows))
+        before = None if new else getattr(workflow, _TIMERS, None)
+        setattr(workflow, _TIMERS, sync_timers(session, instance, workflow, new=new, before=before))
         context = transaction(session)
         context.instances[instance.id] = instance
         context.read_ahead.pop(instance.id, None)  # the step may have changed them
@@ -402,9 +402,9 @@ def _attached_task(task):
 # the READY user tasks of the saved state. Unless the step left one of them behind (its item must be closed, and its
 # row is needed for that), the items need not be read back.
 _OPEN_TASKS = "_guichet_open_tasks"
-# Whether the workflow had waiting timers when it was saved or restored: the instance has a timer row for
-# each, so with none it has no rows to read back.
-_HAS_TIMERS = "_guichet_has_timers"
+# The waiting timers of the workflow as it was saved or restored (waiting_timers): the instance has a timer row
+# for each and no other, so a step need not read them back (engine/timers.py, sync_timers).
+_TIMERS = "_guichet_timers"
 
 
 def _task_spec(parsed, name: str):

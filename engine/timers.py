@@ -48,18 +48,45 @@ def waiting_timers(workflow) -> dict[str, tuple[str, datetime]]:
     return waiting
 
 
-def sync_timers(session: Session, instance, workflow, new: bool = False) -> bool:
+def sync_timers(session: Session, instance, workflow, new: bool = False, before: dict | None = None) -> dict:
     """Make the instance's timer rows match the workflow's waiting timer events (rows are reused, not churned).
 
-    `new`: the instance has no timer rows yet. Returns whether it has any now.
+    `new`: the instance has no timer rows yet. `before`: the waiting timers (waiting_timers) of the state the step
+    started from, which the rows match (every save makes them so): then the rows need not be read back, unless a
+    timer waits on at the same time (whether a scheduler holds its row is only known by reading it).
+    Returns the waiting timers, for the next step's `before`.
     """
     waiting = waiting_timers(workflow)
-    if not waiting and new:
-        return False
-    has_rows = bool(waiting)  # afterwards there is a row per waiting timer
-    existing = [] if new else rows.timers_of(session, instance.id)
+    if new or before is not None and not any(before[t][1] == entry[1] for t, entry in waiting.items() if t in before):
+        if _sync_known(session, instance, waiting, {} if new else before):
+            return waiting
+    _sync_read(session, instance, dict(waiting))
+    return waiting
+
+
+def _sync_known(session: Session, instance, waiting: dict, before: dict) -> bool:
+    """Change the rows of `before` into rows of `waiting` by their keys; False when a row was not where `before`
+    said (the caller then reads the rows and mends them)."""
+    stale = [task_id for task_id in before if task_id not in waiting]
+    added = []
+    for task_id, (name, fire_at) in waiting.items():
+        if task_id in before:  # waits on with another fire time
+            if not rows.reset_timer_of(session, instance.id, task_id, task_id=task_id, task_name=name, fire_at=fire_at):
+                return False
+        elif stale:  # a hop's next timer takes over the finished one's row
+            if not rows.reset_timer_of(session, instance.id, stale.pop(), task_id=task_id, task_name=name,
+                                       fire_at=fire_at):
+                return False
+        else:
+            added.append(_new_row(instance, task_id, name, fire_at))
+    rows.insert_timers(session, added)
+    return all([rows.delete_timer_of(session, instance.id, task_id) for task_id in stale])
+
+
+def _sync_read(session: Session, instance, waiting: dict) -> None:
+    """Read the instance's timer rows and make them match `waiting` (which this empties)."""
     stale = []
-    for row in existing:
+    for row in rows.timers_of(session, instance.id):
         entry = waiting.pop(row.task_id, None)
         if entry is None:
             stale.append(row.id)
@@ -70,12 +97,14 @@ def sync_timers(session: Session, instance, workflow, new: bool = False) -> bool
         if stale:  # a hop's next timer takes over the finished one's row
             rows.reset_timer(session, stale.pop(), task_id=task_id, task_name=name, fire_at=fire_at)
         else:
-            added.append({"instance_id": instance.id, "task_id": task_id, "task_name": name, "fire_at": fire_at,
-                          "status": "waiting", "fence": 0, "lease_owner": None, "lease_until": None, "attempts": 0,
-                          "last_error": None})
+            added.append(_new_row(instance, task_id, name, fire_at))
     rows.insert_timers(session, added)
     rows.delete_timers(session, stale)
-    return has_rows
+
+
+def _new_row(instance, task_id: str, name: str, fire_at: datetime) -> dict:
+    return {"instance_id": instance.id, "task_id": task_id, "task_name": name, "fire_at": fire_at, "status": "waiting",
+            "fence": 0, "lease_owner": None, "lease_until": None, "attempts": 0, "last_error": None}
 
 
 @dataclass(frozen=True)

@@ -93,7 +93,7 @@ def test_an_expanding_in_is_refused():
         statement._plan(sqlite.dialect(), {"b_ids": [1]})
 
 
-def test_a_savepoint_keeps_what_its_block_wrote_and_releases(services, instance_id):
+def test_a_savepoint_keeps_what_its_block_wrote(services, instance_id):
     with unit_of_work(services.sessions) as session:
         with savepoint(session):
             timer_id = _timer(session, instance_id)
@@ -137,3 +137,35 @@ def test_savepoints_nest(services, instance_id):
                 raise KeyError("inner")
         assert sorted(r[0] for r in session.execute(select(TIMER.c.task_id))) == ["outer"]
         assert _SELECT.first(session, {"b_id": outer}) is not None
+
+
+def _task_ids(session) -> list[str]:
+    return sorted(r[0] for r in session.execute(select(TIMER.c.task_id)))
+
+
+def test_a_failed_savepoint_goes_back_to_its_own_start_not_to_an_earlier_kept_one(services, instance_id):
+    # A block that succeeds leaves its savepoint for the transaction's end to release; the next one at the same
+    # depth, and one enclosing a kept one, must still go back exactly to where they began.
+    with unit_of_work(services.sessions) as session:
+        with savepoint(session):
+            _timer(session, instance_id, "first")
+        with pytest.raises(KeyError), savepoint(session):
+            _timer(session, instance_id, "second")
+            raise KeyError("second")
+        assert _task_ids(session) == ["first"]
+        with pytest.raises(KeyError), savepoint(session):
+            _timer(session, instance_id, "outer")
+            with savepoint(session):
+                _timer(session, instance_id, "inner kept")
+            with savepoint(session):
+                _timer(session, instance_id, "inner kept too")
+            raise KeyError("outer")
+        assert _task_ids(session) == ["first"]
+        with savepoint(session):
+            with pytest.raises(KeyError), savepoint(session):
+                _timer(session, instance_id, "inner")
+                raise KeyError("inner")
+            _timer(session, instance_id, "after the inner one")
+        assert transaction(session).savepoints == 0
+    with unit_of_work(services.sessions) as session:
+        assert _task_ids(session) == ["after the inner one", "first"]

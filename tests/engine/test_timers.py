@@ -222,3 +222,56 @@ def test_a_long_tick_renews_its_leases_so_no_other_scheduler_takes_them(services
     assert slow.tick() == 3
     assert taken_by_other == [0, 0, 0]
     assert len(escalations(services)) == 3
+
+
+def _timer_rows(services, instance_id):
+    with unit_of_work(services.sessions) as s:
+        return sorted((t.task_name, t.fire_at, t.fence) for t in s.scalars(
+            select(Timer).where(Timer.instance_id == instance_id)))
+
+
+def _complete_open_task(services, instance_id, clock, reads=None):
+    from sqlalchemy import event
+
+    engine = services.sessions.kw["bind"]
+
+    def count(_conn, _cursor, statement, *_rest):
+        if " ".join(statement.split()).startswith("SELECT timer."):
+            reads.append(statement)
+
+    with unit_of_work(services.sessions) as s:
+        (item,) = [i for i in s.scalars(select(WorkItem).where(WorkItem.instance_id == instance_id,
+                                                               WorkItem.status == "open"))]
+        if reads is not None:
+            event.listen(engine, "before_cursor_execute", count)
+        try:
+            services.runtime.complete(s, item.id, actor="handler", now=clock(), data={"decision": "complete"})
+        finally:
+            if reads is not None:
+                event.remove(engine, "before_cursor_execute", count)
+
+
+def test_a_step_moves_its_timer_rows_without_reading_them(services, clock):
+    """A step knows the rows of the state it started from: the finished hop's row is handed to the next hop's timer."""
+    instance_id = start(services)
+    [(name, fire_at, fence)] = _timer_rows(services, instance_id)
+    clock.advance(minutes=10)
+    reads = []
+    _complete_open_task(services, instance_id, clock, reads)
+    assert reads == []
+    [(next_name, next_fire_at, next_fence)] = _timer_rows(services, instance_id)
+    assert next_fire_at == clock.now + timedelta(hours=1) and next_fence == fence + 1  # an old claim cannot fire it
+
+
+def test_a_step_whose_timer_rows_are_not_what_its_state_says_reads_and_mends_them(services, clock):
+    from sqlalchemy import delete
+
+    instance_id = start(services)
+    with unit_of_work(services.sessions) as s:  # behind the runtime's back
+        s.execute(delete(Timer).where(Timer.instance_id == instance_id))
+    clock.advance(minutes=10)
+    reads = []
+    _complete_open_task(services, instance_id, clock, reads)
+    assert len(reads) == 1  # the row was not there: the step read the rows and made the one it needs
+    [(_name, fire_at, _fence)] = _timer_rows(services, instance_id)
+    assert fire_at == clock.now + timedelta(hours=1)
