@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import random
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -379,32 +380,35 @@ def test_error_path_shreds_the_key_so_an_earlier_backup_cannot_be_read(client, a
     assert client.get(f"/api/v1/forms/{wrong}", headers=auth("clerk")).status_code == 410
 
 
-def read_id_from(url: str, config: dict, form_id: int) -> str | None:
-    """The form's ID number read from a restored database with the current key store."""
+@contextmanager
+def restored(url: str, config: dict):
+    """A session on a restored database, opening sealed values with the current key store."""
     engine = create_engine(url)
     try:
-        with Session(engine) as session:
-            form = session.get(Form, form_id)
-            assert form.wrapped_key is None  # no key in the backup
-            return personal.load(session, personal.keyring(config), form, "customer_id")
+        with Session(engine, info={"config": config}) as session:
+            yield session
     finally:
         engine.dispose()
+
+
+def read_id_from(url: str, config: dict, form_id: int) -> str | None:
+    """The form's ID number read from a restored database with the current key store."""
+    with restored(url, config) as session:
+        form = session.get(Form, form_id)
+        assert form.wrapped_key is None  # no key in the backup
+        return personal.load(session, personal.keyring(config), form, "customer_id")
 
 
 def read_content_from(url: str, config: dict, form_id: int) -> tuple:
     """(a value, the last correction's value and reason) of a form in a restored database, with the current key store;
     none of them is stored in clear there."""
-    engine = create_engine(url)
-    try:
-        with Session(engine, info={"config": config}) as session:
-            form = session.get(Form, form_id)
-            assert form.data == {} and form.sealed_data.startswith(personal.SEALED)
-            corrections = session.scalars(select(Correction).where(Correction.form_id == form_id)).all()
-            assert all(c.reason_sealed.startswith(personal.SEALED) for c in corrections)
-            last = corrections[-1] if corrections else None
-            return form.values["content"], last and last.new_value, last and last.reason
-    finally:
-        engine.dispose()
+    with restored(url, config) as session:
+        form = session.get(Form, form_id)
+        assert form.data == {} and form.sealed_data.startswith(personal.SEALED)
+        corrections = session.scalars(select(Correction).where(Correction.form_id == form_id)).all()
+        assert all(c.reason_sealed.startswith(personal.SEALED) for c in corrections)
+        last = corrections[-1] if corrections else None
+        return form.values["content"], last and last.new_value, last and last.reason
 
 
 def test_the_demo_has_old_forms_past_retention_one_held_and_a_proposal(services):
