@@ -26,7 +26,7 @@ def _content(session: Session, config: dict, transfer: ExternalTransfer, actor: 
 
 def context(content: dict, transfer: ExternalTransfer, verify_url: str) -> dict:
     """What the package document is rendered from."""
-    return {"title": "对外移交清单", "subtitle": "业务单对外移交 · 签收凭证依据 (R4.2.3-R4.2.4)", "issuer": "Guichet",
+    return {"title": "对外移交清单", "subtitle": "业务单对外移交 · 依据《窗口工作业务单管理办法》第 4.2.3、4.2.4 条", "issuer": "Guichet",
             "number": f"WY{transfer.id:06d}", "generated_at": transfer.sent_at, "content_sha256": transfer.snapshot_sha256,
             "verify_url": verify_url, "content": content,
             "field_rows": [[v["label"], v["value"], "已脱敏" if v["masked"] else ""] for v in content["fields"]],
