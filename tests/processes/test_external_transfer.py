@@ -209,7 +209,7 @@ def test_package_pdf_holds_the_chinese_text_and_the_hash(client, auth, submit_fo
     assert len(downloads) == 1 and downloads[0]["details"]["format"] == "pdf"
 
 
-def test_the_snapshot_goes_with_the_forms_data_key(client, auth, kyc_template, services):
+def test_the_snapshot_goes_with_the_forms_data_key(app, client, auth, kyc_template, services):
     """What was sent is a copy of the form: its key is wrapped under the form's data key, so destroying the form
     (crypto-shredding its key) leaves the snapshot unreadable everywhere; the record and its hashes stay."""
     from processes import record_checks
@@ -237,3 +237,8 @@ def test_the_snapshot_goes_with_the_forms_data_key(client, auth, kyc_template, s
     assert after.status_code == 409 and after.json["code"] == "data_key_destroyed" and "销毁" in after.json["message"]
     with unit_of_work(services.sessions) as session:
         assert record_checks(session, services.config) == []  # shredded, not altered
+    from tests.processes.test_destruction import logged_in
+
+    page = logged_in(app, "handler").get(f"/external-transfers/{transfer_id}")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "备份快照随之销毁" in text and KYC_FORM["customer_name"] not in text
