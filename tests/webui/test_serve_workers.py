@@ -11,7 +11,7 @@ import urllib.request
 
 import pytest
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]  # starts a server and a scheduler process
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]  # starts a server and a scheduler process
 
 
 def free_port() -> int:
@@ -38,7 +38,7 @@ def test_two_workers_and_a_scheduler_serve_and_stop(database_url, tmp_path):
     server = subprocess.Popen([sys.executable, "-m", "webui.cli", "serve", "--workers", "2"], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        deadline, up = time.monotonic() + 60, False
+        deadline, up = time.monotonic() + 120, False  # two workers and a scheduler booting beside a busy suite
         while time.monotonic() < deadline and not up:
             try:
                 up = get(f"http://127.0.0.1:{port}/login") == 200
