@@ -65,6 +65,7 @@ def create_app(overrides: dict | None = None, *, config: dict | None = None, clo
         services.clock = clock
     app.extensions["guichet"] = services
     app.extensions["guichet_engine"] = built.engine
+    health.install(app)
 
     Babel(app, locale_selector=_select_locale, timezone_selector=lambda: config["app"]["timezone"])
     csrf.init_app(app)

@@ -15,6 +15,7 @@ from engine.models import Incident, ProcessDefinition, ProcessInstance, Timer
 from engine.scheduler import TimerScheduler
 from processes.forms.models import Form
 from webui import health
+from webui.app import create_app
 
 from tests.conftest import GOOD_FORM
 
@@ -32,13 +33,6 @@ def store_unchecked(services, xml: str, key: str = "internal_transfer") -> None:
 
 def general_template(client, auth) -> int:
     return next(t["id"] for t in client.get("/api/v1/templates", headers=auth("clerk")).json if t["code"] == "general")
-
-
-@pytest.fixture(autouse=True)
-def _fresh_health():
-    health.clear()
-    yield
-    health.clear()
 
 
 @pytest.mark.parametrize("diagram", ["script_loop.bpmn", "self_call.bpmn"])
@@ -140,11 +134,17 @@ def test_a_timer_past_its_budget_is_an_incident_at_once(services, clock):
         assert incident.kind == "timer_failed" and "超出单步预算" in incident.message
 
 
-def test_healthz_reports_a_failed_database_write(client):
+def test_healthz_reports_a_failed_database_write_of_its_own_app_only(client, app, make_config, clock):
     assert client.get("/healthz").json["status"] == "ok"
-    health.note_write_failure("提交事务失败: OperationalError")
+    with app.app_context():
+        health.note_write_failure("提交事务失败: OperationalError")
     body = client.get("/healthz").json
     assert body["status"] == "degraded" and "数据库写入失败" in body["reasons"][0]
+    other = create_app(config=make_config(), clock=clock)  # another app in this process, on the same database
+    try:
+        assert other.test_client().get("/healthz").json["status"] == "ok"
+    finally:
+        other.extensions["guichet_engine"].dispose()
 
 
 def test_healthz_reports_a_scheduler_whose_tick_does_not_complete(client, services, clock):

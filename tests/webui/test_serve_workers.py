@@ -35,16 +35,18 @@ def test_two_workers_and_a_scheduler_serve_and_stop(database_url, tmp_path):
     env = {**os.environ, "GUICHET_DATABASE_URL": database_url, "GUICHET_APP_INSTANCE_PATH": str(tmp_path),
            "GUICHET_APP_SECRET_KEY": "test-secret", "GUICHET_SERVER_PORT": str(port),
            "GUICHET_SCHEDULER_TICK_SECONDS": "0.5"}
-    server = subprocess.Popen([sys.executable, "-m", "webui.cli", "serve", "--workers", "2"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    log = tmp_path / "serve.log"  # kept, so a failure says why
+    with log.open("wb") as out:
+        server = subprocess.Popen([sys.executable, "-m", "webui.cli", "serve", "--workers", "2"], env=env,
+                                  stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         deadline, up = time.monotonic() + 120, False  # two workers and a scheduler booting beside a busy suite
-        while time.monotonic() < deadline and not up:
+        while time.monotonic() < deadline and not up and server.poll() is None:
             try:
                 up = get(f"http://127.0.0.1:{port}/login") == 200
             except OSError:
                 time.sleep(0.3)
-        assert up, "the workers never answered"
+        assert up, "the workers never answered; the server said:\n" + log.read_text("utf-8", "replace")[-4000:]
         assert all(get(f"http://127.0.0.1:{port}/login") == 200 for _ in range(10))
         children = children_of(server.pid)
         assert len(children) >= 3  # gunicorn's arbiter is the server itself: 2 workers + the scheduler process
