@@ -174,10 +174,7 @@ def execute(session: Session, config: dict, *, actor: User, destruction_id: int,
                                                        "register_sha256": batch.register_sha256,
                                                        "key_backups_expire_at": batch.key_backups_expire_at.isoformat()})
     # Last: the keys. Everything above is checked and flushed; the keys cannot come back once gone.
-    ring = personal.keyring(config)
-    if ring.store is not None:
-        ring.store.destroy(form_ids)
-        personal.forget_data_keys(ring, form_ids)
+    personal.destroy_data_keys(session, personal.keyring(config), form_ids)
     return batch
 
 

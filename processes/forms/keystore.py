@@ -16,6 +16,10 @@ from pathlib import Path
 
 SCHEMA = ("CREATE TABLE IF NOT EXISTS data_key (form_id INTEGER PRIMARY KEY, wrapped TEXT NOT NULL, "
           "key_id TEXT NOT NULL)")
+# Key slots: keys made ahead, a batch in one synced write, and taken one by one by new forms (`form.key_slot`).
+# AUTOINCREMENT: a slot number is never used twice, not even after its key was destroyed.
+SLOTS = ("CREATE TABLE IF NOT EXISTS key_slot (slot INTEGER PRIMARY KEY AUTOINCREMENT, wrapped TEXT NOT NULL, "
+         "key_id TEXT NOT NULL)")
 
 
 class KeyStore:
@@ -35,6 +39,7 @@ class KeyStore:
         with self._connected() as conn:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(SCHEMA)
+            conn.execute(SLOTS)
 
     @contextmanager
     def _connected(self):
@@ -80,17 +85,55 @@ class KeyStore:
         with self._connected() as conn:
             return conn.execute("SELECT form_id, wrapped, key_id FROM data_key ORDER BY form_id").fetchall()
 
-    def destroy(self, form_ids: list[int]) -> int:
-        """Destroy the keys of these forms for good (the freed pages are overwritten); how many there were."""
+    def reserve(self, rows: list[tuple[str, str]]) -> list[int]:
+        """Keep wrapped keys (wrapped, master key id) in new slots, in one synced transaction; their slots."""
+        with self._connected() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                slots = [conn.execute("INSERT INTO key_slot (wrapped, key_id) VALUES (?, ?)", row).lastrowid
+                         for row in rows]
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        return slots
+
+    def slot(self, slot: int) -> tuple[str, str] | None:
+        """(wrapped key, master key id) in a slot, or None once destroyed."""
+        with self._connected() as conn:
+            row = conn.execute("SELECT wrapped, key_id FROM key_slot WHERE slot = ?", (slot,)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def all_slots(self) -> list[tuple[int, str, str]]:
+        """Every (slot, wrapped key, master key id) (for a master-key rotation)."""
+        with self._connected() as conn:
+            return conn.execute("SELECT slot, wrapped, key_id FROM key_slot ORDER BY slot").fetchall()
+
+    def rewrap_slots(self, rows: list[tuple[int, str, str]]) -> None:
+        """Replace the wrapped keys of slots (slot, wrapped, master key id) in one transaction."""
+        with self._connected() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.executemany("UPDATE key_slot SET wrapped = ?, key_id = ? WHERE slot = ?",
+                                 [(wrapped, kid, slot) for slot, wrapped, kid in rows])
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def destroy(self, form_ids: list[int], slots: list[int] = ()) -> int:
+        """Destroy the keys of these forms (by form id for older forms, by slot for the rest) for good (the freed
+        pages are overwritten); how many there were."""
         with self._connected() as conn:
             conn.execute("PRAGMA secure_delete=ON")
             conn.execute("BEGIN IMMEDIATE")
             gone = 0
             try:
-                for start in range(0, len(form_ids), 500):
-                    chunk = form_ids[start:start + 500]
-                    gone += conn.execute(f"DELETE FROM data_key WHERE form_id IN ({','.join('?' * len(chunk))})",
-                                         chunk).rowcount
+                for table, column, ids in (("data_key", "form_id", list(form_ids)), ("key_slot", "slot", list(slots))):
+                    for start in range(0, len(ids), 500):
+                        chunk = ids[start:start + 500]
+                        gone += conn.execute(f"DELETE FROM {table} WHERE {column} IN ({','.join('?' * len(chunk))})",
+                                             chunk).rowcount
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise

@@ -77,9 +77,11 @@ class Form(Base):
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     process_instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"), index=True)
-    # The form's data key, wrapped (encrypted) by the master key `key_id`; the master key is never in the database.
+    # The form's data key lives in the key store, outside the database: in slot `key_slot` (older forms: under their
+    # id; older still: wrapped on the row by the master key `key_id`). `key_id` set says the form has a key.
     wrapped_key: Mapped[str | None] = mapped_column(Text)
     key_id: Mapped[str | None] = mapped_column(String(16))
+    key_slot: Mapped[int | None] = mapped_column(Integer)
     submission_key: Mapped[str | None] = mapped_column(String(64))
 
     # No save-update cascade: a new form refers to the shared copy of its version (forms/service.py), which

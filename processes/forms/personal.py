@@ -36,6 +36,7 @@ KEY_FILE = "master.key"
 _PREFIX = "v1:"
 SEALED = "s1:"  # a sealed text value (a correction's values and reason, an attachment's name)
 SEARCH_KEY_ROW = -1  # the key store's row holding the search index key (no form has this id)
+SLOT_BATCH = 64  # data keys made ahead per synced write of the key store
 
 
 def _b64(data: bytes) -> str:
@@ -47,6 +48,31 @@ def key_id(key: bytes) -> str:
     return hashlib.sha256(b"guichet-master-key:" + key).hexdigest()[:16]
 
 
+class KeySlots:
+    """Data keys made ahead for new forms, SLOT_BATCH at a time in one synced write of the key store.
+
+    A new form takes the next one: its key is already safe in the key store, so creating a form writes nothing
+    there and waits on no sync. The keys are this process's alone (a forked child makes its own); the slots a
+    process never hands out hold keys that seal nothing."""
+
+    def __init__(self) -> None:
+        self._lock = Lock()
+        self._pid = 0
+        self._ready: list[tuple[int, bytes, str]] = []  # (slot, data key, master key id), taken from the end
+
+    def take(self, ring: "Keyring") -> tuple[int, bytes, str]:
+        """(slot, data key, master key id) of a key no form has."""
+        with self._lock:
+            if self._pid != os.getpid():
+                self._ready, self._pid = [], os.getpid()
+            if not self._ready:
+                keys = [AESGCM.generate_key(bit_length=256) for _ in range(SLOT_BATCH)]
+                wrapped = [ring.wrap(key) for key in keys]
+                slots = ring.store.reserve(wrapped)
+                self._ready = [(slot, key, kid) for slot, key, (_w, kid) in zip(slots, keys, wrapped)][::-1]
+            return self._ready.pop()
+
+
 @dataclass
 class Keyring:
     """The current master key and older ones still able to unwrap (during a rotation)."""
@@ -54,6 +80,7 @@ class Keyring:
     primary: bytes
     older: dict[str, bytes] = field(default_factory=dict)
     store: KeyStore | None = None  # where the wrapped data keys are kept; None: on the form row (old databases)
+    slots: KeySlots = field(default_factory=KeySlots, repr=False, compare=False)
 
     @property
     def primary_id(self) -> str:
@@ -210,18 +237,33 @@ def forget_data_keys(ring: Keyring, form_ids: list[int]) -> None:
                 _data_keys.pop((ring.store.path, form_id), None)
 
 
+def destroy_data_keys(session: Session, ring: Keyring, form_ids: list[int]) -> int:
+    """Destroy these forms' data keys for good (crypto-shredding), in the key store and this process's cache; how
+    many keys there were."""
+    if ring.store is None:
+        return 0
+    slots = []
+    for start in range(0, len(form_ids), 500):
+        slots += session.scalars(select(Form.key_slot).where(Form.id.in_(form_ids[start:start + 500]),
+                                                             Form.key_slot.is_not(None)))
+    gone = ring.store.destroy(form_ids, slots)
+    forget_data_keys(ring, form_ids)
+    return gone
+
+
 def _stored_data_key(ring: Keyring, form: Form) -> bytes:
-    found = ring.store.get(form.id)
-    if found is None and form.wrapped_key is not None:  # a key not moved yet: move it now
-        found = (form.wrapped_key, form.key_id)
-        ring.store.put(form.id, *found)
-        form.wrapped_key = None
+    if form.key_slot is not None:
+        found = ring.store.slot(form.key_slot)
+    else:  # a form from before key slots: its key is under its id (or still on its row)
+        found = ring.store.get(form.id)
+        if found is None and form.wrapped_key is not None:  # a key not moved yet: move it now
+            found = (form.wrapped_key, form.key_id)
+            ring.store.put(form.id, *found)
+            form.wrapped_key = None
     if found is None:
         if form.key_id is not None:
             raise KeyDestroyed("该业务单的数据密钥已销毁, 内容无法解密", code="data_key_destroyed")
-        key = AESGCM.generate_key(bit_length=256)
-        wrapped, form.key_id = ring.wrap(key)
-        ring.store.put(form.id, wrapped, form.key_id)
+        form.key_slot, key, form.key_id = ring.slots.take(ring)
         return key
     return ring.unwrap(*found)
 
@@ -301,12 +343,16 @@ def rotate(session: Session, old: Keyring, new_key: bytes) -> int:
         for form_id, wrapped, kid in old.store.all():
             rows.append((form_id, *new_ring.wrap(old.unwrap(wrapped, kid))))
         old.store.put_many(rows)
-        new_ids = {form_id: kid for form_id, _w, kid in rows}
+        slots = [(slot, *new_ring.wrap(old.unwrap(wrapped, kid))) for slot, wrapped, kid in old.store.all_slots()]
+        old.store.rewrap_slots(slots)  # every slot, those no form took yet too
+        new_ids, new_slots = {form_id: kid for form_id, _w, kid in rows}, {slot: kid for slot, _w, kid in slots}
         for form in session.scalars(select(Form).where(Form.key_id.is_not(None))).yield_per(500):
-            if form.id in new_ids:
-                form.key_id = new_ids[form.id]
+            kid = new_slots.get(form.key_slot) if form.key_slot is not None else new_ids.get(form.id)
+            if kid is not None:
+                form.key_id = kid
+                count += 1
         session.flush()
-        return sum(1 for form_id, _w, _k in rows if form_id != SEARCH_KEY_ROW)  # the search key is no form's
+        return count
     for form in session.scalars(select(Form).where(Form.wrapped_key.is_not(None))).yield_per(500):
         key = old.unwrap(form.wrapped_key, form.key_id)
         form.wrapped_key, form.key_id = new_ring.wrap(key)

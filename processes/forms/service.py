@@ -175,7 +175,7 @@ def _insert_form(session: Session, version: TemplateVersion, *, actor: User, now
     values = dict(number=f"tmp-{uuid.uuid4().hex}", template_version_id=version.id, business_type="", status="draft",
                   data={}, created_by=actor.username, department_id=actor.department_id, created_at=now,
                   submitted_at=None, closed_at=None, process_instance_id=None, wrapped_key=None, key_id=None,
-                  sealed_data=None, search=None,
+                  key_slot=None, sealed_data=None, search=None,
                   submission_key=submission_key)
     form_id = rows.insert_form(session, values)
     form = Form(id=form_id, **values)

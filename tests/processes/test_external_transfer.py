@@ -230,9 +230,7 @@ def test_the_snapshot_goes_with_the_forms_data_key(app, client, auth, kyc_templa
         transfer = session.get(ExternalTransfer, transfer_id)
         assert transfer.key_id == "form" and transfer.wrapped_key.startswith(personal.SEALED)
         session.execute(update(Form).where(Form.id == form["id"]).values(status="destroyed", sealed_data=None))
-    ring = personal.keyring(services.config)
-    ring.store.destroy([form["id"]])
-    personal.forget_data_keys(ring, [form["id"]])
+        assert personal.destroy_data_keys(session, personal.keyring(services.config), [form["id"]]) == 1
     after = client.get(f"/api/v1/external-transfers/{transfer_id}/package.json", headers=auth("handler"))
     assert after.status_code == 409 and after.json["code"] == "data_key_destroyed" and "销毁" in after.json["message"]
     with unit_of_work(services.sessions) as session:

@@ -76,7 +76,8 @@ def test_rotation_rewraps_data_keys_only(client, auth, kyc_template, services):
     with unit_of_work(services.sessions) as s:
         before = {v.id: v.ciphertext for v in s.scalars(select(SensitiveValue))}
         store = personal.keyring(services.config).store
-        old_wrapped = store.get(form["id"])
+        slot = s.get(Form, form["id"]).key_slot
+        old_wrapped = store.slot(slot)
         assert s.get(Form, form["id"]).wrapped_key is None  # kept in the key store, not in the database
     env = {"GUICHET_DATABASE_URL": services.config["database"]["url"],
            "GUICHET_APP_INSTANCE_PATH": services.config["app"]["instance_path"]}
@@ -86,9 +87,26 @@ def test_rotation_rewraps_data_keys_only(client, auth, kyc_template, services):
     (Path(services.config["app"]["instance_path"]) / "master.key.previous").unlink()  # the old key is gone
     with unit_of_work(services.sessions) as s:
         row = s.get(Form, form["id"])
-        assert store.get(form["id"]) != old_wrapped and row.key_id == store.get(form["id"])[1]
+        assert store.slot(slot) != old_wrapped and row.key_id == store.slot(slot)[1]
         assert {v.id: v.ciphertext for v in s.scalars(select(SensitiveValue))} == before
         assert personal.load(s, personal.keyring(services.config), row, "customer_id") == "11010519491231002X"
+
+
+def test_new_forms_take_keys_made_ahead_in_one_write(tmp_path, monkeypatch):
+    ring = personal.keyring({"app": {"instance_path": str(tmp_path)}})
+    reserved = []
+    monkeypatch.setattr(ring.store, "reserve", lambda rows, real=ring.store.reserve: reserved.append(len(rows))
+                        or real(rows))
+    taken = [ring.slots.take(ring) for _ in range(personal.SLOT_BATCH + 1)]
+    assert reserved == [personal.SLOT_BATCH, personal.SLOT_BATCH]  # one synced write per batch, not per form
+    assert len({slot for slot, _k, _kid in taken}) == len(taken)
+    for slot, key, kid in taken:  # each key is in the store already, before any form has it
+        assert ring.unwrap(*ring.store.slot(slot)) == key and kid == ring.primary_id
+    last = 2 * personal.SLOT_BATCH  # the last slot made
+    assert ring.store.destroy([], [taken[0][0], last]) == 2 and ring.store.slot(taken[0][0]) is None
+    assert ring.store.reserve([ring.wrap(b"d" * 32)]) == [last + 1]  # a destroyed slot's number is never used again
+    monkeypatch.setattr(personal.os, "getpid", lambda: -5)  # a forked child hands out none of its parent's keys
+    assert ring.slots.take(ring)[0] not in {slot for slot, _k, _kid in taken} and reserved[-1] == personal.SLOT_BATCH
 
 
 def test_master_key_from_the_environment(tmp_path):
