@@ -23,11 +23,13 @@ SLOTS = ("CREATE TABLE IF NOT EXISTS key_slot (slot INTEGER PRIMARY KEY AUTOINCR
 
 
 class KeyStore:
-    """Wrapped data keys by form id, in one SQLite file; each call is its own short transaction.
+    """Wrapped data keys in one SQLite file, by key slot (forms since key slots) or by form id (older forms);
+    each call is its own short transaction.
 
-    Every form has a key, so a key is read or written on every form's path: the store keeps one connection per
-    process (opened anew after a fork, guarded by a lock across threads) rather than one per call. Each write
-    is committed (and synced) before the form that needs the key is, so no committed form lacks its key.
+    Every form has a key, so a key is read on every form's path: the store keeps one connection per process
+    (opened anew after a fork, guarded by a lock across threads) rather than one per call. Keys are written
+    ahead, a batch of slots in one synced transaction (`reserve`), so no committed form lacks its key and a new
+    form writes nothing here.
     """
 
     def __init__(self, path: Path):
@@ -48,8 +50,22 @@ class KeyStore:
             if self._conn is None or self._pid != os.getpid():
                 self._conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None,
                                              check_same_thread=False)
+                self._conn.execute("PRAGMA secure_delete=ON")  # a destroyed key's freed pages are overwritten
                 self._pid = os.getpid()
             yield self._conn
+
+    @contextmanager
+    def _transaction(self):
+        """The process's connection inside one write transaction: committed (and synced) at the end, rolled back on
+        any error."""
+        with self._connected() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
 
     def close(self) -> None:
         """Close the process's connection (it is opened again on the next call)."""
@@ -71,14 +87,8 @@ class KeyStore:
 
     def put_many(self, rows: list[tuple[int, str, str]]) -> None:
         """Keep several wrapped keys in one transaction."""
-        with self._connected() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                conn.executemany(_UPSERT, rows)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+        with self._transaction() as conn:
+            conn.executemany(_UPSERT, rows)
 
     def all(self) -> list[tuple[int, str, str]]:
         """Every (form id, wrapped key, master key id) (for a master-key rotation)."""
@@ -87,16 +97,9 @@ class KeyStore:
 
     def reserve(self, rows: list[tuple[str, str]]) -> list[int]:
         """Keep wrapped keys (wrapped, master key id) in new slots, in one synced transaction; their slots."""
-        with self._connected() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                slots = [conn.execute("INSERT INTO key_slot (wrapped, key_id) VALUES (?, ?)", row).lastrowid
-                         for row in rows]
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-        return slots
+        with self._transaction() as conn:
+            return [conn.execute("INSERT INTO key_slot (wrapped, key_id) VALUES (?, ?)", row).lastrowid
+                    for row in rows]
 
     def slot(self, slot: int) -> tuple[str, str] | None:
         """(wrapped key, master key id) in a slot, or None once destroyed."""
@@ -111,34 +114,22 @@ class KeyStore:
 
     def rewrap_slots(self, rows: list[tuple[int, str, str]]) -> None:
         """Replace the wrapped keys of slots (slot, wrapped, master key id) in one transaction."""
-        with self._connected() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                conn.executemany("UPDATE key_slot SET wrapped = ?, key_id = ? WHERE slot = ?",
-                                 [(wrapped, kid, slot) for slot, wrapped, kid in rows])
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+        with self._transaction() as conn:
+            conn.executemany("UPDATE key_slot SET wrapped = ?, key_id = ? WHERE slot = ?",
+                             [(wrapped, kid, slot) for slot, wrapped, kid in rows])
 
     def destroy(self, form_ids: list[int], slots: list[int] = ()) -> int:
         """Destroy the keys of these forms (by form id for older forms, by slot for the rest) for good (the freed
         pages are overwritten); how many there were."""
+        gone = 0
+        with self._transaction() as conn:
+            for table, column, ids in (("data_key", "form_id", list(form_ids)), ("key_slot", "slot", list(slots))):
+                for start in range(0, len(ids), 500):
+                    chunk = ids[start:start + 500]
+                    gone += conn.execute(f"DELETE FROM {table} WHERE {column} IN ({','.join('?' * len(chunk))})",
+                                         chunk).rowcount
         with self._connected() as conn:
-            conn.execute("PRAGMA secure_delete=ON")
-            conn.execute("BEGIN IMMEDIATE")
-            gone = 0
-            try:
-                for table, column, ids in (("data_key", "form_id", list(form_ids)), ("key_slot", "slot", list(slots))):
-                    for start in range(0, len(ids), 500):
-                        chunk = ids[start:start + 500]
-                        gone += conn.execute(f"DELETE FROM {table} WHERE {column} IN ({','.join('?' * len(chunk))})",
-                                             chunk).rowcount
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the destroyed keys' pages leave the WAL too
         return gone
 
 
