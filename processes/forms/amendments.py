@@ -135,7 +135,7 @@ def sign(session: Session, config: dict, form: Form, correction: Correction) -> 
                        "by": correction.corrected_by, "at": correction.corrected_at.isoformat(timespec="seconds"),
                        "sealed": hashlib.sha256((sealed or "").encode()).hexdigest()},
                       sort_keys=True, ensure_ascii=False)
-    data_key = personal.data_key(session, personal.keyring(config), form)
+    data_key = personal.data_key(personal.keyring(config), form)
     key = hmac.new(data_key, b"guichet-correction-signature", hashlib.sha256).digest()
     return hmac.new(key, body.encode("utf-8"), hashlib.sha256).hexdigest()
 

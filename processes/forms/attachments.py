@@ -43,7 +43,7 @@ def add(session: Session, config: dict, *, form: Form, actor: User, field: str, 
         raise ValidationFailed({field: f"文件过大: 上限 {MAX_BYTES // 1000} KB"})
     session.flush()  # the form's id for the key binding
     ring = personal.keyring(config)
-    key = personal.data_key(session, ring, form)
+    key = personal.data_key(ring, form)
     nonce = os.urandom(12)
     sealed = nonce + AESGCM(key).encrypt(nonce, content, f"{form.id}:{field}:attachment".encode())
     attachment = Attachment(form_id=form.id, field_code=field, content_type=content_type[:100] or
@@ -96,6 +96,6 @@ def sha256_of(session: Session, config: dict, *, form: Form, attachment: Attachm
 
 
 def _unseal(session: Session, config: dict, form: Form, attachment: Attachment) -> bytes:
-    key = personal.data_key(session, personal.keyring(config), form)
+    key = personal.data_key(personal.keyring(config), form)
     return AESGCM(key).decrypt(attachment.sealed[:12], attachment.sealed[12:],
                                f"{form.id}:{attachment.field_code}:attachment".encode())

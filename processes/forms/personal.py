@@ -200,7 +200,7 @@ class KeyDestroyed(Conflict):
     code = "data_key_destroyed"
 
 
-def data_key(session: Session, ring: Keyring, form: Form) -> bytes:
+def data_key(ring: Keyring, form: Form) -> bytes:
     """The form's data key, created and wrapped on first use; KeyDestroyed once it has been destroyed.
 
     Only forms keep their keys in the key store (its rows are by form id); other records that seal values the same
@@ -289,22 +289,30 @@ def move_keys_to_store(session: Session, ring: Keyring) -> int:
         moved += len(forms)
 
 
-def encrypt(key: bytes, form_id: int, field_code: str, value: str) -> str:
-    """One value sealed with the form's data key; bound to its form and field."""
+def _seal(prefix: str, key: bytes, form_id: int, purpose: str, text: str) -> str:
+    """`text` under AES-GCM with the form's data key, bound to its form and purpose: prefix + base64(nonce + box)."""
     nonce = os.urandom(12)
-    aad = f"{form_id}:{field_code}".encode()
-    return _PREFIX + _b64(nonce + AESGCM(key).encrypt(nonce, str(value).encode("utf-8"), aad))
+    return prefix + _b64(nonce + AESGCM(key).encrypt(nonce, text.encode("utf-8"), f"{form_id}:{purpose}".encode()))
+
+
+def _open(prefix: str, key: bytes, form_id: int, purpose: str, sealed: str) -> str:
+    raw = base64.b64decode(sealed[len(prefix):])
+    return AESGCM(key).decrypt(raw[:12], raw[12:], f"{form_id}:{purpose}".encode()).decode("utf-8")
+
+
+def encrypt(key: bytes, form_id: int, field_code: str, value: str) -> str:
+    """One personal value sealed with the form's data key; bound to its form and field."""
+    return _seal(_PREFIX, key, form_id, field_code, str(value))
 
 
 def decrypt(key: bytes, form_id: int, field_code: str, sealed: str) -> str:
-    """The plaintext of a sealed value."""
-    raw = base64.b64decode(sealed[len(_PREFIX):])
-    return AESGCM(key).decrypt(raw[:12], raw[12:], f"{form_id}:{field_code}".encode()).decode("utf-8")
+    """The plaintext of a sealed personal value."""
+    return _open(_PREFIX, key, form_id, field_code, sealed)
 
 
 def store(session: Session, ring: Keyring, form: Form, field_code: str, value: str, seq: int) -> None:
     """Keep a sensitive value encrypted (seq 0: as filled; n: brought by correction n); replaces a draft's value."""
-    key = data_key(session, ring, form)
+    key = data_key(ring, form)
     row = session.scalars(select(SensitiveValue).where(SensitiveValue.form_id == form.id, SensitiveValue.field == field_code,
                                                        SensitiveValue.seq == seq)).first()
     sealed = encrypt(key, form.id, field_code, value)
@@ -321,7 +329,7 @@ def load(session: Session, ring: Keyring, form: Form, field_code: str, seq: int 
     row = session.scalars(query.limit(1)).first()
     if row is None or not has_key(form):
         return None
-    return decrypt(data_key(session, ring, form), form.id, field_code, row.ciphertext)
+    return decrypt(data_key(ring, form), form.id, field_code, row.ciphertext)
 
 
 def plain_values(session: Session, ring: Keyring, form: Form) -> dict:
@@ -379,18 +387,16 @@ def ring_of(obj) -> Keyring:
 
 def seal_text(key: bytes, form_id: int, purpose: str, text: str) -> str:
     """A text sealed with the form's data key, bound to its form and purpose ("s1:" + base64)."""
-    nonce = os.urandom(12)
-    return SEALED + _b64(nonce + AESGCM(key).encrypt(nonce, text.encode("utf-8"), f"{form_id}:{purpose}".encode()))
+    return _seal(SEALED, key, form_id, purpose, text)
 
 
 def _open_sealed(key: bytes, form_id: int, purpose: str, sealed: str) -> str:
-    raw = base64.b64decode(sealed[len(SEALED):])
-    return AESGCM(key).decrypt(raw[:12], raw[12:], f"{form_id}:{purpose}".encode()).decode("utf-8")
+    return _open(SEALED, key, form_id, purpose, sealed)
 
 
 def seal_into(ring: Keyring, form: Form, obj, attribute: str, purpose: str, text: str | None) -> None:
     """Set a sealed column of a form's record (a correction, an attachment) to `text`, sealed; None stays None."""
-    sealed = None if text is None else seal_text(data_key(None, ring, form), form.id, purpose, text)
+    sealed = None if text is None else seal_text(data_key(ring, form), form.id, purpose, text)
     setattr(obj, attribute, sealed)
     if sealed is not None:
         obj.__dict__.setdefault("_opened", {})[sealed] = text
@@ -407,13 +413,13 @@ def open_text(obj, form_id: int, purpose: str, sealed: str | None) -> str | None
         form = session.get(Form, form_id) if session is not None else None
         if form is None:
             raise KeyDestroyed("业务单内容无法解密", code="data_key_destroyed")
-        opened[sealed] = _open_sealed(data_key(session, ring_of(obj), form), form_id, purpose, sealed)
+        opened[sealed] = _open_sealed(data_key(ring_of(obj), form), form_id, purpose, sealed)
     return opened[sealed]
 
 
 def seal_values(ring: Keyring, form: Form, values: dict) -> None:
     """Keep a form's shown values (sensitive ones already masked) sealed; a live form's search index with them."""
-    key = data_key(None, ring, form)
+    key = data_key(ring, form)
     form.sealed_data = seal_text(key, form.id, "values", json.dumps(values, ensure_ascii=False, sort_keys=True))
     form.data = {}
     sensitive = set(form.sensitive_fields)
@@ -429,7 +435,7 @@ def values_of(form: Form) -> dict:
         return dict(form.data or {})
     held = form.__dict__.get("_values")
     if held is None or held[0] != form.sealed_data:
-        key = data_key(object_session(form), ring_of(form), form)
+        key = data_key(ring_of(form), form)
         held = (form.sealed_data, json.loads(_open_sealed(key, form.id, "values", form.sealed_data)))
         form.__dict__["_values"] = held
     return dict(held[1])

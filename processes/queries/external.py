@@ -96,7 +96,7 @@ def file_external(session: Session, runtime: Runtime, config: dict, *, actor: Us
     session.add(request)
     session.flush()
     ring = personal.keyring(config)
-    key = personal.data_key(session, ring, request)  # a request holds its key as a form does
+    key = personal.data_key(ring, request)  # a request holds its key as a form does
     for seq, (name, number) in enumerate(officials):
         session.add(QueryOfficial(request_id=request.id, seq=seq, name=name, id_number_masked=mask_id(number),
                                   id_number_sealed=personal.encrypt(key, request.id, f"official:{seq}", number)))
@@ -117,7 +117,7 @@ def officials_of(session: Session, request: QueryRequest) -> list[QueryOfficial]
 
 def official_id(session: Session, config: dict, request: QueryRequest, official: QueryOfficial) -> str:
     """An official's ID number in clear (for the hand-over check at the counter)."""
-    key = personal.data_key(session, personal.keyring(config), request)
+    key = personal.data_key(personal.keyring(config), request)
     return personal.decrypt(key, request.id, f"official:{official.seq}", official.id_number_sealed)
 
 

@@ -35,7 +35,7 @@ def add(session: Session, config: dict, *, request: QueryRequest, actor: User, f
         raise ValidationFailed({"file": f"文件过大: 上限 {MAX_BYTES // 1000} KB"})
     if len(scans_of(session, request)) >= MAX_SCANS:
         raise ValidationFailed({"file": f"最多上传 {MAX_SCANS} 份扫描件"})
-    key = personal.data_key(session, personal.keyring(config), request)
+    key = personal.data_key(personal.keyring(config), request)
     nonce = os.urandom(12)
     scan = QueryScan(request_id=request.id, filename=name, content_type=content_type[:100] or "application/octet-stream",
                      size=len(content), sealed=nonce + AESGCM(key).encrypt(nonce, content, f"{request.id}:scan".encode()),
@@ -59,7 +59,7 @@ def open_scan(session: Session, config: dict, *, request: QueryRequest, scan_id:
     scan = session.get(QueryScan, scan_id)
     if scan is None or scan.request_id != request.id:
         raise NotFound("扫描件不存在", code="scan_not_found")
-    key = personal.data_key(session, personal.keyring(config), request)
+    key = personal.data_key(personal.keyring(config), request)
     content = AESGCM(key).decrypt(scan.sealed[:12], scan.sealed[12:], f"{request.id}:scan".encode())
     audit.record(session, actor=actor.username, action="query.scan_view", object_type="query_request",
                  object_id=request.id, now=now, details={"number": request.number, "scan": scan.id})
