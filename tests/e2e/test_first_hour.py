@@ -125,6 +125,18 @@ def test_inbox_search_runs_on_paste_and_finds_customer_and_handler(new_page, liv
     shoot(handler, "i12-13-inbox-search-after")
     handler.locator("input[name=q]").fill("")
     expect(rows).to_have_count(2)
+    expect(handler.locator("input[name=q]")).to_have_attribute("placeholder", "搜索单号、业务类型、经办人或客户全名")
+    hint_fits = handler.locator("input[name=q]").evaluate("""box => {  // the hint set in the box's own font
+        const style = getComputedStyle(box), line = document.createElement("span");
+        line.textContent = box.placeholder;
+        Object.assign(line.style, {font: style.font, whiteSpace: "pre", position: "absolute", visibility: "hidden"});
+        document.body.append(line);
+        const width = line.getBoundingClientRect().width;
+        line.remove();
+        return [width, box.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight)];
+    }""")
+    assert hint_fits[0] + 16 <= hint_fits[1], f"the search box cuts its hint short: {hint_fits}"  # with room
+    shoot(handler, "i12-14-inbox-search-hint", full_page=False)  # customers are found by a whole value: says so
     handler.locator("select[name=scope]").select_option("done")
     expect(handler.locator("td.empty")).to_have_text("暂无已办事项")
 
